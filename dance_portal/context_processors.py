@@ -1,0 +1,8 @@
+from dance_portal.studio_settings import get_settings
+
+
+def studio(request):
+    """Studio settings for every template, read lazily so pages that never use them run no query."""
+    from django.utils.functional import SimpleLazyObject
+
+    return {"studio": SimpleLazyObject(get_settings)}

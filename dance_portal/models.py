@@ -1,0 +1,69 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from dance_portal.studio_settings import DEFINITIONS, parse_setting
+
+
+class SystemSetting(models.Model):
+    """One studio setting; the keys, types and defaults live in `studio_settings.DEFINITIONS`."""
+
+    setting_key = models.CharField(
+        _("setting"), max_length=64, primary_key=True, choices=[(k, k) for k in DEFINITIONS]
+    )
+    setting_value = models.TextField(_("value"), blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("system setting")
+        verbose_name_plural = _("system settings")
+        ordering = ["setting_key"]
+
+    def __str__(self):
+        return f"{self.setting_key} = {self.setting_value}"
+
+    def clean(self):
+        try:
+            parse_setting(self.setting_key, self.setting_value)
+        except ValidationError as error:
+            raise ValidationError({"setting_value": error.messages}) from None
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped (notifications off)")
+
+
+class EmailLog(models.Model):
+    """Every email the portal sends (or skips, or fails to send), for the admin to read."""
+
+    # Enums live at module level so Meta.constraints can name them; reached as Model.Enum.
+    Status = Status
+
+    kind = models.CharField(_("kind"), max_length=40)
+    to_email = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=255)
+    body_text = models.TextField(_("text body"))
+    body_html = models.TextField(_("HTML body"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
+    error = models.TextField(_("error"), blank=True)
+    # Set for emails that must go out at most once (e.g. "payment confirmed:<registration id>").
+    dedupe_key = models.CharField(_("dedupe key"), max_length=100, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email")
+        verbose_name_plural = _("email log")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="%(app_label)s_%(class)s_status_valid"),
+            models.UniqueConstraint(fields=["dedupe_key"], name="%(app_label)s_%(class)s_dedupe_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to_email}"

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from dance_portal import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("courses.urls")),
+    path("registrations/", include("registrations.urls")),
+    path("waitlist/", include("waitlist.urls")),
+    path("attendance/", include("attendance.urls")),
+    path("me/", include("students.urls")),
+]
+
+handler404 = "dance_portal.views.page_not_found"
+handler500 = "dance_portal.views.server_error"

@@ -1,0 +1,26 @@
+import datetime
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from courses.tests.factories import CourseSlotFactory
+from registrations.models import Registration
+from students.tests.factories import StudentFactory
+
+
+class RegistrationFactory(DjangoModelFactory):
+    """A pending full-package Venmo registration holding its seat for 48 hours."""
+
+    class Meta:
+        model = Registration
+
+    student = factory.SubFactory(StudentFactory)
+    slot = factory.SubFactory(CourseSlotFactory)
+    course = factory.LazyAttribute(lambda o: o.slot.course)
+    pricing_type = "full_package"
+    payment_amount = Decimal("120.00")
+    payment_method = Registration.PaymentMethod.VENMO
+    payment_status = Registration.PaymentStatus.PENDING
+    payment_due_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=48))

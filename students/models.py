@@ -1,0 +1,76 @@
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+def normalize_email(email: str) -> str:
+    """Trim and lower-case an address in Python: SQLite's LOWER() folds ASCII only (BAD-INPUTS #16)."""
+    return email.strip().lower()
+
+
+class StudentType(models.TextChoices):
+    GENERAL = "general", _("General")
+    CREW_MEMBER = "crew_member", _("Crew member")
+
+
+class DanceExperience(models.TextChoices):
+    BEGINNER = "beginner", _("Beginner")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    ADVANCED = "advanced", _("Advanced")
+    PROFESSIONAL = "professional", _("Professional")
+
+
+class Student(models.Model):
+    # Enums live at module level so Meta.constraints can name them; reached as Model.Enum.
+    StudentType = StudentType
+    DanceExperience = DanceExperience
+
+    email = models.EmailField(_("email"), max_length=254)
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    instagram_handle = models.CharField(_("Instagram handle"), max_length=31, blank=True)
+    dance_experience = models.CharField(
+        _("dance experience"), max_length=20, choices=DanceExperience, blank=True
+    )
+    student_type = models.CharField(
+        _("student type"), max_length=20, choices=StudentType, default=StudentType.GENERAL
+    )
+    profile_complete = models.BooleanField(_("profile complete"), default=False)
+    admin_classified = models.BooleanField(
+        _("classified by an admin"), default=False, help_text=_("Set when an admin has reviewed the student type.")
+    )
+    classified_at = models.DateTimeField(_("classified at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("student")
+        verbose_name_plural = _("students")
+        ordering = ["last_name", "first_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="%(app_label)s_%(class)s_email_ci_unique"),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="%(app_label)s_%(class)s_email_lowercase"),
+            models.CheckConstraint(
+                condition=Q(student_type__in=StudentType.values), name="%(app_label)s_%(class)s_student_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(dance_experience__in=[*DanceExperience.values, ""]),
+                name="%(app_label)s_%(class)s_dance_experience_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} <{self.email}>"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_crew_member(self) -> bool:
+        return self.student_type == self.StudentType.CREW_MEMBER
+
+    def clean(self):
+        self.email = normalize_email(self.email or "")

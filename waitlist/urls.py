@@ -1,0 +1,7 @@
+from django.urls import path
+
+from waitlist import views
+
+app_name = "waitlist"
+
+urlpatterns: list = []
