@@ -129,8 +129,9 @@ LOGIN_URL = "admin:login"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: console in development unless EMAIL_URL says otherwise (e.g. smtp://user:pass@host:587).
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Email: printed to the console in development, SMTP on localhost in production, unless EMAIL_URL says otherwise
+# (e.g. smtp+tls://user:pass@smtp.example.com:587).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _smtp_options = {
     "host": _email.get("EMAIL_HOST"),
     "port": _email.get("EMAIL_PORT"),

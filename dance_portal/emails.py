@@ -1,0 +1,66 @@
+"""Render, record and queue the portal's emails (SPEC §3 "Emails").
+
+Every email is rendered from templates/emails/<kind>_subject.txt, <kind>.txt and <kind>.html in the studio's
+time zone, recorded as an EmailLog row and delivered by the `deliver_email` task after the transaction commits.
+"""
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from dance_portal.models import EmailLog
+from dance_portal.studio_settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX_LENGTH = EmailLog._meta.get_field("subject").max_length
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace, CR and LF included, so a value is safe in a header line."""
+    return " ".join(str(text).split())
+
+
+def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
+    """Subject, text and HTML of an email, rendered in the studio's time zone with the studio's settings."""
+    context = {"studio": get_settings(), "site_url": settings.SITE_URL, **context}
+    with timezone.override(settings.TIME_ZONE):
+        subject = render_to_string(f"emails/{kind}_subject.txt", context)
+        body_text = render_to_string(f"emails/{kind}.txt", context)
+        body_html = render_to_string(f"emails/{kind}.html", context)
+    return one_line(subject)[:SUBJECT_MAX_LENGTH], body_text.strip() + "\n", body_html
+
+
+def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = None) -> EmailLog | None:
+    """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used."""
+    if dedupe_key is not None and EmailLog.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    subject, body_text, body_html = render_email(kind=kind, context=context)
+    enabled = get_settings()["email_notifications_enabled"]
+    log = EmailLog(
+        kind=kind,
+        to_email=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
+        dedupe_key=dedupe_key,
+    )
+    try:
+        # A savepoint: two requests racing on one dedupe key must not break the caller's transaction.
+        with transaction.atomic():
+            log.save()
+    except IntegrityError:
+        if dedupe_key is not None and EmailLog.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        raise
+    if enabled:
+        from dance_portal.tasks import deliver_email
+
+        # Robust: a queue that is down must not turn a committed registration into an error page; the row stays queued.
+        transaction.on_commit(partial(deliver_email.enqueue, log.pk), robust=True)
+    return log

@@ -1,0 +1,300 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+
+from courses.tests.factories import CourseFactory, priced_slot
+from dance_portal.emails import send_email
+from dance_portal.models import EmailLog, SystemSetting
+from dance_portal.tasks import deliver_email
+from registrations.models import Registration
+from registrations.services import (
+    AlreadyRegistered,
+    StudentDetails,
+    register_student,
+    send_registration_received,
+)
+from registrations.tests.factories import RegistrationFactory
+from students.tests.factories import StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def set_setting(key, value):
+    SystemSetting.objects.update_or_create(setting_key=key, defaults={"setting_value": value})
+
+
+def register(slot, *, email="ana@example.org", first_name="Ana", payment_method="venmo"):
+    return register_student(
+        course=slot.course,
+        slot=slot,
+        pricing_type="full_package",
+        payment_method=payment_method,
+        details=StudentDetails(email=email, first_name=first_name, last_name="Lima", phone="+1 415 555 0100"),
+    )
+
+
+def html_of(message):
+    (alternative,) = message.alternatives
+    assert alternative.mimetype == "text/html"
+    return alternative.content
+
+
+@pytest.fixture
+def venmo():
+    set_setting("venmo_username", "Studio-Pay")
+
+
+# --- registration received ------------------------------------------------------------------------------------------
+
+
+def test_registration_received_is_sent_only_after_the_transaction_commits(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        registration = register(priced_slot())
+
+    assert mailoutbox == []
+    assert EmailLog.objects.get().status == EmailLog.Status.QUEUED
+    for callback in callbacks:
+        callback()
+
+    (message,) = mailoutbox
+    assert message.to == ["ana@example.org"]
+    log = EmailLog.objects.get()
+    assert log.status == EmailLog.Status.SENT
+    assert log.sent_at is not None
+    assert log.dedupe_key == f"registration_received:{registration.pk}"
+
+
+def test_registration_received_is_not_sent_when_the_registration_rolls_back(django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            register(priced_slot())
+            raise RuntimeError("the view's outer transaction failed")
+
+    assert callbacks == []
+    assert mail.outbox == []
+    assert EmailLog.objects.count() == 0
+
+
+def test_registration_received_carries_amount_reference_payment_note_and_link(
+    venmo, settings, django_capture_on_commit_callbacks, mailoutbox
+):
+    settings.SITE_URL = "https://dance.example"
+    course = CourseFactory(name="House Foundations L1")
+    with django_capture_on_commit_callbacks(execute=True):
+        registration = register(priced_slot(course=course, full_package="120.00"))
+
+    (message,) = mailoutbox
+    link = "https://dance.example" + registration.get_absolute_url()
+    assert registration.reference in message.subject
+    assert "House Foundations L1" in message.subject
+    for body in (message.body, html_of(message)):
+        assert "$120.00" in body
+        assert registration.reference in body
+        assert link in body
+        assert "@Studio-Pay" in body
+        assert "Venmo" in body
+    assert "https://venmo.com/Studio-Pay?txn=pay&amount=120.00&note=" in message.body
+    assert "https://venmo.com/Studio-Pay?txn=pay&amp;amount=120.00&amp;note=" in html_of(message)
+    assert "We hold your seat until" in message.body
+
+
+def test_registration_received_for_zelle_shows_the_zelle_details(django_capture_on_commit_callbacks, mailoutbox):
+    set_setting("zelle_recipient_name", "Dance Studio LLC")
+    set_setting("zelle_phone", "+1 415 555 0100")
+    with django_capture_on_commit_callbacks(execute=True):
+        registration = register(priced_slot(), payment_method="zelle")
+
+    (message,) = mailoutbox
+    assert "Zelle" in message.body
+    assert "Dance Studio LLC" in message.body
+    assert "+1 415 555 0100" in message.body
+    assert f"{registration.reference} " in message.body  # the memo
+    assert "venmo.com" not in message.body
+
+
+def test_registration_received_with_zero_hold_promises_no_held_seat(django_capture_on_commit_callbacks, mailoutbox):
+    set_setting("payment_hold_hours", "0")
+    with django_capture_on_commit_callbacks(execute=True):
+        register(priced_slot())
+
+    assert "We hold your seat" not in mailoutbox[0].body
+
+
+def test_registration_received_renders_times_in_the_studio_time_zone(
+    settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    registration = RegistrationFactory(
+        slot=priced_slot(
+            course=CourseFactory(start_date=datetime.date(2030, 9, 2), end_date=datetime.date(2030, 9, 30)),
+            day_of_week=1,  # Tuesdays
+        ),
+        payment_due_at=datetime.datetime(2030, 9, 2, 2, 0, tzinfo=datetime.UTC),  # 7 PM the day before in LA
+    )
+
+    with timezone.override("UTC"), django_capture_on_commit_callbacks(execute=True):
+        send_registration_received(registration)
+
+    body = mailoutbox[0].body
+    assert "We hold your seat until Sun, Sep 1, 7:00 PM." in body
+    assert "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM" in body
+
+
+def test_registration_received_goes_out_once_per_registration(django_capture_on_commit_callbacks, mailoutbox):
+    registration = RegistrationFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_registration_received(registration)
+        send_registration_received(registration)
+
+    assert len(mailoutbox) == 1
+    assert EmailLog.objects.filter(kind="registration_received").count() == 1
+
+
+# --- already registered ---------------------------------------------------------------------------------------------
+
+
+def test_already_registered_email_links_to_the_existing_registration(
+    settings, django_capture_on_commit_callbacks, mailoutbox
+):
+    settings.SITE_URL = "https://dance.example"
+    slot = priced_slot()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = register(slot)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AlreadyRegistered):
+        register(slot, email="  ANA@example.org ")
+
+    (message,) = mailoutbox
+    assert message.to == ["ana@example.org"]
+    assert "already registered" in message.subject
+    link = "https://dance.example" + first.get_absolute_url()
+    assert link in message.body
+    assert link in html_of(message)
+    assert EmailLog.objects.filter(kind="already_registered", status=EmailLog.Status.SENT).count() == 1
+
+
+# --- notifications off, escaping, headers ---------------------------------------------------------------------------
+
+
+def test_emails_are_recorded_as_skipped_and_not_sent_when_notifications_are_off(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    set_setting("email_notifications_enabled", "off")
+    slot = priced_slot()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        register(slot)
+        with pytest.raises(AlreadyRegistered):
+            register(slot)
+
+    assert callbacks == []
+    assert mailoutbox == []
+    assert sorted(EmailLog.objects.values_list("kind", "status")) == [
+        ("already_registered", "skipped"),
+        ("registration_received", "skipped"),
+    ]
+
+
+def test_a_script_name_is_escaped_in_html_and_literal_in_text(django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        register(priced_slot(), first_name="<script>alert(1)</script> O'Brien & Sons")
+
+    (message,) = mailoutbox
+    assert "Hi <script>alert(1)</script> O'Brien & Sons," in message.body
+    html = html_of(message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Brien &amp; Sons" in html
+
+
+def test_cr_lf_in_names_never_reaches_a_header(django_capture_on_commit_callbacks, mailoutbox):
+    student = StudentFactory(email="eve@example.org", first_name="Eve\r\nBcc: victim@example.org")
+    course = CourseFactory(name="House\r\nBcc: victim@example.org")
+    registration = RegistrationFactory(student=student, slot=priced_slot(course=course))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send_registration_received(registration)
+
+    (message,) = mailoutbox
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert message.to == ["eve@example.org"]
+    assert message.bcc == []
+    assert message.recipients() == ["eve@example.org"]
+    headers = message.message().as_string().split("\n\n", 1)[0]
+    assert "\nBcc:" not in headers
+    assert "victim@example.org" not in message.message()["To"]
+    assert EmailLog.objects.get().status == EmailLog.Status.SENT
+
+
+# --- send_email / deliver_email -------------------------------------------------------------------------------------
+
+
+def test_send_email_with_a_used_dedupe_key_returns_none():
+    context = {"registration": RegistrationFactory()}
+    context["student"] = context["registration"].student
+    context["course"] = context["registration"].course
+
+    first = send_email(kind="already_registered", to="a@example.org", context=context, dedupe_key="k:1")
+    second = send_email(kind="already_registered", to="a@example.org", context=context, dedupe_key="k:1")
+
+    assert first is not None
+    assert second is None
+    assert EmailLog.objects.count() == 1
+
+
+def test_deliver_email_records_a_failure_with_its_error(monkeypatch, django_capture_on_commit_callbacks):
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        register(priced_slot())
+
+    log = EmailLog.objects.get()
+    assert log.status == EmailLog.Status.FAILED
+    assert "smtp down" in log.error
+    assert log.sent_at is None
+    assert Registration.objects.count() == 1  # the registration still stands
+
+
+def test_deliver_email_sends_a_row_once(django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        register(priced_slot())
+    log = EmailLog.objects.get()
+
+    deliver_email.call(log.pk)
+
+    assert len(mailoutbox) == 1
+
+
+def test_deliver_email_is_queued_through_the_task_backend(django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        register(priced_slot(full_package="0"))
+
+    (message,) = mailoutbox
+    assert "$0.00" in message.body
+    assert Decimal("0") == Registration.objects.get().payment_amount
+
+
+def test_already_registered_goes_out_at_most_once_an_hour_per_registration(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    slot = priced_slot()
+    register(slot)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            with pytest.raises(AlreadyRegistered):
+                register(slot)
+
+    assert [message.subject for message in mailoutbox] == ["You are already registered for " + slot.course.name]
+    assert EmailLog.objects.filter(kind="already_registered").count() == 1
