@@ -4,4 +4,7 @@ from courses import views
 
 app_name = "courses"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.course_list, name="list"),
+    path("courses/<int:course_id>/", views.course_detail, name="detail"),
+]

@@ -4,4 +4,7 @@ from registrations import views
 
 app_name = "registrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<uuid:public_id>/", views.registration_detail, name="detail"),
+    path("<uuid:public_id>/report-payment/", views.report_payment, name="report_payment"),
+]

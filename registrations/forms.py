@@ -1,0 +1,251 @@
+"""The public registration form (SPEC §6 field names). It checks the input; `services.register_student` applies the rules."""
+
+import datetime
+import re
+import unicodedata
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils import dateformat
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import Course, CoursePricing, CourseSlot
+from courses.templatetags.course_tags import money, price_summary, seats_text, slot_schedule
+from registrations.models import Registration
+from students.models import normalize_email
+
+PricingType = CoursePricing.PricingType
+PaymentMethod = Registration.PaymentMethod
+
+_INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+
+
+def reject_control_characters(value: str) -> None:
+    """Names and phone numbers never contain control characters (tabs, line breaks, escape codes)."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(_("Remove the special (control) characters from this field."), code="control_characters")
+
+
+def slot_is_bookable(slot: CourseSlot) -> bool:
+    """A seat for the full package, or for a drop-in on at least one upcoming date."""
+    if slot.seats_left > 0:
+        return True
+    return PricingType.DROP_IN in slot.price_by_type and any(n > 0 for n in slot.seats_by_date.values())
+
+
+class SlotRadioSelect(forms.RadioSelect):
+    """Radio buttons where full slots are shown but cannot be picked."""
+
+    def __init__(self, *args, disabled_values=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled_values = {str(value) for value in disabled_values}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if str(value) in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        return option
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    """A time slot of this course, labelled with its schedule, place, prices and seats."""
+
+    def __init__(self, *, course: Course, **kwargs):
+        self.course = course
+        self.open_slots = {slot.pk: slot for slot in course.open_slots}
+        super().__init__(
+            queryset=CourseSlot.objects.filter(course=course, pk__in=self.open_slots).order_by(
+                "day_of_week", "practice_date", "start_time", "pk"
+            ),
+            **kwargs,
+        )
+
+    def label_from_instance(self, obj):
+        slot = self.open_slots.get(obj.pk, obj)
+        parts = [slot_schedule(slot, self.course)]
+        if slot.location:
+            parts.append(slot.location)
+        if slot.price_by_type:
+            parts.append(price_summary(slot.price_by_type))
+        if slot.seats_left > 0:
+            parts.append(seats_text(slot.seats_left))
+        elif slot_is_bookable(slot):
+            parts.append(str(_("Full package sold out – some drop-in dates are free")))
+        else:
+            parts.append(str(_("Full – a waitlist is coming soon")))
+        return " · ".join(parts)
+
+
+class RegistrationForm(forms.Form):
+    """Registration for one course: `course` comes from `selectors.course_for_page` (`.open_slots`, each slot with
+    `.price_by_type`, `.seats_left`, `.upcoming_dates` and `.seats_by_date`).
+
+    Only the fields below are read: a tampered price, amount or status in the POST is ignored.
+    `payment_methods` limits the methods offered (those the studio has set up); all of them by default.
+    """
+
+    slot = forms.ModelChoiceField(queryset=CourseSlot.objects.none())  # replaced in __init__
+    pricing_type = forms.ChoiceField(
+        label=_("What would you like?"),
+        choices=PricingType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose the full package or a drop-in.")},
+    )
+    class_date = forms.TypedChoiceField(
+        label=_("Which class? (drop-in only)"),
+        required=False,
+        coerce=datetime.date.fromisoformat,
+        empty_value=None,
+        error_messages={"invalid_choice": _("Choose one of the class dates in the list.")},
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send your payment details and updates here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none"}),
+    )
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=100,
+        validators=[reject_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "autocapitalize": "words"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=100,
+        validators=[reject_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "autocapitalize": "words"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=30,
+        required=False,
+        validators=[
+            reject_control_characters,
+            RegexValidator(r"^\+?[0-9 ().-]{7,25}$", _("Enter a phone number such as +1 415 555 0100.")),
+        ],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+    instagram_handle = forms.CharField(
+        label=_("Instagram (optional)"),
+        max_length=31,
+        required=False,
+        help_text=_("Your handle, e.g. @dancer.ana"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    payment_method = forms.ChoiceField(
+        label=_("How will you pay?"),
+        choices=PaymentMethod.choices,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose Venmo or Zelle.")},
+    )
+    # Honeypot: hidden from people by CSS, filled in by some bots.
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, course: Course, payment_methods=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.course = course
+        slots = list(course.open_slots)
+        full = [slot.pk for slot in slots if not slot_is_bookable(slot)]
+
+        self.fields["slot"] = SlotChoiceField(
+            course=course,
+            label=_("Time slot"),
+            empty_label=None,
+            widget=SlotRadioSelect(disabled_values=full),
+            error_messages={"invalid_choice": _("Choose a valid time slot.")},
+        )
+        bookable = [slot for slot in slots if slot.pk not in full]
+        if len(bookable) == 1:
+            self.fields["slot"].initial = bookable[0].pk
+
+        # Offer only the pricing types some slot has a price for, with the amount when every slot agrees.
+        offered = []
+        for pricing_type, label in PricingType.choices:
+            amounts = {slot.price_by_type[pricing_type] for slot in slots if pricing_type in slot.price_by_type}
+            if not amounts:
+                continue
+            if pricing_type == PricingType.DROP_IN and not course.is_dated:
+                label = _("Drop-in (one class)")
+            elif pricing_type == PricingType.FULL_PACKAGE and not course.is_dated:
+                label = _("Full package (every class)")
+            if len(amounts) == 1:
+                amount = amounts.pop()
+                label = f"{label} – {money(amount) if amount else _('free')}"
+            offered.append((pricing_type, label))
+        self.fields["pricing_type"].choices = offered or PricingType.choices
+        if len(offered) == 1:
+            self.fields["pricing_type"].initial = offered[0][0]
+
+        # A drop-in on a weekly series names its class date; dated classes have just the one.
+        if course.is_dated or not any(PricingType.DROP_IN in slot.price_by_type for slot in slots):
+            del self.fields["class_date"]
+        else:
+            groups = []
+            for slot in slots:
+                if PricingType.DROP_IN not in slot.price_by_type:
+                    continue
+                options = []
+                for day in slot.upcoming_dates:
+                    label = dateformat.format(day, "D, M j")
+                    if slot.seats_by_date.get(day, 0) <= 0:
+                        label = _("%(day)s (full)") % {"day": label}
+                    options.append((day.isoformat(), label))
+                groups.append((slot_schedule(slot, course), options))
+            if len(groups) == 1:
+                groups = groups[0][1]
+            self.fields["class_date"].choices = [("", _("Choose a class date")), *groups]
+            self.fields["class_date"].widget.attrs["data-drop-in-only"] = ""
+
+        if payment_methods:
+            self.fields["payment_method"].choices = [
+                (value, label) for value, label in PaymentMethod.choices if value in payment_methods
+            ]
+        if len(self.fields["payment_method"].choices) == 1:
+            self.fields["payment_method"].initial = self.fields["payment_method"].choices[0][0]
+        for name in ("slot", "pricing_type", "payment_method"):
+            self.fields[name].widget.attrs["class"] = "form-check-input"
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_instagram_handle(self):
+        handle = self.cleaned_data["instagram_handle"].strip().removeprefix("@")
+        if handle and not _INSTAGRAM.match(handle):
+            raise ValidationError(_("An Instagram handle has letters, digits, dots and underscores, like @dancer.ana."))
+        return handle
+
+    def clean_website(self):
+        if self.cleaned_data["website"]:
+            raise ValidationError(_("Leave this field empty."))
+        return ""
+
+    def clean(self):
+        cleaned = super().clean()
+        slot, pricing_type = cleaned.get("slot"), cleaned.get("pricing_type")
+        if slot is None or not pricing_type:
+            return cleaned
+        open_slot = next(s for s in self.course.open_slots if s.pk == slot.pk)
+        if pricing_type not in open_slot.price_by_type:
+            self.add_error("pricing_type", _("This time slot has no price of that kind; choose the other option."))
+            return cleaned
+        if pricing_type == PricingType.DROP_IN and "class_date" in self.fields:
+            class_date = cleaned.get("class_date")
+            if class_date is None:
+                if "class_date" not in self.errors:
+                    self.add_error("class_date", _("Choose the class date for your drop-in."))
+            elif class_date not in open_slot.upcoming_dates:
+                self.add_error("class_date", _("That date is not a class of the time slot you chose."))
+        else:
+            cleaned["class_date"] = None
+        return cleaned
+
+    @property
+    def slot_is_bookable(self) -> bool:
+        """False when every slot is full: the page then shows the waitlist note instead of the form."""
+        return any(slot_is_bookable(slot) for slot in self.course.open_slots)
