@@ -1,1 +1,169 @@
+"""The door tablet: today's sessions, a roster with big present/late/absent buttons, course completion.
+
+Staff only (the Instructor group is staff without superuser); anyone else is sent to the admin login page.
+Every page works without JavaScript (one POST saves the roster); with htmx each tap saves at once.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from attendance import selectors, services
+from attendance.forms import RosterMarksForm, StudentMarkForm
+from attendance.models import AttendanceRecord, ClassSession
+from courses.models import Course
+
+DETAIL_TEMPLATE = "attendance/session_detail.html"
+# Tells attendance.js that an htmx response is our row (not a login page or a captive Wi-Fi portal).
+ROW_HEADER = "X-Attendance-Row"
+# Spreadsheets run a cell that starts with one of these as a formula (BAD-INPUTS #27).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _sessions():
+    return ClassSession.objects.select_related("course", "slot")
+
+
+def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
+    today = timezone.localdate()
+    return {
+        "session": session,
+        "roster": roster,
+        "can_mark": not session.is_canceled and session.session_date <= today,
+        "is_future": session.session_date > today,
+        "statuses": [
+            (AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.PRESENT.label, "success"),
+            (AttendanceRecord.Status.LATE, AttendanceRecord.Status.LATE.label, "warning"),
+            (AttendanceRecord.Status.ABSENT, AttendanceRecord.Status.ABSENT.label, "danger"),
+        ],
+    }
+
+
+@staff_member_required
+@require_safe
+@never_cache
+def session_list(request):
+    """Today's sessions first, then the next 7 days, then the last 7 days."""
+    return render(request, "attendance/session_list.html", {"sessions": selectors.door_sessions()})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+@never_cache
+def session_detail(request, session_id):
+    """The roster; a POST saves every mark at once (and "All present" fills the unmarked paid students)."""
+    session = get_object_or_404(_sessions(), pk=session_id)
+    roster = selectors.session_roster(session)
+    form = RosterMarksForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        marks = form.cleaned_data["marks"]
+        if form.cleaned_data["all_present"]:
+            marks = {
+                **{entry.student.pk: AttendanceRecord.Status.PRESENT for entry in roster.paid if entry.record is None},
+                **marks,
+            }
+        try:
+            written = services.mark_attendance(session=session, marks=marks, marked_by=request.user)
+        except services.AttendanceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                ngettext("Saved %(count)d mark.", "Saved %(count)d marks.", len(written)) % {"count": len(written)}
+                if written
+                else _("Saved. Nothing had changed."),
+            )
+            return redirect("attendance:detail", session_id=session.pk)
+    if form.is_bound:
+        # Show what was posted, so pressing Save again after fixing the problem loses nothing.
+        posted = form.cleaned_data.get("marks", {})
+        for entry in roster.entries:
+            entry.posted = posted.get(entry.student.pk, "")
+    context = {**_page_context(session, roster), "form": form}
+    return render(request, DETAIL_TEMPLATE, context, status=400 if form.is_bound else 200)
+
+
+@staff_member_required
+@require_POST
+def mark_student(request, session_id, student_id):
+    """One tap (htmx): save one student's mark and answer with that row; 400 with the reason when refused."""
+    session = get_object_or_404(_sessions(), pk=session_id)
+    form = StudentMarkForm(request.POST, student_id=student_id)
+    error = None
+    if form.is_valid():
+        try:
+            services.mark_attendance(session=session, marks={student_id: form.status}, marked_by=request.user)
+        except services.AttendanceError as refusal:
+            error = str(refusal)
+    else:
+        error = form.errors[form.field_name][0]
+    if not request.htmx:
+        # Without JavaScript the roster form posts to the detail page; this answers a hand-made request.
+        if error:
+            messages.error(request, error)
+        return redirect("attendance:detail", session_id=session.pk)
+    roster = selectors.session_roster(session)
+    context = {
+        **_page_context(session, roster),
+        "entry": roster.entry_for(student_id),
+        "student_id": student_id,
+        "row_error": error,
+        "just_saved": error is None,
+        "oob": True,
+    }
+    response = render(request, f"{DETAIL_TEMPLATE}#tap-response", context, status=400 if error else 200)
+    response[ROW_HEADER] = str(student_id)
+    return response
+
+
+@staff_member_required
+@require_safe
+@never_cache
+def course_completion(request, course_id):
+    """Students × held sessions of a course, with each student's completion."""
+    course = get_object_or_404(Course, pk=course_id)
+    return render(
+        request, "attendance/course_completion.html", {"matrix": selectors.completion_for_course(course)}
+    )
+
+
+def csv_safe(value) -> str | int:
+    """A CSV cell a spreadsheet shows as text: strings starting with = + - @ TAB or CR get a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+@staff_member_required
+@require_safe
+def course_completion_csv(request, course_id):
+    """The completion matrix as CSV (UTF-8 with a BOM so Excel reads accents), safe against formula injection."""
+    course = get_object_or_404(Course, pk=course_id)
+    matrix = selectors.completion_for_course(course)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="attendance-course-{course.pk}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    header = [_("First name"), _("Last name"), _("Email")]
+    header += [f"{s.session_date:%Y-%m-%d} {s.start_time:%H:%M}" for s in matrix.sessions]
+    header += [_("Attended"), _("Expected"), _("Completion %")]
+    writer.writerow([csv_safe(str(cell)) for cell in header])
+    labels = dict(AttendanceRecord.Status.choices)
+    for row in matrix.rows:
+        cells = [row.student.first_name, row.student.last_name, row.student.email]
+        cells += [
+            str(labels[cell.status]) if cell.status else (_("not marked") if cell.expected else "")
+            for cell in row.cells
+        ]
+        cells += [row.attended, row.expected, "" if row.percent is None else row.percent]
+        writer.writerow([csv_safe(cell) for cell in cells])
+    return response
 

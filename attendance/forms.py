@@ -1,0 +1,56 @@
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from attendance.models import AttendanceRecord
+
+# One radio group per student, named after the student: `mark-<student id>`.
+MARK_FIELD = re.compile(r"^mark-([1-9][0-9]{0,17})$")
+
+
+def mark_field_name(student_id: int) -> str:
+    return f"mark-{student_id}"
+
+
+class RosterMarksForm(forms.Form):
+    """The whole roster in one POST (works without JavaScript): every `mark-<id>` radio group that has a value.
+
+    Which students may be marked is not decided here: the service refuses anyone not on the roster.
+    """
+
+    all_present = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        marks: dict[int, str] = {}
+        for key in self.data:
+            match = MARK_FIELD.match(key)
+            if match is None:
+                continue
+            status = self.data.get(key)
+            if status not in AttendanceRecord.Status.values:
+                raise forms.ValidationError(_("Choose present, late or absent for each student."), code="invalid_mark")
+            marks[int(match[1])] = status
+        cleaned_data["marks"] = marks
+        return cleaned_data
+
+
+class StudentMarkForm(forms.Form):
+    """One tap: the `mark-<id>` radio group of a single student (the per-tap save with JavaScript)."""
+
+    def __init__(self, *args, student_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.field_name = mark_field_name(student_id)
+        self.fields[self.field_name] = forms.ChoiceField(
+            label=_("Attendance"),
+            choices=AttendanceRecord.Status.choices,
+            error_messages={
+                "required": _("Choose present, late or absent."),
+                "invalid_choice": _("Choose present, late or absent."),
+            },
+        )
+
+    @property
+    def status(self) -> str:
+        return self.cleaned_data[self.field_name]

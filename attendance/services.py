@@ -1,0 +1,161 @@
+"""Write side of attendance: generate and cancel class sessions, mark who came.
+
+Admin actions and the door views call these functions and nothing else writes sessions or records.
+"""
+
+from functools import partial
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from attendance.models import AttendanceRecord, ClassSession
+from attendance.selectors import session_roster
+from courses.models import Course
+from dance_portal.emails import send_email
+from students.models import Student
+
+
+class AttendanceError(Exception):
+    """Base of every refusal; str(error) is a translated message for the staff user."""
+
+
+class SessionCanceled(AttendanceError):
+    pass
+
+
+class SessionInFuture(AttendanceError):
+    pass
+
+
+class InvalidMark(AttendanceError):
+    pass
+
+
+class NotOnRoster(AttendanceError):
+    def __init__(self, message, *, student_ids: set[int]):
+        super().__init__(message)
+        self.student_ids = student_ids
+
+
+def generate_class_sessions(*, course: Course) -> list[ClassSession]:
+    """Creates the missing sessions of a course: one per slot and class date (weekly on the slot's weekday between
+    the course dates, or the dated slot's one date) with the slot's local times and location. Idempotent: a slot
+    and date that already has a session (edited or canceled) is left alone. Returns the new sessions."""
+    with transaction.atomic():
+        # Lock the course: two clicks on the admin action must not both insert the same slot and date.
+        course = Course.objects.select_for_update().get(pk=course.pk)
+        slots = list(course.slots.order_by("pk"))
+        for slot in slots:
+            slot.course = course  # class_dates() reads the course dates; spare one query per slot
+        existing = set(ClassSession.objects.filter(slot__in=slots).values_list("slot_id", "session_date"))
+        # Dates and wall-clock times in the studio's zone, never "start + 7 days" on an aware datetime: a class at
+        # 18:30 stays at 18:30 across a DST change (BAD-INPUTS #51).
+        sessions = [
+            ClassSession(
+                course=course,
+                slot=slot,
+                session_date=class_date,
+                start_time=slot.start_time,
+                end_time=slot.end_time,
+                location=slot.location,
+            )
+            for slot in slots
+            for class_date in slot.class_dates()
+            if (slot.pk, class_date) not in existing
+        ]
+        for session in sessions:
+            # Own fields only: the slot and course are the rows just read, and (slot, date) was checked above under
+            # the course lock.
+            session.full_clean(exclude=["course", "slot"], validate_unique=False, validate_constraints=False)
+        ClassSession.objects.bulk_create(sessions)
+    return sessions
+
+
+def cancel_session(*, session: ClassSession) -> bool:
+    """Cancels a class session (is_canceled, canceled_at) and, after the commit, emails everyone on its roster if it
+    has not taken place yet. Idempotent: returns False and sends nothing when it was already canceled."""
+    with transaction.atomic():
+        # of=self: lock the session only, not the joined slot that registrations lock to count seats.
+        session = (
+            ClassSession.objects.select_for_update(of=("self",)).select_related("course", "slot").get(pk=session.pk)
+        )
+        if session.is_canceled:
+            return False
+        session.is_canceled = True
+        session.canceled_at = timezone.now()
+        session.save(update_fields=["is_canceled", "canceled_at", "updated_at"])
+        # A past session canceled after the fact (it did not happen) only leaves the completion figures.
+        if session.session_date >= timezone.localdate():
+            for entry in session_roster(session).entries:
+                transaction.on_commit(
+                    partial(_email_session_canceled, session=session, student=entry.student),
+                    robust=True,  # one bad address must not stop the other emails
+                )
+    return True
+
+
+def _email_session_canceled(*, session: ClassSession, student: Student) -> None:
+    send_email(
+        kind="session_canceled",
+        to=student.email,
+        context={"student": student, "session": session, "course": session.course},
+        dedupe_key=f"session_canceled:{session.pk}:{student.pk}",
+    )
+
+
+def mark_attendance(
+    *, session: ClassSession, marks: dict[int, str], marked_by: AbstractBaseUser | None
+) -> list[AttendanceRecord]:
+    """Upserts one AttendanceRecord per marked student (status, marked_by, marked_at), all or nothing. Only students
+    on the session's roster (the allow-list) of a session that is not canceled and not in the future; raises
+    SessionCanceled, SessionInFuture, InvalidMark or NotOnRoster. Unchanged marks are not rewritten, so a bulk
+    save keeps who marked whom. Returns the records written."""
+    with transaction.atomic():
+        # Lock the session row: taps and a bulk save on one session run one after the other, and a cancel cannot
+        # slip in between the check and the write.
+        session = (
+            ClassSession.objects.select_for_update(of=("self",)).select_related("course", "slot").get(pk=session.pk)
+        )
+        if session.is_canceled:
+            raise SessionCanceled(_("This class was canceled; attendance cannot be marked."))
+        if session.session_date > timezone.localdate():
+            raise SessionInFuture(
+                _("This class is on %(date)s; attendance can be marked from that day on.")
+                % {"date": date_format(session.session_date)}
+            )
+        if any(status not in AttendanceRecord.Status.values for status in marks.values()):
+            raise InvalidMark(_("Choose present, late or absent."))
+        roster = session_roster(session)
+        outsiders = set(marks) - roster.student_ids
+        if outsiders:
+            names = sorted(student.full_name for student in Student.objects.filter(pk__in=outsiders))
+            raise NotOnRoster(
+                ngettext(
+                    "%(names)s is not on this class's roster (no paid or held registration for it). Nothing was saved.",
+                    "%(names)s are not on this class's roster (no paid or held registration for it). "
+                    "Nothing was saved.",
+                    len(outsiders),
+                )
+                % {"names": ", ".join(names) or _("An unknown student")},
+                student_ids=outsiders,
+            )
+        now = timezone.now()
+        stored = {entry.student.pk: entry.record.status for entry in roster.entries if entry.record is not None}
+        records = [
+            AttendanceRecord(session=session, student_id=student_id, status=status, marked_by=marked_by, marked_at=now)
+            for student_id, status in sorted(marks.items())
+            if stored.get(student_id) != status
+        ]
+        # Statuses were checked above. An upsert rather than insert-or-update: one row per (session, student) even
+        # if a record appeared that the roster read did not see (e.g. written by the admin outside the session lock).
+        AttendanceRecord.objects.bulk_create(
+            records,
+            update_conflicts=True,
+            unique_fields=["session", "student"],
+            update_fields=["status", "marked_by", "marked_at"],
+        )
+    return records

@@ -1,0 +1,225 @@
+"""The door tablet in a real browser: 1024×768, touch, taps that save at once, a tap lost to bad Wi-Fi, Save."""
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord
+from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from courses.tests.factories import CourseFactory, CourseSlotFactory
+from registrations.models import Registration
+from registrations.tests.factories import RegistrationFactory
+from students.tests.factories import StudentFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+Status = AttendanceRecord.Status
+DAY = datetime.timedelta(days=1)
+PASSWORD = "door-tablet-pass-42"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # gitignored
+FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Gia", "Hugo", "Ines", "Jon", "Kai", "Lena"]
+
+
+@pytest.fixture
+def tablet(browser):
+    """A fresh page in a 1024×768 landscape tablet viewport with touch, closed after the test."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def door_settings(settings):
+    # The live server speaks plain http; production cookie names and Secure flags are for https only.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SESSION_COOKIE_NAME = "sessionid"
+    settings.CSRF_COOKIE_NAME = "csrftoken"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+
+
+@pytest.fixture
+def class_today():
+    today = timezone.localdate()
+    course = CourseFactory(name="House L1", start_date=today - 14 * DAY, end_date=today + 14 * DAY)
+    slot = CourseSlotFactory(course=course, day_of_week=today.weekday(), location="Studio A")
+    session = ClassSessionFactory(slot=slot, session_date=today)
+    students = [
+        RegistrationFactory(
+            slot=slot,
+            payment_status=Registration.PaymentStatus.COMPLETED,
+            student=StudentFactory(first_name=name, last_name="Door"),
+        ).student
+        for name in FIRST_NAMES
+    ]
+    RegistrationFactory(slot=slot, student=StudentFactory(first_name="Uma", last_name="Unpaid"))
+    AttendanceRecordFactory(session=session, student=students[-1], status=Status.PRESENT)
+    return session, students
+
+
+def snap(page, name: str, *, full_page=True) -> None:
+    """Save screenshots/<name>.png. caret="initial": hiding the caret makes Playwright set style attributes, which
+    the page's CSP blocks and reports as console errors that this test treats as failures."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page, caret="initial")
+
+
+def row(page, student):
+    return page.locator(f"#row-{student.pk}")
+
+
+def tap(page, student, status):
+    row(page, student).locator(f"label[for='mark-{student.pk}-{status}']").tap()
+
+
+def stored(session) -> dict[int, str]:
+    return dict(AttendanceRecord.objects.filter(session=session).values_list("student_id", "status"))
+
+
+def test_door_tablet_taps_save_at_once_and_a_failed_tap_is_saved_by_the_save_button(
+    live_server, tablet, door_settings, class_today
+):
+    session, students = class_today
+    ana, ben, chloe = students[:3]
+    user = User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name="Instructor")[0])
+    today = timezone.localdate()
+    for name, offset, canceled in [("Salsa On2", -1, False), ("Hip Hop L2", 2, True), ("Waacking", 5, False)]:
+        other = CourseFactory(name=name, start_date=today - 14 * DAY, end_date=today + 14 * DAY)
+        other_slot = CourseSlotFactory(course=other, day_of_week=(today + offset * DAY).weekday(), location="Studio B")
+        ClassSessionFactory(slot=other_slot, session_date=today + offset * DAY, is_canceled=canceled)
+    page = tablet
+    console_errors = []
+    page.on(
+        "console",
+        lambda message: message.type == "error"
+        and not message.location.get("url", "").endswith("/favicon.ico")
+        and console_errors.append(message.text),
+    )
+
+    # Anonymous → admin login → back to the door page.
+    page.goto(f"{live_server.url}/attendance/")
+    assert "/admin/login/" in page.url
+    page.fill("#id_username", "door")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/attendance/")
+    assert page.locator(".session-card").first.inner_text().count("House L1") == 1
+    snap(page, "attendance-list")
+
+    page.locator(".session-card", has_text="House L1").first.tap()
+    page.wait_for_url(re.compile(rf"/attendance/{session.pk}/$"))
+    assert page.locator("#marked-count").inner_text() == "1/13 marked"
+    assert page.locator(".roster-row.is-unpaid", has_text="Uma Unpaid").count() == 1
+    # Touch targets: every mark button and the toolbar buttons are at least 48 px high.
+    for box in [
+        *(label.bounding_box() for label in page.locator(".btn-mark").all()[:6]),
+        page.get_by_role("button", name="All present").bounding_box(),
+        page.get_by_role("button", name="Save").first.bounding_box(),
+    ]:
+        assert box["height"] >= 48
+    snap(page, "attendance-roster")
+    # The toolbar with the count and Save stays in view while scrolling down a long roster.
+    page.evaluate("window.scrollTo(0, 700)")
+    assert page.evaluate("window.scrollY") >= 500
+    assert 0 <= page.locator(".roster-toolbar").bounding_box()["y"] < 10
+    snap(page, "attendance-roster-scrolled", full_page=False)
+    page.evaluate("window.scrollTo(0, 0)")
+
+    # Each tap saves at once (htmx) and updates the row and the count.
+    tap(page, ana, "present")
+    row(page, ana).get_by_text("Saved").wait_for()
+    tap(page, ben, "late")
+    row(page, ben).get_by_text("Saved").wait_for()
+    assert page.locator("#marked-count").inner_text() == "3/13 marked"
+    assert stored(session)[ana.pk] == Status.PRESENT
+    assert stored(session)[ben.pk] == Status.LATE
+
+    assert console_errors == [], "\n".join(console_errors)  # among others: no Content-Security-Policy violation
+
+    # Wi-Fi drops: the tap fails visibly and is not saved...
+    page.context.set_offline(True)
+    tap(page, chloe, "absent")
+    row(page, chloe).get_by_text("Not saved – tap again").wait_for()
+    assert "is-failed" in row(page, chloe).get_attribute("class")
+    assert page.locator("#roster-connection").is_visible()
+    assert page.locator(f"#mark-{chloe.pk}-absent").is_checked()
+    assert chloe.pk not in stored(session)
+    snap(page, "attendance-tap-failed")
+
+    # ...and the plain Save button posts every mark, the failed one included, when the connection is back.
+    page.context.set_offline(False)
+    console_errors.clear()  # htmx logs the failed request: expected while offline
+    page.get_by_role("button", name="Save").first.tap()
+    page.get_by_text("Saved 1 mark.").wait_for()
+    assert stored(session)[chloe.pk] == Status.ABSENT
+    assert page.locator(f"#mark-{chloe.pk}-absent").is_checked()
+    assert page.locator("#marked-count").inner_text() == "4/13 marked"
+
+    # "All present" fills the unmarked paid students and leaves the unpaid one and the marks already made.
+    page.get_by_role("button", name="All present").tap()
+    page.get_by_text("Saved 8 marks.").wait_for()
+    marks = stored(session)
+    assert [marks[s.pk] for s in (ana, ben, chloe)] == [Status.PRESENT, Status.LATE, Status.ABSENT]
+    assert all(marks[s.pk] == Status.PRESENT for s in students[3:])
+    assert len(marks) == 12
+    assert set(AttendanceRecord.objects.filter(session=session, student__in=students[:-1]).values_list(
+        "marked_by", flat=True
+    )) == {user.pk}
+    assert page.locator("#marked-count").inner_text() == "12/13 marked"
+    snap(page, "attendance-saved")
+    assert console_errors == [], "\n".join(console_errors)  # among others: no Content-Security-Policy violation
+
+
+def test_completion_matrix_on_the_tablet(live_server, tablet, door_settings, class_today):
+    session, students = class_today
+    earlier = ClassSessionFactory(slot=session.slot, session_date=session.session_date - 7 * DAY)
+    for student, status in zip(students, [Status.PRESENT, Status.LATE, Status.ABSENT] * 4, strict=True):
+        AttendanceRecordFactory(session=earlier, student=student, status=status)
+    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    page = tablet
+    page.goto(f"{live_server.url}/admin/login/?next=/attendance/course/{session.course_id}/")
+    page.fill("#id_username", "door")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    page.get_by_role("link", name="Download CSV").wait_for()
+    assert page.locator(".completion-table tbody tr").count() == 12
+    lena = page.locator(".completion-table tbody tr", has_text="Lena Door")
+    assert lena.inner_text().split()[-2:] == ["50%", "(1/2)"]  # absent last week, present today
+    snap(page, "attendance-completion")
+
+
+def test_door_tablet_without_javascript_saves_the_whole_roster_with_one_post(
+    live_server, browser, door_settings, class_today
+):
+    session, students = class_today
+    ana, ben = students[:2]
+    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/admin/login/?next=/attendance/{session.pk}/")
+        page.fill("#id_username", "door")
+        page.fill("#id_password", PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_url(re.compile(rf"/attendance/{session.pk}/$"))
+
+        tap(page, ana, "late")
+        tap(page, ben, "absent")
+        assert stored(session) == {students[-1].pk: Status.PRESENT}  # nothing saved per tap without JavaScript
+        page.get_by_role("button", name="Save").first.tap()
+        page.get_by_text("Saved 2 marks.").wait_for()
+
+        assert stored(session) == {ana.pk: Status.LATE, ben.pk: Status.ABSENT, students[-1].pk: Status.PRESENT}
+        assert page.locator("#marked-count").inner_text() == "3/13 marked"
+        snap(page, "attendance-roster-no-js")
+    finally:
+        context.close()
