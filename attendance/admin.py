@@ -1,3 +1,98 @@
+from django import forms
 from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-# Register your models here.
+from attendance.models import AttendanceRecord, ClassSession
+from attendance.services import cancel_session
+
+
+class ClassSessionForm(forms.ModelForm):
+    class Meta:
+        model = ClassSession
+        fields = ["course", "slot", "session_date", "start_time", "end_time", "location", "notes"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        course, slot = cleaned_data.get("course"), cleaned_data.get("slot")
+        if course and slot and slot.course_id != course.pk:
+            self.add_error("slot", _("Choose a time slot of this course."))
+        return cleaned_data
+
+
+@admin.register(ClassSession)
+class ClassSessionAdmin(admin.ModelAdmin):
+    form = ClassSessionForm
+    list_display = [
+        "session_date",
+        "start_time",
+        "end_time",
+        "course",
+        "location",
+        "is_canceled",
+        "attendance_count",
+    ]
+    list_display_links = ["session_date", "start_time"]
+    list_filter = ["is_canceled", "course__course_type", "course"]
+    search_fields = ["course__name", "location", "notes"]
+    list_select_related = ["course"]
+    autocomplete_fields = ["course", "slot"]
+    date_hierarchy = "session_date"
+    # Canceling a session emails its roster, so it is an action calling the attendance service, not a checkbox.
+    readonly_fields = ["roster_link", "is_canceled", "canceled_at", "created_at", "updated_at"]
+    actions = ["cancel_sessions"]
+    fieldsets = [
+        (None, {"fields": ["course", "slot", "session_date", ("start_time", "end_time"), "location", "notes"]}),
+        (_("Status"), {"fields": ["roster_link", "is_canceled", "canceled_at", "created_at", "updated_at"]}),
+    ]
+
+    @admin.action(description=_("Cancel (emails the students)"), permissions=["change"])
+    def cancel_sessions(self, request, queryset):
+        canceled = sum(cancel_session(session=session) for session in queryset)
+        self.message_user(request, ngettext("Canceled %d session.", "Canceled %d sessions.", canceled) % canceled)
+
+    @admin.display(description=_("roster"))
+    def roster_link(self, obj):
+        if obj.pk is None:
+            return "–"
+        return format_html('<a href="{}">{}</a>', reverse("attendance:detail", args=[obj.pk]), _("Open the roster"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_attendance_count=Count("attendance_records"))
+
+    @admin.display(description=_("marked"), ordering="_attendance_count")
+    def attendance_count(self, obj):
+        return obj._attendance_count
+
+
+@admin.register(AttendanceRecord)
+class AttendanceRecordAdmin(admin.ModelAdmin):
+    list_display = ["session", "student", "status", "marked_by", "marked_at"]
+    list_filter = ["status", "session__course"]
+    search_fields = [
+        "student__first_name",
+        "student__last_name",
+        "student__email",
+        "session__course__name",
+    ]
+    list_select_related = ["session__course", "student", "marked_by"]
+    autocomplete_fields = ["session", "student"]
+    date_hierarchy = "marked_at"
+    fields = ["session", "student", "status", "marked_by", "marked_at"]
+    readonly_fields = ["marked_by", "marked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A record belongs to one student in one session; a correction changes the status only.
+        if obj is not None:
+            return ["session", "student", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change or "status" in form.changed_data:
+            obj.marked_by = request.user
+            obj.marked_at = timezone.now()
+        super().save_model(request, obj, form, change)

@@ -151,7 +151,8 @@ class CourseSlot(models.Model):
         errors = {}
         if self.start_time and self.end_time and self.end_time <= self.start_time:
             errors["end_time"] = _("The class must end after it starts.")
-        course = self.course if self.course_id else None
+        # A slot added inline with a new course has its course cached but no course_id yet.
+        course = self.course if (self.course_id or CourseSlot.course.is_cached(self)) else None
         if course is not None:
             if course.is_dated:
                 if self.practice_date is None:

@@ -1,0 +1,167 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from attendance.models import AttendanceRecord, ClassSession
+from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from courses.tests.factories import CourseSlotFactory
+from students.tests.factories import StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+SESSION_ADD = reverse("admin:attendance_classsession_add")
+RECORD_ADD = reverse("admin:attendance_attendancerecord_add")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
+    return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
+
+def session_data(slot, **changes):
+    return {
+        "course": str(slot.course_id),
+        "slot": str(slot.pk),
+        "session_date": slot.class_dates()[0].isoformat(),
+        "start_time": "19:00",
+        "end_time": "20:30",
+        "location": "Studio A",
+        "notes": "",
+        **changes,
+    }
+
+
+def test_session_add_creates_a_session(admin_client):
+    slot = CourseSlotFactory()
+
+    response = admin_client.post(SESSION_ADD, session_data(slot))
+
+    assert response.status_code == 302
+    session = ClassSession.objects.get()
+    assert (session.slot, session.course, session.is_canceled) == (slot, slot.course, False)
+
+
+def test_session_add_rejects_end_before_start_and_saves_nothing(admin_client):
+    response = admin_client.post(SESSION_ADD, session_data(CourseSlotFactory(), start_time="20:00", end_time="19:00"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["end_time"] == ["The class must end after it starts."]
+    assert not ClassSession.objects.exists()
+
+
+def test_session_add_rejects_a_slot_of_another_course(admin_client):
+    slot, other = CourseSlotFactory(), CourseSlotFactory()
+
+    response = admin_client.post(SESSION_ADD, session_data(slot, course=str(other.course_id)))
+
+    assert response.context["adminform"].form.errors["slot"] == ["Choose a time slot of this course."]
+    assert not ClassSession.objects.exists()
+
+
+def test_session_add_rejects_a_second_session_for_the_same_slot_and_date(admin_client):
+    existing = ClassSessionFactory()
+
+    response = admin_client.post(
+        SESSION_ADD, session_data(existing.slot, session_date=existing.session_date.isoformat())
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    assert ClassSession.objects.count() == 1
+
+
+def test_session_cancel_flag_is_not_editable_in_the_form(admin_client):
+    session = ClassSessionFactory()
+
+    response = admin_client.post(
+        reverse("admin:attendance_classsession_change", args=[session.pk]),
+        session_data(session.slot, is_canceled="on", notes="Bring water"),
+    )
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.is_canceled, session.notes) == (False, "Bring water")
+
+
+def test_attendance_add_stamps_who_marked_and_when(admin_client, admin_user):
+    session, student = ClassSessionFactory(), StudentFactory()
+
+    response = admin_client.post(
+        RECORD_ADD,
+        {"session": session.pk, "student": student.pk, "status": "late", "marked_by": "", "marked_at": "2000-01-01"},
+    )
+
+    assert response.status_code == 302
+    record = AttendanceRecord.objects.get()
+    assert record.marked_by == admin_user
+    assert record.marked_at.year > 2000
+
+
+def test_attendance_add_rejects_a_second_record_for_the_same_student_and_session(admin_client):
+    record = AttendanceRecordFactory()
+
+    response = admin_client.post(
+        RECORD_ADD, {"session": record.session_id, "student": record.student_id, "status": "absent"}
+    )
+
+    assert response.status_code == 200
+    assert AttendanceRecord.objects.get().status == AttendanceRecord.Status.PRESENT
+
+
+def test_attendance_add_rejects_an_unknown_status(admin_client):
+    response = admin_client.post(
+        RECORD_ADD, {"session": ClassSessionFactory().pk, "student": StudentFactory().pk, "status": "asleep"}
+    )
+
+    assert "status" in response.context["adminform"].form.errors
+    assert not AttendanceRecord.objects.exists()
+
+
+def test_attendance_change_edits_the_status_only_and_restamps(admin_client, admin_user):
+    record = AttendanceRecordFactory(marked_at=timezone.now() - datetime.timedelta(days=1))
+    other_student = StudentFactory()
+
+    response = admin_client.post(
+        reverse("admin:attendance_attendancerecord_change", args=[record.pk]),
+        {"student": other_student.pk, "status": "absent"},
+    )
+
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.status == AttendanceRecord.Status.ABSENT
+    assert record.student_id != other_student.pk
+    assert record.marked_by == admin_user
+    assert record.marked_at > timezone.now() - datetime.timedelta(minutes=1)
+
+
+def test_attendance_changelist_shows_script_in_student_name_escaped(admin_client):
+    AttendanceRecordFactory(student=StudentFactory(first_name="<script>alert(1)</script>"))
+
+    html = admin_client.get(reverse("admin:attendance_attendancerecord_changelist")).content.decode()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_generate_sessions_action_creates_the_course_sessions_once(admin_client):
+    from courses.tests.factories import CourseSlotFactory
+
+    slot = CourseSlotFactory()
+    data = {"action": "generate_sessions", "_selected_action": [slot.course.pk]}
+    admin_client.post(reverse("admin:courses_course_changelist"), data)
+    admin_client.post(reverse("admin:courses_course_changelist"), data)
+    assert ClassSession.objects.filter(slot=slot).count() == len(slot.class_dates())
+
+
+def test_cancel_sessions_action_cancels_through_the_service(admin_client):
+    session = ClassSessionFactory()
+    admin_client.post(
+        reverse("admin:attendance_classsession_changelist"),
+        {"action": "cancel_sessions", "_selected_action": [session.pk]},
+    )
+    session.refresh_from_db()
+    assert session.is_canceled
+    assert session.canceled_at is not None

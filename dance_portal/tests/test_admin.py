@@ -1,0 +1,240 @@
+import itertools
+import re
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from attendance.models import AttendanceRecord, ClassSession
+from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from courses.models import Course, CoursePricing, CourseSlot
+from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
+from dance_portal.models import EmailLog, SystemSetting
+from dance_portal.studio_settings import DEFINITIONS
+from registrations.models import Registration, RegistrationEvent
+from registrations.tests.factories import RegistrationFactory
+from students.models import Student
+from students.tests.factories import StudentFactory
+from waitlist.models import WaitlistEntry
+from waitlist.tests.factories import WaitlistEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
+    return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
+PORTAL_APPS = {"dance_portal", "students", "courses", "registrations", "attendance", "waitlist"}
+# Written only by the services (or by the mailer): the admin offers no add form for them.
+NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog}
+_setting_keys = itertools.cycle(DEFINITIONS)
+_emails = itertools.count()
+
+
+def _setting():
+    key = next(key for key in _setting_keys if not SystemSetting.objects.filter(setting_key=key).exists())
+    return SystemSetting.objects.create(setting_key=key, setting_value=str(DEFINITIONS[key].default))
+
+
+def _email_log():
+    n = next(_emails)
+    return EmailLog.objects.create(
+        kind="registration_received",
+        to_email=f"ana{n}@example.org",
+        subject="Your registration",
+        body_text="Hello Ana",
+        body_html="<p>Hello Ana</p>",
+    )
+
+
+def _registration_event():
+    return RegistrationEvent.objects.create(
+        registration=RegistrationFactory(), to_status=Registration.PaymentStatus.PENDING, actor_label="student"
+    )
+
+
+MAKE_ROW = {
+    Student: StudentFactory,
+    Course: CourseFactory,
+    CourseSlot: priced_slot,
+    CoursePricing: CoursePricingFactory,
+    Registration: RegistrationFactory,
+    RegistrationEvent: _registration_event,
+    ClassSession: ClassSessionFactory,
+    AttendanceRecord: AttendanceRecordFactory,
+    WaitlistEntry: WaitlistEntryFactory,
+    SystemSetting: _setting,
+    EmailLog: _email_log,
+}
+PORTAL_MODELS = sorted(
+    (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label
+)
+
+
+def _url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_every_portal_model_is_registered_in_admin():
+    portal_models = {model for model in apps.get_models() if model._meta.app_label in PORTAL_APPS}
+    assert portal_models == set(PORTAL_MODELS)
+    assert set(MAKE_ROW) == portal_models
+
+
+@pytest.mark.parametrize("model", PORTAL_MODELS, ids=lambda m: m._meta.label)
+def test_admin_changelist_add_and_change_pages_render_for_superuser(admin_client, model):
+    row = MAKE_ROW[model]()
+
+    assert admin_client.get(_url(model, "changelist")).status_code == 200
+    assert admin_client.get(_url(model, "change", row.pk)).status_code == 200
+    assert admin_client.get(_url(model, "add")).status_code == (403 if model in NO_ADD_FORM else 200)
+
+
+@pytest.mark.parametrize("model", PORTAL_MODELS, ids=lambda m: m._meta.label)
+def test_admin_changelist_query_count_does_not_grow_with_rows(admin_client, model):
+    MAKE_ROW[model]()
+    with CaptureQueriesContext(connection) as one_row:
+        assert admin_client.get(_url(model, "changelist")).status_code == 200
+    MAKE_ROW[model]()
+    MAKE_ROW[model]()
+    with CaptureQueriesContext(connection) as three_rows:
+        response = admin_client.get(_url(model, "changelist"))
+
+    assert response.context["cl"].result_count == model.objects.count() >= 3
+    assert len(three_rows) == len(one_row)
+
+
+@pytest.mark.parametrize("model", PORTAL_MODELS, ids=lambda m: m._meta.label)
+def test_admin_search_box_answers_without_error(admin_client, model):
+    MAKE_ROW[model]()
+
+    response = admin_client.get(_url(model, "changelist"), {"q": "ana O'Brien <x>"})
+
+    assert response.status_code == 200
+
+
+# --- SystemSetting -------------------------------------------------------------------------------------------
+
+
+def test_setting_list_shows_value_typed_default_and_description(admin_client):
+    SystemSetting.objects.create(setting_key="payment_hold_hours", setting_value="24")
+    SystemSetting.objects.create(setting_key="registration_open", setting_value="no")
+
+    response = admin_client.get(_url(SystemSetting, "changelist"))
+
+    rows = {row[0]: row for row in _result_texts(response)}
+    assert rows["payment_hold_hours"][1:4] == ["24", "48", DEFINITIONS["payment_hold_hours"].description]
+    assert rows["registration_open"][1:3] == ["no", "yes"]
+
+
+def _result_texts(response):
+    """The changelist's rows as lists of cell texts (without the checkbox column)."""
+    html = response.content.decode()
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = []
+    for tr in re.findall(r"<tr.*?</tr>", body, flags=re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, flags=re.S)
+        rows.append([re.sub(r"<[^>]+>", "", cell).strip() for cell in cells[1:]])
+    return rows
+
+
+def test_setting_add_form_offers_only_keys_without_a_row(admin_client):
+    SystemSetting.objects.create(setting_key="studio_name", setting_value="Salsa Loft")
+
+    response = admin_client.get(_url(SystemSetting, "add"))
+
+    offered = [key for key, _label in response.context["adminform"].form.fields["setting_key"].choices if key]
+    assert offered == [key for key in DEFINITIONS if key != "studio_name"]
+
+
+def test_setting_add_is_refused_when_every_key_has_a_row(admin_client):
+    for key, definition in DEFINITIONS.items():
+        SystemSetting.objects.create(setting_key=key, setting_value=str(definition.default))
+
+    assert admin_client.get(_url(SystemSetting, "add")).status_code == 403
+
+
+def test_setting_key_is_read_only_on_change(admin_client):
+    SystemSetting.objects.create(setting_key="venmo_username", setting_value="salsa-loft")
+
+    response = admin_client.post(
+        _url(SystemSetting, "change", "venmo_username"),
+        {"setting_key": "zelle_email", "setting_value": "salsa-loft2", "description": ""},
+    )
+
+    assert response.status_code == 302
+    assert list(SystemSetting.objects.values_list("setting_key", "setting_value")) == [
+        ("venmo_username", "salsa-loft2")
+    ]
+
+
+@pytest.mark.parametrize("bad_username", ["ab", "has space", "<script>", "x" * 31, "dance.studio"])
+def test_setting_change_rejects_malformed_venmo_username_and_keeps_old_value(admin_client, bad_username):
+    SystemSetting.objects.create(setting_key="venmo_username", setting_value="salsa-loft")
+
+    response = admin_client.post(
+        _url(SystemSetting, "change", "venmo_username"), {"setting_value": bad_username, "description": ""}
+    )
+
+    assert response.status_code == 200
+    assert "A Venmo username has 5–30 letters" in response.context["adminform"].form.errors["setting_value"][0]
+    assert SystemSetting.objects.get().setting_value == "salsa-loft"
+
+
+def test_setting_add_rejects_malformed_value_and_creates_nothing(admin_client):
+    response = admin_client.post(
+        _url(SystemSetting, "add"), {"setting_key": "payment_hold_hours", "setting_value": "lots", "description": ""}
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["setting_value"] == ["Enter a whole number."]
+    assert not SystemSetting.objects.exists()
+
+
+def test_setting_add_saves_a_valid_value(admin_client):
+    response = admin_client.post(
+        _url(SystemSetting, "add"), {"setting_key": "venmo_username", "setting_value": "Salsa-Loft", "description": ""}
+    )
+
+    assert response.status_code == 302
+    assert SystemSetting.objects.get().setting_value == "Salsa-Loft"
+
+
+# --- EmailLog ------------------------------------------------------------------------------------------------
+
+
+def test_email_log_is_read_only(admin_client):
+    email = _email_log()
+
+    post = admin_client.post(_url(EmailLog, "change", email.pk), {"subject": "changed"})
+    delete = admin_client.post(_url(EmailLog, "delete", email.pk), {"post": "yes"})
+    changelist = admin_client.get(_url(EmailLog, "changelist"))
+
+    assert post.status_code == 403
+    assert delete.status_code == 403
+    assert changelist.context["action_form"] is None  # not even "delete selected"
+    assert EmailLog.objects.get().subject == "Your registration"
+
+
+def test_email_log_view_shows_subject_and_bodies_escaped(admin_client):
+    email = EmailLog.objects.create(
+        kind="registration_received",
+        to_email="ana@example.org",
+        subject="Welcome O'Brien & Sons",
+        body_text="Pay with reference DRP-7K3Q",
+        body_html='<p>Hi</p><script>alert("x")</script><img src=x onerror=alert(1)>',
+    )
+
+    html = admin_client.get(_url(EmailLog, "change", email.pk)).content.decode()
+
+    assert "Welcome O&#x27;Brien &amp; Sons" in html
+    assert "Pay with reference DRP-7K3Q" in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert '<script>alert("x")' not in html
+    assert "<img src=x" not in html
+    assert "<p>Hi</p>" not in html

@@ -1,0 +1,131 @@
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+
+from attendance.models import AttendanceRecord
+from attendance.tests.factories import ClassSessionFactory
+from registrations.models import Registration
+from registrations.tests.factories import RegistrationFactory
+from students.tests.factories import StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+groups_migration = importlib.import_module("dance_portal.migrations.0002_groups")
+PORTAL_APPS = ["dance_portal", "students", "courses", "registrations", "attendance", "waitlist"]
+
+
+def _codenames(group_name):
+    return set(
+        Group.objects.get(name=group_name)
+        .permissions.values_list("content_type__app_label", "codename")
+        .order_by()
+    )
+
+
+@pytest.fixture
+def staff_in_group(django_user_model):
+    def make(group_name):
+        user = django_user_model.objects.create_user(username=group_name.lower().replace(" ", "_"), is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        return user
+
+    return make
+
+
+def test_studio_admin_group_has_every_permission_of_the_portal_apps():
+    expected = set(
+        Permission.objects.filter(content_type__app_label__in=PORTAL_APPS).values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+
+    assert ("registrations", "view_registration") in expected
+    assert ("dance_portal", "change_systemsetting") in expected
+    assert _codenames("Studio admin") == expected
+
+
+def test_instructor_group_has_view_permissions_and_attendance_marking():
+    assert _codenames("Instructor") == {
+        ("registrations", "view_registration"),
+        ("registrations", "view_registrationevent"),
+        ("students", "view_student"),
+        ("courses", "view_course"),
+        ("courses", "view_courseslot"),
+        ("courses", "view_coursepricing"),
+        ("attendance", "view_classsession"),
+        ("attendance", "change_classsession"),
+        ("attendance", "view_attendancerecord"),
+        ("attendance", "add_attendancerecord"),
+        ("attendance", "change_attendancerecord"),
+    }
+
+
+def test_instructor_can_view_registrations_but_not_change_them(client, staff_in_group):
+    registration = RegistrationFactory(transaction_note="")
+    client.force_login(staff_in_group("Instructor"))
+    change_url = reverse("admin:registrations_registration_change", args=[registration.pk])
+
+    changelist = client.get(reverse("admin:registrations_registration_changelist"))
+    view_page = client.get(change_url)
+    post = client.post(change_url, {"transaction_note": "paid in cash"})
+
+    assert changelist.status_code == 200
+    assert registration.reference in changelist.content.decode()
+    assert view_page.status_code == 200
+    assert view_page.context["has_change_permission"] is False
+    assert 'name="_save"' not in view_page.content.decode()
+    assert post.status_code == 403
+    registration.refresh_from_db()
+    assert registration.transaction_note == ""
+
+
+def test_instructor_cannot_open_settings_or_the_waitlist(client, staff_in_group):
+    client.force_login(staff_in_group("Instructor"))
+
+    assert client.get(reverse("admin:dance_portal_systemsetting_changelist")).status_code == 403
+    assert client.get(reverse("admin:waitlist_waitlistentry_changelist")).status_code == 403
+    assert client.get(reverse("admin:courses_course_add")).status_code == 403
+
+
+def test_instructor_can_mark_attendance_in_admin(client, staff_in_group):
+    instructor = staff_in_group("Instructor")
+    session = ClassSessionFactory()
+    student = StudentFactory()
+    client.force_login(instructor)
+
+    response = client.post(
+        reverse("admin:attendance_attendancerecord_add"),
+        {"session": session.pk, "student": student.pk, "status": AttendanceRecord.Status.PRESENT},
+    )
+
+    assert response.status_code == 302
+    assert AttendanceRecord.objects.get().marked_by == instructor
+
+
+def test_studio_admin_can_change_a_course_but_not_delete_a_registration(client, staff_in_group):
+    registration = RegistrationFactory()
+    client.force_login(staff_in_group("Studio admin"))
+
+    course_page = client.get(reverse("admin:courses_course_change", args=[registration.course.pk]))
+    delete = client.post(reverse("admin:registrations_registration_delete", args=[registration.pk]), {"post": "yes"})
+
+    assert course_page.context["has_change_permission"] is True
+    assert delete.status_code == 403
+    assert Registration.objects.filter(pk=registration.pk).exists()
+
+
+def test_groups_migration_reverses_and_reapplies():
+    state_apps = MigrationExecutor(connection).loader.project_state(("dance_portal", "0002_groups")).apps
+
+    schema_editor = SimpleNamespace(connection=connection)
+    groups_migration.delete_groups(state_apps, schema_editor)
+    assert not Group.objects.filter(name__in=["Studio admin", "Instructor"]).exists()
+
+    groups_migration.create_groups(state_apps, schema_editor)
+    assert len(_codenames("Instructor")) == len(groups_migration.INSTRUCTOR_PERMISSIONS)
+    assert _codenames("Studio admin")

@@ -1,0 +1,128 @@
+import pytest
+from django.urls import reverse
+
+from students.models import Student
+from students.tests.factories import StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:students_student_changelist")
+SCRIPT_NAME = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
+    return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
+
+def student_data(**changes):
+    return {
+        "first_name": "Zoë 💃",
+        "last_name": "O'Brien",
+        "email": "zoe@example.org",
+        "phone": "+1 415 555 0100",
+        "instagram_handle": "zoe.dances",
+        "dance_experience": Student.DanceExperience.BEGINNER,
+        "student_type": Student.StudentType.GENERAL,
+        **changes,
+    }
+
+
+def test_student_changelist_shows_script_in_name_escaped(admin_client):
+    StudentFactory(first_name=SCRIPT_NAME, last_name='<img src=x onerror="alert(2)">')
+
+    html = admin_client.get(CHANGELIST).content.decode()
+
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT_NAME not in html
+    assert "<img src=x" not in html
+
+
+@pytest.mark.parametrize(
+    "query", ["Zoë", "o'brien", "ZOE@EXAMPLE", "555 0100", "zoe.dances"], ids=["first", "last", "email", "phone", "ig"]
+)
+def test_student_search_finds_by_name_email_phone_and_instagram(admin_client, query):
+    zoe = StudentFactory(
+        first_name="Zoë",
+        last_name="O'Brien",
+        email="zoe@example.org",
+        phone="+1 415 555 0100",
+        instagram_handle="zoe.dances",
+    )
+    StudentFactory(first_name="Sam", last_name="Lee", phone="+1 212 000 1111", instagram_handle="sam")
+
+    response = admin_client.get(CHANGELIST, {"q": query})
+
+    assert list(response.context["cl"].result_list) == [zoe]
+
+
+def test_student_add_stores_email_lower_case_and_name_as_typed(admin_client):
+    response = admin_client.post(reverse("admin:students_student_add"), student_data(email="  Zoe@Example.ORG "))
+
+    assert response.status_code == 302
+    student = Student.objects.get()
+    assert (student.email, student.first_name, student.last_name) == ("zoe@example.org", "Zoë 💃", "O'Brien")
+
+
+def test_student_add_rejects_an_email_that_exists_in_another_case(admin_client):
+    StudentFactory(email="zoe@example.org")
+
+    response = admin_client.post(reverse("admin:students_student_add"), student_data(email="ZOE@example.org"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["email"] == ["A student with this email address already exists."]
+    assert Student.objects.count() == 1
+
+
+def test_student_change_keeps_own_email(admin_client):
+    student = StudentFactory(email="zoe@example.org")
+
+    response = admin_client.post(
+        reverse("admin:students_student_change", args=[student.pk]), student_data(email="zoe@example.org")
+    )
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_student_add_rejects_too_long_or_nul_names(admin_client, field):
+    too_long = admin_client.post(reverse("admin:students_student_add"), student_data(**{field: "x" * 101}))
+    nul = admin_client.post(reverse("admin:students_student_add"), student_data(**{field: "Ana\x00"}))
+
+    assert field in too_long.context["adminform"].form.errors
+    assert field in nul.context["adminform"].form.errors
+    assert not Student.objects.exists()
+
+
+def test_admin_making_a_student_crew_member_classifies_them(admin_client):
+    student = StudentFactory(email="zoe@example.org")
+    assert not student.admin_classified
+
+    response = admin_client.post(
+        reverse("admin:students_student_change", args=[student.pk]),
+        student_data(student_type=Student.StudentType.CREW_MEMBER),
+    )
+
+    assert response.status_code == 302
+    student.refresh_from_db()
+    assert student.is_crew_member
+    assert student.admin_classified
+    assert student.classified_at is not None
+
+
+def test_unclassified_filter_lists_students_to_classify(admin_client):
+    new = StudentFactory()
+    StudentFactory(admin_classified=True)
+
+    response = admin_client.get(CHANGELIST, {"admin_classified__exact": "0"})
+
+    assert list(response.context["cl"].result_list) == [new]
+
+
+def test_student_audit_fields_are_read_only(admin_client):
+    student = StudentFactory()
+
+    form = admin_client.get(reverse("admin:students_student_change", args=[student.pk])).context["adminform"].form
+
+    assert not {"created_at", "updated_at", "classified_at"} & set(form.fields)
