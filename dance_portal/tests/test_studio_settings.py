@@ -1,0 +1,116 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from dance_portal.models import SystemSetting
+from dance_portal.studio_settings import DEFINITIONS, get_setting, get_settings, parse_setting
+
+pytestmark = pytest.mark.django_db
+
+DEFAULTS = {
+    "studio_name": "Dance Studio",
+    "registration_open": True,
+    "email_notifications_enabled": True,
+    "venmo_username": "",
+    "zelle_recipient_name": "",
+    "zelle_phone": "",
+    "zelle_email": "",
+    "payment_hold_hours": 48,
+    "waitlist_offer_hours": 48,
+    "waitlist_auto_offer": True,
+    "max_registrations_per_student": 0,
+    "contact_email": "",
+}
+
+
+def store(key: str, value: str) -> None:
+    SystemSetting.objects.create(setting_key=key, setting_value=value)
+
+
+def test_registry_documents_every_setting_of_the_spec():
+    assert set(DEFINITIONS) == set(DEFAULTS)
+
+
+@pytest.mark.parametrize("key", DEFAULTS)
+def test_get_setting_without_a_row_returns_the_documented_default(key):
+    assert get_setting(key) == DEFAULTS[key]
+
+
+def test_get_settings_without_rows_returns_every_default():
+    assert get_settings() == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "value"),
+    [
+        ("studio_name", "  Salsa Sur  ", "Salsa Sur"),
+        ("registration_open", "off", False),
+        ("email_notifications_enabled", "No", False),
+        ("waitlist_auto_offer", "0", False),
+        ("payment_hold_hours", " 24 ", 24),
+        ("payment_hold_hours", "0", 0),
+        ("waitlist_offer_hours", "720", 720),
+        ("max_registrations_per_student", "3", 3),
+        ("venmo_username", "@Salsa-Sur_Studio", "Salsa-Sur_Studio"),
+        ("zelle_phone", "+1 (415) 555-0100", "+1 (415) 555-0100"),
+        ("zelle_email", " Pay@Salsa.Example ", "pay@salsa.example"),
+        ("contact_email", "", ""),
+    ],
+)
+def test_stored_setting_is_read_as_its_type(key, raw, value):
+    store(key, raw)
+
+    assert get_setting(key) == value
+    assert get_settings()[key] == value
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [("payment_hold_hours", "two days"), ("registration_open", "maybe"), ("contact_email", "not an email")],
+)
+def test_invalid_stored_setting_falls_back_to_the_default(key, raw):
+    store(key, raw)
+
+    assert get_setting(key) == DEFAULTS[key]
+    assert get_settings()[key] == DEFAULTS[key]
+
+
+def test_get_settings_reads_every_setting_in_one_query(django_assert_num_queries):
+    store("studio_name", "Salsa Sur")
+    store("payment_hold_hours", "12")
+
+    with django_assert_num_queries(1):
+        values = get_settings()
+
+    assert (values["studio_name"], values["payment_hold_hours"]) == ("Salsa Sur", 12)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("studio_name", "   "),
+        ("studio_name", "x" * 201),
+        ("zelle_recipient_name", "x" * 201),
+        ("registration_open", "maybe"),
+        ("email_notifications_enabled", ""),
+        ("waitlist_auto_offer", "2"),
+        ("payment_hold_hours", "-1"),
+        ("payment_hold_hours", "721"),
+        ("payment_hold_hours", "1.5"),
+        ("payment_hold_hours", ""),
+        ("waitlist_offer_hours", "0"),
+        ("max_registrations_per_student", "1001"),
+        ("max_registrations_per_student", "ten"),
+        ("contact_email", "studio@"),
+        ("zelle_email", "pay at studio.example"),
+        ("venmo_username", "abcd"),
+        ("venmo_username", "x" * 31),
+        ("venmo_username", "salsa sur"),
+        ("venmo_username", "https://venmo.com/salsa"),
+        ("zelle_phone", "call me"),
+        ("zelle_phone", "12345"),
+        ("unknown_setting", "1"),
+    ],
+)
+def test_parse_setting_rejects_a_bad_value(key, raw):
+    with pytest.raises(ValidationError):
+        parse_setting(key, raw)
