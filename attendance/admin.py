@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.services import cancel_session
+from dance_portal.csv import csv_response
 
 
 class ClassSessionForm(forms.ModelForm):
@@ -69,6 +70,40 @@ class ClassSessionAdmin(admin.ModelAdmin):
         return obj._attendance_count
 
 
+@admin.action(description=_("Export to CSV"), permissions=["view"])
+def export_attendance_csv(modeladmin, request, queryset):
+    """The selected attendance records as CSV (formula-safe, UTF-8 with a BOM)."""
+    records = queryset.select_related("session__course", "student", "marked_by").order_by(
+        "session__session_date", "session__start_time", "session_id", "student__last_name", "student__first_name"
+    )
+    header = [
+        _("Date"),
+        _("Start"),
+        _("Course"),
+        _("First name"),
+        _("Last name"),
+        _("Email"),
+        _("Status"),
+        _("Marked by"),
+        _("Marked at"),
+    ]
+    rows = (
+        [
+            record.session.session_date,
+            record.session.start_time,
+            record.session.course.name,
+            record.student.first_name,
+            record.student.last_name,
+            record.student.email,
+            record.get_status_display(),
+            record.marked_by.get_username() if record.marked_by else "",
+            record.marked_at,
+        ]
+        for record in records.iterator(chunk_size=500)
+    )
+    return csv_response(f"attendance-{timezone.localdate():%Y-%m-%d}.csv", header, rows)
+
+
 @admin.register(AttendanceRecord)
 class AttendanceRecordAdmin(admin.ModelAdmin):
     list_display = ["session", "student", "status", "marked_by", "marked_at"]
@@ -82,6 +117,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     list_select_related = ["session__course", "student", "marked_by"]
     autocomplete_fields = ["session", "student"]
     date_hierarchy = "marked_at"
+    actions = [export_attendance_csv]
     fields = ["session", "student", "status", "marked_by", "marked_at"]
     readonly_fields = ["marked_by", "marked_at"]
 

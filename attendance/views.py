@@ -4,11 +4,8 @@ Staff only (the Instructor group is staff without superuser); anyone else is sen
 Every page works without JavaScript (one POST saves the roster); with htmx each tap saves at once.
 """
 
-import csv
-
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,12 +17,11 @@ from attendance import selectors, services
 from attendance.forms import RosterMarksForm, StudentMarkForm
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course
+from dance_portal.csv import csv_response
 
 DETAIL_TEMPLATE = "attendance/session_detail.html"
 # Tells attendance.js that an htmx response is our row (not a login page or a captive Wi-Fi portal).
 ROW_HEADER = "X-Attendance-Row"
-# Spreadsheets run a cell that starts with one of these as a formula (BAD-INPUTS #27).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _sessions():
@@ -135,35 +131,24 @@ def course_completion(request, course_id):
     )
 
 
-def csv_safe(value) -> str | int:
-    """A CSV cell a spreadsheet shows as text: strings starting with = + - @ TAB or CR get a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 @staff_member_required
 @require_safe
 def course_completion_csv(request, course_id):
     """The completion matrix as CSV (UTF-8 with a BOM so Excel reads accents), safe against formula injection."""
     course = get_object_or_404(Course, pk=course_id)
     matrix = selectors.completion_for_course(course)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="attendance-course-{course.pk}.csv"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
     header = [_("First name"), _("Last name"), _("Email")]
     header += [f"{s.session_date:%Y-%m-%d} {s.start_time:%H:%M}" for s in matrix.sessions]
     header += [_("Attended"), _("Expected"), _("Completion %")]
-    writer.writerow([csv_safe(str(cell)) for cell in header])
     labels = dict(AttendanceRecord.Status.choices)
-    for row in matrix.rows:
-        cells = [row.student.first_name, row.student.last_name, row.student.email]
-        cells += [
+    rows = (
+        [row.student.first_name, row.student.last_name, row.student.email]
+        + [
             str(labels[cell.status]) if cell.status else (_("not marked") if cell.expected else "")
             for cell in row.cells
         ]
-        cells += [row.attended, row.expected, "" if row.percent is None else row.percent]
-        writer.writerow([csv_safe(cell) for cell in cells])
-    return response
+        + [row.attended, row.expected, "" if row.percent is None else row.percent]
+        for row in matrix.rows
+    )
+    return csv_response(f"attendance-course-{course.pk}.csv", header, rows)
 

@@ -1,9 +1,17 @@
+"""Admin for the studio's settings and email log."""
+
+from functools import partial
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from dance_portal.models import EmailLog, SystemSetting
-from dance_portal.studio_settings import DEFINITIONS
+from dance_portal.studio_settings import DEFINITIONS, get_settings
 
 
 def missing_setting_keys() -> list[str]:
@@ -42,9 +50,27 @@ def format_default(value) -> str:
     return str(value)
 
 
+def settings_overview() -> list[dict]:
+    """Every known setting, with or without a row: key, description, current value, default, its row if any."""
+    rows = {row.setting_key: row for row in SystemSetting.objects.all()}
+    current = get_settings()
+    return [
+        {
+            "key": key,
+            "description": definition.description,
+            "value": format_default(current[key]),
+            "default": format_default(definition.default),
+            "row": rows.get(key),
+            "is_default": key not in rows or current[key] == definition.default,
+        }
+        for key, definition in DEFINITIONS.items()
+    ]
+
+
 @admin.register(SystemSetting)
 class SystemSettingAdmin(admin.ModelAdmin):
     form = SystemSettingForm
+    change_list_template = "admin/dance_portal/systemsetting/change_list.html"
     list_display = ["setting_key", "setting_value", "default_value", "setting_description", "updated_at"]
     search_fields = ["setting_key", "setting_value", "description"]
     fields = ["setting_key", "setting_value", "description", "updated_at"]
@@ -59,6 +85,21 @@ class SystemSettingAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return super().has_add_permission(request) and bool(missing_setting_keys())
 
+    def get_changeform_initial_data(self, request):
+        # "Set" links of the overview open the add form with the key chosen (?setting_key=...).
+        initial = super().get_changeform_initial_data(request)
+        if initial.get("setting_key") not in DEFINITIONS:
+            initial.pop("setting_key", None)
+        return initial
+
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            "settings_overview": settings_overview(),
+            "has_change_permission": self.has_change_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
+
     @admin.display(description=_("default"))
     def default_value(self, obj):
         definition = DEFINITIONS.get(obj.setting_key)
@@ -70,6 +111,46 @@ class SystemSettingAdmin(admin.ModelAdmin):
         return obj.description or (definition.description if definition else "")
 
 
+def resend_email(*, log: EmailLog) -> EmailLog:
+    """Record a copy of an email (no dedupe key) and deliver it after the commit; skipped when notifications are off."""
+    enabled = get_settings()["email_notifications_enabled"]
+    copy = EmailLog(
+        kind=log.kind,
+        to_email=log.to_email,
+        subject=log.subject,
+        body_text=log.body_text,
+        body_html=log.body_html,
+        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
+    )
+    with transaction.atomic():
+        copy.save()
+        if enabled:
+            from dance_portal.tasks import deliver_email
+
+            transaction.on_commit(partial(deliver_email.enqueue, copy.pk), robust=True)
+    return copy
+
+
+# Kinds whose dedupe key is "<kind>:<registration id>[:...]" (see registrations.services).
+_REGISTRATION_KINDS = {
+    "registration_received",
+    "already_registered",
+    "payment_confirmed",
+    "registration_canceled",
+    "hold_expiring",
+    "hold_expired",
+}
+
+
+def registration_id_of(log: EmailLog) -> int | None:
+    """The registration an email is about, when its dedupe key names it."""
+    kind, _sep, rest = (log.dedupe_key or "").partition(":")
+    if kind not in _REGISTRATION_KINDS:
+        return None
+    first = rest.split(":", 1)[0]
+    return int(first) if first.isdigit() else None
+
+
 @admin.register(EmailLog)
 class EmailLogAdmin(admin.ModelAdmin):
     """The record of every email: read-only. Bodies are shown as escaped text, never rendered as HTML."""
@@ -78,6 +159,7 @@ class EmailLogAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "subject", "kind", "dedupe_key"]
     date_hierarchy = "created_at"
+    actions = ["resend"]
     fields = [
         "kind",
         "to_email",
@@ -85,12 +167,44 @@ class EmailLogAdmin(admin.ModelAdmin):
         "status",
         "error",
         "dedupe_key",
+        "registration",
         "created_at",
         "sent_at",
         "body_text",
         "body_html",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("registration"))
+    def registration(self, obj):
+        registration_id = registration_id_of(obj)
+        if registration_id is None:
+            return "–"
+        from registrations.models import Registration
+
+        registration = Registration.objects.filter(pk=registration_id).only("pk", "reference").first()
+        if registration is None:
+            return "–"
+        url = reverse("admin:registrations_registration_change", args=[registration.pk])
+        return format_html('<a href="{}">{}</a>', url, registration.reference)
+
+    def has_resend_permission(self, request):
+        # Resending writes a new row: the "add" permission (the add form itself stays closed).
+        return request.user.has_perm(f"{self.opts.app_label}.add_{self.opts.model_name}")
+
+    @admin.action(description=_("Resend"), permissions=["resend"])
+    def resend(self, request, queryset):
+        copies = [resend_email(log=log) for log in queryset.order_by("created_at", "pk")]
+        skipped = sum(copy.status == EmailLog.Status.SKIPPED for copy in copies)
+        self.message_user(
+            request,
+            ngettext("Resent %(count)d email.", "Resent %(count)d emails.", len(copies)) % {"count": len(copies)},
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request, _("Email notifications are off: the copies were recorded but not sent."), messages.WARNING
+            )
 
     def has_add_permission(self, request):
         return False

@@ -1,14 +1,31 @@
 """Admin for registrations and their history.
 
 Registrations are created and change status only through the registration services (seat checks, history,
-emails), so the admin never deletes one and offers no raw add form; status changes will be actions calling
-those services. The one field typed here is the admin's own transaction note.
+emails), so the admin never deletes one and offers no raw add form: "Register a student" and the actions
+(confirm, confirm over capacity, cancel, re-open) call those services. The one field typed on the change page
+is the admin's own transaction note.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from courses.models import CoursePricing, CourseSlot
+from dance_portal.csv import csv_response
+from registrations import services
 from registrations.models import Registration, RegistrationEvent
+from students.models import Student
+
+PaymentStatus = Registration.PaymentStatus
 
 
 def actor_name(event: RegistrationEvent) -> str:
@@ -41,8 +58,180 @@ class RegistrationEventInline(admin.TabularInline):
         return actor_name(obj)
 
 
+# --- list filters --------------------------------------------------------------------------------------------------
+
+
+class ReportedPaymentFilter(admin.SimpleListFilter):
+    title = _("student reported payment")
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(payment_reported_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(payment_reported_at__isnull=True)
+        return queryset
+
+
+class HoldFilter(admin.SimpleListFilter):
+    """Whether an unpaid registration still holds its seat (the same rule as the seat count: due date vs now)."""
+
+    title = _("seat hold")
+    parameter_name = "hold"
+
+    def lookups(self, request, model_admin):
+        return [("running", _("Holding a seat")), ("expired", _("Hold expired"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "running":
+            return queryset.filter(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(
+                Q(payment_status=PaymentStatus.EXPIRED)
+                | Q(payment_status=PaymentStatus.PENDING, payment_due_at__lte=now)
+            )
+        return queryset
+
+
+# --- forms of the actions and of "Register a student" --------------------------------------------------------------
+
+
+class ConfirmPaymentForm(forms.Form):
+    method = forms.TypedChoiceField(
+        label=_("Paid with"),
+        choices=[("", _("As the student chose")), *Registration.PaymentMethod.choices],
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Transaction note"),
+        required=False,
+        max_length=Registration._meta.get_field("transaction_note").max_length,
+        help_text=_("Optional: e.g. the Venmo or Zelle transaction id."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=Registration._meta.get_field("cancel_reason").max_length,
+        help_text=_("Sent to the student in the cancellation email."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional: recorded in the registration's history."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class RegisterStudentForm(forms.Form):
+    """What the owner chooses; every rule is checked by services.admin_register_student."""
+
+    pricing_type = forms.ChoiceField(label=_("Pricing type"), choices=CoursePricing.PricingType.choices)
+    class_date = forms.DateField(
+        label=_("Class date"),
+        required=False,
+        help_text=_("Only for a drop-in on a weekly series: the one class it is for."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    payment_method = forms.ChoiceField(label=_("Payment method"), choices=Registration.PaymentMethod.choices)
+    over_capacity = forms.BooleanField(
+        label=_("Over capacity"),
+        required=False,
+        help_text=_("Register the student even when the time slot is full."),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("Leave empty to charge the time slot's price. Another amount needs a reason."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        help_text=_("Recorded in the registration's history."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+    field_order = ["student", "slot"]
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin's own autocomplete (RegistrationAdmin.autocomplete_fields lists both fields).
+        self.fields["student"] = forms.ModelChoiceField(
+            label=_("Student"),
+            queryset=Student.objects.all(),
+            widget=AutocompleteSelect(Registration._meta.get_field("student"), admin_site),
+        )
+        self.fields["slot"] = forms.ModelChoiceField(
+            label=_("Time slot"),
+            queryset=CourseSlot.objects.select_related("course"),
+            widget=AutocompleteSelect(Registration._meta.get_field("slot"), admin_site),
+        )
+        self.order_fields(self.field_order)
+
+
+# --- the registration admin ----------------------------------------------------------------------------------------
+
+
+CSV_HEADER = [
+    _("Reference"),
+    _("First name"),
+    _("Last name"),
+    _("Email"),
+    _("Phone"),
+    _("Instagram"),
+    _("Experience"),
+    _("Course"),
+    _("Time slot"),
+    _("Class date"),
+    _("Pricing type"),
+    _("Amount"),
+    _("Payment method"),
+    _("Status"),
+    _("Created"),
+    _("Confirmed"),
+]
+
+
+def registration_csv_row(registration: Registration) -> list:
+    student = registration.student
+    return [
+        registration.reference,
+        student.first_name,
+        student.last_name,
+        student.email,
+        student.phone,
+        student.instagram_handle,
+        student.get_dance_experience_display(),
+        registration.course.name,
+        str(registration.slot),
+        registration.class_date,
+        registration.get_pricing_type_display(),
+        registration.payment_amount,
+        registration.get_payment_method_display(),
+        registration.get_payment_status_display(),
+        registration.created_at,
+        registration.confirmed_at,
+    ]
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    change_list_template = "admin/registrations/registration/change_list.html"
     list_display = [
         "reference",
         "student_name",
@@ -52,13 +241,15 @@ class RegistrationAdmin(admin.ModelAdmin):
         "payment_reported",
         "course",
         "class_time",
+        "payment_due_at",
         "created_at",
     ]
     list_filter = [
         "payment_status",
         "payment_method",
+        ReportedPaymentFilter,
+        HoldFilter,
         "pricing_type",
-        ("payment_reported_at", admin.EmptyFieldListFilter),
         "admin_override",
         "course",
     ]
@@ -66,6 +257,13 @@ class RegistrationAdmin(admin.ModelAdmin):
     list_select_related = ["student", "course", "slot__course"]
     autocomplete_fields = ["student", "course", "slot"]
     date_hierarchy = "created_at"
+    actions = [
+        "confirm_payments",
+        "confirm_payments_over_capacity",
+        "cancel_registrations",
+        "reopen_registrations",
+        "export_csv",
+    ]
     readonly_fields = [
         "reference",
         "public_id",
@@ -142,12 +340,219 @@ class RegistrationAdmin(admin.ModelAdmin):
         return obj.payment_reported_at is not None
 
     def has_add_permission(self, request):
-        # Registering goes through the registration service (seats, crew rules, history); see the module docstring.
+        # Registering goes through the registration service (seats, crew rules, history): "Register a student".
         return False
 
     def has_delete_permission(self, request, obj=None):
         # The product never deletes a registration (SPEC §3): cancel it instead. This also removes "delete selected".
         return False
+
+    # --- actions --------------------------------------------------------------------------------------------------
+
+    def _action_page(self, request, queryset, *, action: str, form, title: str, intro: str, submit: str):
+        """The intermediate page of an action (like Django's delete confirmation): the form, then the service."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "intro": intro,
+            "submit_label": submit,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/registrations/registration/action_form.html", context)
+
+    def _report(self, request, outcome: services.BulkOutcome, *, done, unchanged: str):
+        """One message for the changed registrations (`done(count)`), one for the unchanged, one per refusal."""
+        if outcome.done:
+            self.message_user(request, done(len(outcome.done)), messages.SUCCESS)
+        if outcome.unchanged:
+            references = ", ".join(r.reference for r in outcome.unchanged)
+            self.message_user(request, unchanged % {"references": references}, messages.WARNING)
+        for registration, error in outcome.refused:
+            self.message_user(request, f"{registration.reference}: {error}", messages.ERROR)
+
+    def _confirm(self, request, queryset, *, over_capacity: bool):
+        action = "confirm_payments_over_capacity" if over_capacity else "confirm_payments"
+        form = ConfirmPaymentForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            outcome = services.confirm_payments(
+                registrations=queryset.order_by("pk"),
+                actor=request.user,
+                method=form.cleaned_data["method"],
+                note=form.cleaned_data["note"],
+                over_capacity=over_capacity,
+            )
+            self._report(
+                request,
+                outcome,
+                done=lambda n: ngettext(
+                    "Confirmed the payment of %(count)d registration; the student was emailed.",
+                    "Confirmed the payment of %(count)d registrations; the students were emailed.",
+                    n,
+                )
+                % {"count": n},
+                unchanged=_("Already paid, nothing changed: %(references)s."),
+            )
+            return None
+        return self._action_page(
+            request,
+            queryset,
+            action=action,
+            form=form,
+            title=_("Confirm payments over capacity") if over_capacity else _("Confirm payments"),
+            intro=(
+                _(
+                    "Confirm these registrations as paid even where the time slot is full: the class will have "
+                    "more students than seats."
+                )
+                if over_capacity
+                else _(
+                    "Confirm these registrations as paid. Each student gets one confirmation email. A registration "
+                    "whose hold ran out is confirmed only if its seat is still free."
+                )
+            ),
+            submit=_("Confirm payment"),
+        )
+
+    @admin.action(description=_("Confirm payment"), permissions=["change"])
+    def confirm_payments(self, request, queryset):
+        return self._confirm(request, queryset, over_capacity=False)
+
+    @admin.action(description=_("Confirm payment over capacity"), permissions=["change"])
+    def confirm_payments_over_capacity(self, request, queryset):
+        return self._confirm(request, queryset, over_capacity=True)
+
+    @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
+    def cancel_registrations(self, request, queryset):
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            outcome = services.cancel_registrations(
+                registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
+            )
+            self._report(
+                request,
+                outcome,
+                done=lambda n: ngettext(
+                    "Canceled %(count)d registration; the student was emailed.",
+                    "Canceled %(count)d registrations; the students were emailed.",
+                    n,
+                )
+                % {"count": n},
+                unchanged=_("Already canceled, nothing changed: %(references)s."),
+            )
+            return None
+        return self._action_page(
+            request,
+            queryset,
+            action="cancel_registrations",
+            form=form,
+            title=_("Cancel registrations"),
+            intro=_("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
+            submit=_("Cancel the registrations"),
+        )
+
+    @admin.action(description=_("Re-open (if a seat is free)"), permissions=["change"])
+    def reopen_registrations(self, request, queryset):
+        form = ReopenForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            outcome = services.reopen_registrations(
+                registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
+            )
+            self._report(
+                request,
+                outcome,
+                done=lambda n: ngettext(
+                    "Re-opened %(count)d registration: it waits for payment again.",
+                    "Re-opened %(count)d registrations: they wait for payment again.",
+                    n,
+                )
+                % {"count": n},
+                unchanged=_("Already pending or paid, nothing changed: %(references)s."),
+            )
+            return None
+        return self._action_page(
+            request,
+            queryset,
+            action="reopen_registrations",
+            form=form,
+            title=_("Re-open registrations"),
+            intro=_(
+                "Re-open these canceled or expired registrations: each waits for payment again with a new seat "
+                "hold, if its seat is free."
+            ),
+            submit=_("Re-open"),
+        )
+
+    @admin.action(description=_("Export to CSV"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        registrations = queryset.select_related("student", "course", "slot__course").order_by("created_at", "pk")
+        return csv_response(
+            f"registrations-{timezone.localdate():%Y-%m-%d}.csv",
+            CSV_HEADER,
+            (registration_csv_row(r) for r in registrations.iterator(chunk_size=500)),
+        )
+
+    # --- "Register a student" -------------------------------------------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"can_register": self.has_change_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def get_urls(self):
+        return [
+            path(
+                "register/",
+                self.admin_site.admin_view(self.register_student_view),
+                name="registrations_registration_register",
+            ),
+            *super().get_urls(),
+        ]
+
+    def register_student_view(self, request):
+        """The owner registers any student for any slot through services.admin_register_student."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = RegisterStudentForm(request.POST or None, admin_site=self.admin_site)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                registration = services.admin_register_student(
+                    student=data["student"],
+                    slot=data["slot"],
+                    pricing_type=data["pricing_type"],
+                    payment_method=data["payment_method"],
+                    class_date=data["class_date"],
+                    over_capacity=data["over_capacity"],
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    actor=request.user,
+                )
+            except services.RegistrationError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+            else:
+                self.message_user(
+                    request,
+                    _("Registered %(student)s: %(reference)s, waiting for payment.")
+                    % {"student": registration.student.full_name, "reference": registration.reference},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:registrations_registration_change", args=[registration.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Register a student"),
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/registrations/registration/register_student.html", context)
 
 
 @admin.register(RegistrationEvent)

@@ -55,10 +55,13 @@ class _SeatCounts:
     every_date: int  # registrations without a class date + outstanding offers: a seat on every date
     by_date: dict[datetime.date, int] = field(default_factory=dict)  # drop-ins on a series, per class date
 
-    def left(self, class_date: datetime.date | None = None) -> int:
+    def taken(self, class_date: datetime.date | None = None) -> int:
         # A full package needs a seat on every date, so the busiest date decides.
         on_date = self.by_date.get(class_date, 0) if class_date else max(self.by_date.values(), default=0)
-        return max(0, self.capacity - self.every_date - on_date)
+        return self.every_date + on_date
+
+    def left(self, class_date: datetime.date | None = None) -> int:
+        return max(0, self.capacity - self.taken(class_date))
 
 
 def _seat_counts(slots: list[CourseSlot], now: datetime.datetime) -> dict[int, _SeatCounts]:
@@ -89,6 +92,16 @@ def _seat_counts(slots: list[CourseSlot], now: datetime.datetime) -> dict[int, _
         slot.pk: _SeatCounts(capacity=slot.capacity, every_date=every_date[slot.pk], by_date=by_date[slot.pk])
         for slot in slots
     }
+
+
+def seat_counts(slots: list[CourseSlot], *, now: datetime.datetime | None = None) -> dict[int, _SeatCounts]:
+    """Seat counts of many slots in two queries: slot id -> counts with `.capacity` and `.left(class_date=None)`."""
+    return _seat_counts(slots, now or timezone.now())
+
+
+def waiting_counts(course_ids: list[int]) -> dict[tuple[int, int | None], int]:
+    """Waiting entries per (course id, preferred slot id or None), in one query."""
+    return _waiting_counts(course_ids)
 
 
 def _waiting_counts(course_ids: list[int]) -> dict[tuple[int, int | None], int]:

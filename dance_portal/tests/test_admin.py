@@ -135,7 +135,8 @@ def test_setting_list_shows_value_typed_default_and_description(admin_client):
 def _result_texts(response):
     """The changelist's rows as lists of cell texts (without the checkbox column)."""
     html = response.content.decode()
-    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    table = html.split('id="result_list"', 1)[1]
+    body = table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = []
     for tr in re.findall(r"<tr.*?</tr>", body, flags=re.S):
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, flags=re.S)
@@ -217,7 +218,8 @@ def test_email_log_is_read_only(admin_client):
 
     assert post.status_code == 403
     assert delete.status_code == 403
-    assert changelist.context["action_form"] is None  # not even "delete selected"
+    # The one action is "Resend" (a new row): not even "delete selected".
+    assert [name for name, _label in changelist.context["action_form"].fields["action"].choices if name] == ["resend"]
     assert EmailLog.objects.get().subject == "Your registration"
 
 
@@ -238,3 +240,145 @@ def test_email_log_view_shows_subject_and_bodies_escaped(admin_client):
     assert '<script>alert("x")' not in html
     assert "<img src=x" not in html
     assert "<p>Hi</p>" not in html
+
+
+# --- settings overview, email resend, waitlist and attendance exports (issue 5) -------------------------------------
+
+
+def test_setting_changelist_lists_every_known_key_with_or_without_a_row(admin_client):
+    SystemSetting.objects.create(setting_key="payment_hold_hours", setting_value="24")
+
+    response = admin_client.get(_url(SystemSetting, "changelist"))
+
+    overview = {row["key"]: row for row in response.context["settings_overview"]}
+    assert list(overview) == list(DEFINITIONS)
+    assert (overview["payment_hold_hours"]["value"], overview["payment_hold_hours"]["default"]) == ("24", "48")
+    assert overview["payment_hold_hours"]["row"] is not None
+    assert (overview["registration_open"]["value"], overview["registration_open"]["row"]) == ("yes", None)
+    html = response.content.decode()
+    for key, definition in DEFINITIONS.items():
+        assert key in html
+        assert str(definition.description) in html
+    assert f'{_url(SystemSetting, "add")}?setting_key=studio_name' in html
+
+
+def test_setting_set_link_opens_the_add_form_with_the_key_chosen(admin_client):
+    response = admin_client.get(_url(SystemSetting, "add"), {"setting_key": "venmo_username"})
+    unknown = admin_client.get(_url(SystemSetting, "add"), {"setting_key": "no_such_key"})
+
+    assert response.context["adminform"].form.initial["setting_key"] == "venmo_username"
+    assert "setting_key" not in unknown.context["adminform"].form.initial
+
+
+def test_resend_records_a_new_email_and_delivers_it(admin_client, mailoutbox, django_capture_on_commit_callbacks):
+    original = EmailLog.objects.create(
+        kind="payment_confirmed",
+        to_email="ana@example.org",
+        subject="Payment received",
+        body_text="Thanks",
+        body_html="<p>Thanks</p>",
+        status=EmailLog.Status.FAILED,
+        dedupe_key="payment_confirmed:1",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            _url(EmailLog, "changelist"), {"action": "resend", "_selected_action": [original.pk]}
+        )
+
+    assert response.status_code == 302
+    copy = EmailLog.objects.exclude(pk=original.pk).get()
+    assert (copy.kind, copy.to_email, copy.subject, copy.body_text) == (
+        "payment_confirmed",
+        "ana@example.org",
+        "Payment received",
+        "Thanks",
+    )
+    assert copy.dedupe_key is None
+    assert copy.status == EmailLog.Status.SENT
+    assert [m.subject for m in mailoutbox] == ["Payment received"]
+    original.refresh_from_db()
+    assert original.status == EmailLog.Status.FAILED
+
+
+def test_resend_with_notifications_off_records_a_skipped_copy(admin_client, mailoutbox):
+    SystemSetting.objects.create(setting_key="email_notifications_enabled", setting_value="off")
+    original = _email_log()
+
+    admin_client.post(_url(EmailLog, "changelist"), {"action": "resend", "_selected_action": [original.pk]})
+
+    assert EmailLog.objects.exclude(pk=original.pk).get().status == EmailLog.Status.SKIPPED
+    assert mailoutbox == []
+
+
+def test_email_log_page_links_the_registration_it_is_about(admin_client):
+    registration = RegistrationFactory()
+    log = EmailLog.objects.create(
+        kind="registration_received",
+        to_email=registration.student.email,
+        subject="Registration received",
+        body_text="Hi",
+        dedupe_key=f"registration_received:{registration.pk}",
+    )
+
+    html = admin_client.get(_url(EmailLog, "change", log.pk)).content.decode()
+
+    assert _url(Registration, "change", registration.pk) in html
+    assert registration.reference in html
+
+
+def _call_action(action, model, queryset, admin_user, rf):
+    request = rf.post("/")
+    request.user = admin_user
+    return action(admin.site._registry[model], request, queryset)
+
+
+def _csv_rows(response):
+    import csv
+    import io
+
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_waitlist_export_is_formula_safe_utf8_with_a_bom(admin_user, rf):
+    from waitlist.admin import export_waitlist_csv
+
+    entry = WaitlistEntryFactory(
+        student=StudentFactory(first_name="@SUM(A1)", last_name="Nguyễn", phone="+1 415 555 0100"),
+        course=CourseFactory(name="House L1"),
+        waitlist_position=1,
+    )
+
+    response = _call_action(export_waitlist_csv, WaitlistEntry, WaitlistEntry.objects.all(), admin_user, rf)
+
+    header, row = _csv_rows(response)
+    assert header[:5] == ["Course", "Position", "First name", "Last name", "Email"]
+    assert row[:6] == ["House L1", "1", "'@SUM(A1)", "Nguyễn", entry.student.email, "'+1 415 555 0100"]
+    assert row[7] == "Waiting"
+
+
+def test_attendance_export_is_formula_safe_utf8_with_a_bom(admin_user, rf):
+    from attendance.admin import export_attendance_csv
+
+    record = AttendanceRecordFactory(student=StudentFactory(first_name="\tTab", last_name="=1+1"))
+
+    response = _call_action(
+        export_attendance_csv, AttendanceRecord, AttendanceRecord.objects.all(), admin_user, rf
+    )
+
+    header, row = _csv_rows(response)
+    assert header == [
+        "Date",
+        "Start",
+        "Course",
+        "First name",
+        "Last name",
+        "Email",
+        "Status",
+        "Marked by",
+        "Marked at",
+    ]
+    assert row[0] == record.session.session_date.isoformat()
+    assert (row[3], row[4], row[6]) == ("'\tTab", "'=1+1", "Present")

@@ -1,8 +1,13 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from courses.tests.factories import CourseFactory
+from registrations.tests.factories import RegistrationFactory
+from students.classification import classify_students
 from students.models import Student
-from students.tests.factories import StudentFactory
+from students.tests.factories import CrewMemberFactory, StudentFactory
+from waitlist.tests.factories import WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +21,9 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
 
+INLINE_PREFIXES = ["registrations", "waitlist_entries"]
+
+
 def student_data(**changes):
     return {
         "first_name": "Zoë 💃",
@@ -25,6 +33,8 @@ def student_data(**changes):
         "instagram_handle": "zoe.dances",
         "dance_experience": Student.DanceExperience.BEGINNER,
         "student_type": Student.StudentType.GENERAL,
+        # The read-only inlines' management forms, as the browser sends them.
+        **{f"{prefix}-{name}": "0" for prefix in INLINE_PREFIXES for name in ("TOTAL_FORMS", "INITIAL_FORMS")},
         **changes,
     }
 
@@ -126,3 +136,73 @@ def test_student_audit_fields_are_read_only(admin_client):
     form = admin_client.get(reverse("admin:students_student_change", args=[student.pk])).context["adminform"].form
 
     assert not {"created_at", "updated_at", "classified_at"} & set(form.fields)
+
+
+# --- classification (issue 5) ----------------------------------------------------------------------------------------
+
+
+def test_to_classify_filter_lists_students_no_admin_has_reviewed(admin_client):
+    new = StudentFactory()
+    CrewMemberFactory()
+
+    to_classify = admin_client.get(CHANGELIST, {"to_classify": "yes"})
+    classified = admin_client.get(CHANGELIST, {"to_classify": "no"})
+
+    assert list(to_classify.context["cl"].result_list) == [new]
+    assert new not in classified.context["cl"].result_list
+
+
+@pytest.mark.parametrize(
+    ("action", "student_type"),
+    [("make_crew_member", Student.StudentType.CREW_MEMBER), ("make_general", Student.StudentType.GENERAL)],
+)
+def test_classify_actions_set_the_type_and_mark_the_students_classified(admin_client, action, student_type):
+    students = [StudentFactory(), CrewMemberFactory(admin_classified=False)]
+
+    response = admin_client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in students]})
+
+    assert response.status_code == 302
+    for student in students:
+        student.refresh_from_db()
+        assert (student.student_type, student.admin_classified) == (student_type, True)
+        assert student.classified_at is not None
+
+
+def test_classify_students_refuses_an_unknown_type():
+    student = StudentFactory()
+
+    with pytest.raises(ValueError):
+        classify_students(students=[student], student_type="vip", by=None)
+
+    student.refresh_from_db()
+    assert student.admin_classified is False
+
+
+def test_an_instructor_cannot_classify_students(client, django_user_model):
+    user = django_user_model.objects.create_user(username="door", is_staff=True)
+    user.groups.add(Group.objects.get(name="Instructor"))
+    client.force_login(user)
+    student = StudentFactory()
+
+    changelist = client.get(CHANGELIST)
+    client.post(CHANGELIST, {"action": "make_crew_member", "_selected_action": [student.pk]})
+
+    assert changelist.status_code == 200
+    assert changelist.context["action_form"] is None
+    student.refresh_from_db()
+    assert student.student_type == Student.StudentType.GENERAL
+
+
+def test_student_page_shows_registrations_and_waitlist_entries_read_only(admin_client):
+    student = StudentFactory()
+    registration = RegistrationFactory(student=student)
+    WaitlistEntryFactory(student=student, course=CourseFactory(name="Waacking <b>L2</b>"))
+
+    response = admin_client.get(reverse("admin:students_student_change", args=[student.pk]))
+
+    html = response.content.decode()
+    assert registration.reference in html
+    assert "Waacking &lt;b&gt;L2&lt;/b&gt;" in html
+    formsets = {formset.formset.prefix: formset for formset in response.context["inline_admin_formsets"]}
+    assert set(formsets) == set(INLINE_PREFIXES)
+    assert not any(formset.has_add_permission or formset.has_change_permission for formset in formsets.values())

@@ -1,0 +1,149 @@
+"""The studio dashboard on the admin index (issue 5)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from attendance.tests.factories import ClassSessionFactory
+from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
+from dance_portal.dashboard import studio_dashboard
+from registrations.models import Registration
+from registrations.tests.factories import RegistrationFactory
+from students.tests.factories import StudentFactory
+from waitlist.tests.factories import WaitlistEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+INDEX = reverse("admin:index")
+PaymentStatus = Registration.PaymentStatus
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
+    return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
+
+def a_studio(courses: int):
+    """`courses` courses with two slots each, registrations in every state, waitlists and a session today."""
+    today = timezone.localdate()
+    for n in range(courses):
+        course = CourseFactory(start_date=today, end_date=today + datetime.timedelta(days=27))
+        for _ in range(2):
+            slot = CourseSlotFactory(course=course, capacity=4)
+            RegistrationFactory(slot=slot, payment_amount=Decimal("100.00"))
+            RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("50.00"))
+            RegistrationFactory(slot=slot, payment_status=PaymentStatus.CANCELED)
+            ClassSessionFactory(slot=slot, session_date=today)
+        WaitlistEntryFactory(course=course, waitlist_position=1)
+
+
+def test_dashboard_sums_pending_and_confirmed_money_and_fills_each_slot():
+    slot = priced_slot(capacity=4)
+    RegistrationFactory(slot=slot, payment_amount=Decimal("120.00"))
+    RegistrationFactory(slot=slot, payment_amount=Decimal("35.50"), payment_reported_at=timezone.now())
+    RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("99.99"))
+    RegistrationFactory(slot=slot, payment_status=PaymentStatus.CANCELED, payment_amount=Decimal("500.00"))
+    RegistrationFactory(slot=slot, payment_status=PaymentStatus.EXPIRED, payment_amount=Decimal("500.00"))
+    WaitlistEntryFactory(course=slot.course, waitlist_position=1)
+    WaitlistEntryFactory(course=slot.course, waitlist_position=2, preferred_slot=slot)
+
+    dashboard = studio_dashboard()
+
+    assert (dashboard.pending_count, dashboard.pending_amount) == (2, Decimal("155.50"))
+    assert dashboard.reported_count == 1
+    assert dashboard.revenue == Decimal("99.99")
+    (course,) = dashboard.courses
+    assert course.waiting == 2
+    assert dashboard.waiting_total == 2
+    (fill,) = course.slots
+    assert (fill.taken, fill.capacity, fill.left, fill.is_full) == (3, 4, 1, False)
+
+
+def test_dashboard_counts_a_run_out_hold_as_pending_money_but_not_as_a_taken_seat():
+    slot = priced_slot(capacity=1)
+    RegistrationFactory(slot=slot, payment_due_at=timezone.now() - datetime.timedelta(minutes=1))
+
+    dashboard = studio_dashboard()
+
+    assert dashboard.pending_count == 1
+    assert dashboard.courses[0].slots[0].taken == 0
+
+
+def test_dashboard_lists_only_todays_sessions_and_open_courses():
+    today = timezone.localdate()
+    slot = CourseSlotFactory(
+        course=CourseFactory(start_date=today - datetime.timedelta(days=7), end_date=today + datetime.timedelta(days=7))
+    )
+    todays = ClassSessionFactory(slot=slot, session_date=today)
+    ClassSessionFactory(slot=slot, session_date=today + datetime.timedelta(days=1))
+    CourseFactory(is_active=False)
+    CourseFactory(start_date=today - datetime.timedelta(days=30), end_date=today - datetime.timedelta(days=1))
+
+    dashboard = studio_dashboard()
+
+    assert dashboard.today_sessions == [todays]
+    assert [fill.course for fill in dashboard.courses] == [slot.course]
+
+
+def test_admin_index_shows_the_dashboard_with_bars_and_a_link_to_pending_payments(admin_client):
+    slot = priced_slot(capacity=4, course=CourseFactory(name="Popping <L1>"))
+    RegistrationFactory(slot=slot, payment_amount=Decimal("120.00"))
+
+    response = admin_client.get(INDEX)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="studio-dashboard"' in html
+    assert f'{reverse("admin:registrations_registration_changelist")}?payment_status__exact=pending' in html
+    assert "$120.00" in html
+    assert '<meter class="studio-dashboard__bar" min="0" max="4"' in html and 'value="1"' in html
+    assert "Popping &lt;L1&gt;" in html
+    assert "css/admin-dashboard.css" in html
+    assert "style=" not in html.split('id="studio-dashboard"', 1)[1].split("app-list", 1)[0]
+
+
+def test_admin_index_hides_the_dashboard_from_staff_without_registration_rights(client, django_user_model):
+    user = django_user_model.objects.create_user(username="clerk", is_staff=True)
+    client.force_login(user)
+
+    html = client.get(INDEX).content.decode()
+
+    assert 'id="studio-dashboard"' not in html
+
+
+def test_an_instructor_sees_the_dashboard(client, django_user_model):
+    user = django_user_model.objects.create_user(username="door", is_staff=True)
+    user.groups.add(Group.objects.get(name="Instructor"))
+    client.force_login(user)
+
+    assert 'id="studio-dashboard"' in client.get(INDEX).content.decode()
+
+
+@pytest.mark.parametrize("courses", [2, 20])
+def test_dashboard_runs_a_fixed_number_of_queries(courses, django_assert_max_num_queries):
+    a_studio(courses)
+    StudentFactory()
+
+    with django_assert_max_num_queries(9):
+        dashboard = studio_dashboard()
+
+    assert len(dashboard.courses) == courses
+    assert len(dashboard.today_sessions) == 2 * courses
+
+
+@pytest.mark.parametrize("courses", [2, 20])
+def test_admin_index_with_the_dashboard_runs_a_fixed_number_of_queries(
+    courses, admin_client, django_assert_max_num_queries
+):
+    a_studio(courses)
+    admin_client.get(INDEX)  # warm up: the first request may read content types
+
+    with django_assert_max_num_queries(14):
+        response = admin_client.get(INDEX)
+
+    assert response.status_code == 200
