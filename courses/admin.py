@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from attendance.services import generate_class_sessions
 from courses.models import Course, CoursePricing, CourseSlot
+from registrations.services import offer_freed_seats_on_commit
 from registrations.models import Registration
 
 # Form field → the price row it edits.
@@ -131,6 +132,12 @@ class CourseSlotWithPricesForm(CourseSlotForm):
                 )
 
 
+def _adds_seats(slot_form) -> bool:
+    """A saved slot form that may have added seats: a new slot or a changed capacity (for a new one, too, capacity
+    differs from its empty initial value). Lowered capacity frees nothing; the waitlist service finds no free seat."""
+    return slot_form.instance.pk is not None and "capacity" in slot_form.changed_data
+
+
 class CourseSlotInlineFormSet(BaseInlineFormSet):
     def get_form_kwargs(self, index):
         return {**super().get_form_kwargs(index), "parent_course": self.instance}
@@ -198,6 +205,13 @@ class CourseAdmin(admin.ModelAdmin):
     ]
     inlines = [CourseSlotInline]
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        # New seats (a new slot, or capacity raised) go to the waitlist first.
+        for slot_form in formset.forms:
+            if slot_form not in formset.deleted_forms and _adds_seats(slot_form):
+                offer_freed_seats_on_commit(slot_form.instance)
+
     @admin.action(description=_("Generate class sessions"), permissions=["change"])
     def generate_sessions(self, request, queryset):
         created = sum(len(generate_class_sessions(course=course)) for course in queryset)
@@ -261,6 +275,11 @@ class CourseSlotAdmin(admin.ModelAdmin):
     list_select_related = ["course"]
     autocomplete_fields = ["course"]
     inlines = [CoursePricingInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if _adds_seats(form):
+            offer_freed_seats_on_commit(obj)
 
     def get_readonly_fields(self, request, obj=None):
         # A slot's registrations and sessions name its course too: moving the slot would split them.

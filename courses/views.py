@@ -9,6 +9,8 @@ from dance_portal.studio_settings import get_settings
 from registrations import selectors, services
 from registrations.forms import RegistrationForm
 from registrations.models import Registration
+from students.portal import signed_in_student
+from waitlist.forms import WaitlistJoinForm
 
 # Catalog sections, in the order a visitor reads them.
 SECTIONS = [
@@ -19,11 +21,18 @@ SECTIONS = [
 
 
 def _student(request):
-    """The verified student of this session; None until the portal's sign-in exists (anonymous visitors)."""
-    return None
+    """The verified student of this browser session (signed in through the portal), or None."""
+    return signed_in_student(request)
 
 
-def _payment_methods(studio: dict) -> list[str]:
+def _prefill(student) -> dict:
+    """Initial form values for a signed-in student: their own profile, never anyone else's."""
+    if student is None:
+        return {}
+    return {name: getattr(student, name) for name in ("email", "first_name", "last_name", "phone", "instagram_handle")}
+
+
+def payment_methods(studio: dict) -> list[str]:
     """The methods the studio has set up; both when none is (the studio then sends the details itself)."""
     methods = []
     if studio["venmo_username"]:
@@ -69,25 +78,64 @@ def _register(*, form: RegistrationForm, course: Course, student) -> Registratio
     )
 
 
+def _full_slots(course: Course) -> list:
+    """Open slots without a full-package seat for a walk-up: the ones a student may wait for."""
+    return [slot for slot in course.open_slots if slot.seats_left <= 0]
+
+
+def render_course_page(request, *, course: Course, student, form=None, waitlist_form=None, status: int = 200):
+    """The course page: the registration form, and the waitlist form when a time slot is full (or registering
+    failed because it filled up). Unbound forms are made here, prefilled for a signed-in student."""
+    studio = get_settings()
+    if form is None:
+        form = RegistrationForm(course=course, payment_methods=payment_methods(studio), initial=_prefill(student))
+    if waitlist_form is None and _full_slots(course):
+        waitlist_form = WaitlistJoinForm(course=course, initial=_prefill(student))
+    context = {
+        "studio": studio,
+        "course": course,
+        "form": form,
+        "waitlist_form": waitlist_form,
+        "registration_open": studio["registration_open"],
+    }
+    return render(request, "courses/course_detail.html", context, status=status)
+
+
 def course_detail(request, course_id):
-    """A course and its registration form; a valid POST registers and redirects to the payment page (PRG)."""
+    """A course and its registration form; a valid POST registers and redirects to the payment page (PRG).
+
+    Refused because the class is full, the page shows the waitlist form filled in with what was typed.
+    """
     student = _student(request)
     try:
         course = selectors.course_for_page(course_id=course_id, student=student)
     except Course.DoesNotExist:
         raise Http404("No such open course") from None
-    studio = get_settings()
-    data = request.POST if request.method == "POST" else None
-    form = RegistrationForm(data, course=course, payment_methods=_payment_methods(studio))
-    if form.is_bound and form.is_valid():
+    if request.method != "POST":
+        return render_course_page(request, course=course, student=student)
+    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(get_settings()))
+    waitlist_form = None
+    if form.is_valid():
         try:
             registration = _register(form=form, course=course, student=student)
         except services.NotEligible:
             raise Http404("No such open course") from None
+        except services.SlotFull as error:
+            form.add_error(None, str(error))
+            # Re-read: the seats changed since this request began; the waitlist form offers the slot now full.
+            course = selectors.course_for_page(course_id=course_id, student=student)  # listed a moment ago
+            waitlist_form = _waitlist_form_after_full(form, course=course)
         except services.RegistrationError as error:
             form.add_error(error.field if error.field in form.fields else None, str(error))
         else:
             messages.success(request, _("You're registered! Your seat is held while you pay."))
             return redirect(registration)
-    context = {"studio": studio, "course": course, "form": form, "registration_open": studio["registration_open"]}
-    return render(request, "courses/course_detail.html", context)
+    return render_course_page(request, course=course, student=student, form=form, waitlist_form=waitlist_form)
+
+
+def _waitlist_form_after_full(form: RegistrationForm, *, course: Course) -> WaitlistJoinForm:
+    """The waitlist form, unbound, with what the student typed and the slot they wanted."""
+    data = form.cleaned_data
+    initial = {name: data.get(name, "") for name in ("email", "first_name", "last_name", "phone", "instagram_handle")}
+    initial["preferred_slot"] = data["slot"].pk if data.get("slot") else None
+    return WaitlistJoinForm(course=course, initial=initial)

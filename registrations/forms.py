@@ -73,7 +73,7 @@ class SlotChoiceField(forms.ModelChoiceField):
         elif slot_is_bookable(slot):
             parts.append(str(_("Full package sold out – some drop-in dates are free")))
         else:
-            parts.append(str(_("Full – a waitlist is coming soon")))
+            parts.append(str(_("Full – join the waitlist")))
         return " · ".join(parts)
 
 

@@ -1,5 +1,8 @@
+import uuid
+
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseSlot
@@ -24,6 +27,8 @@ class WaitlistEntry(models.Model):
 
     ACTIVE_STATUSES = [Status.WAITING, Status.OFFERED]
 
+    # The student's own page (position, leave) is reached by this unguessable id, never by the pk.
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     student = models.ForeignKey(
         Student, on_delete=models.PROTECT, related_name="waitlist_entries", verbose_name=_("student")
     )
@@ -69,6 +74,10 @@ class WaitlistEntry(models.Model):
                 condition=Q(status__in=["waiting", "offered"]),
                 name="%(app_label)s_%(class)s_one_active_per_course",
             ),
+            # Positions never repeat within a course (finished entries have none; NULLs do not clash).
+            models.UniqueConstraint(
+                fields=["course", "waitlist_position"], name="%(app_label)s_%(class)s_one_entry_per_position"
+            ),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="%(app_label)s_%(class)s_status_valid"),
             models.CheckConstraint(
                 condition=Q(waitlist_position__isnull=True) | Q(waitlist_position__gte=1),
@@ -84,3 +93,6 @@ class WaitlistEntry(models.Model):
 
     def __str__(self):
         return f"{self.student.full_name} · {self.course} · #{self.waitlist_position or '–'}"
+
+    def get_absolute_url(self):
+        return reverse("waitlist:detail", args=[self.public_id])

@@ -483,3 +483,34 @@ def test_course_changelist_counts_slots_and_active_registrations(admin_client):
 
     course = response.context["cl"].result_list[0]
     assert (course._slot_count, course._active_registrations) == (2, 2)
+
+
+def test_raising_capacity_in_the_slot_admin_offers_the_new_seat_to_the_waitlist(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from registrations.tests.factories import RegistrationFactory
+    from waitlist.models import WaitlistEntry
+    from waitlist.tests.factories import WaitlistEntryFactory
+
+    slot = priced_slot()
+    slot.capacity = 1
+    slot.save()
+    RegistrationFactory(slot=slot, payment_status="completed")
+    entry = WaitlistEntryFactory(course=slot.course, waitlist_position=1)
+    data = {
+        "capacity": 2,
+        "difficulty_level": slot.difficulty_level,
+        "day_of_week": slot.day_of_week,
+        "start_time": "19:00",
+        "end_time": "20:30",
+        "location": slot.location,
+        "prices-TOTAL_FORMS": 0,
+        "prices-INITIAL_FORMS": 0,
+        "prices-MIN_NUM_FORMS": 0,
+        "prices-MAX_NUM_FORMS": 2,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:courses_courseslot_change", args=[slot.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED

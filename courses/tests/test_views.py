@@ -242,15 +242,15 @@ def test_course_page_of_a_dated_class_has_no_class_date_field(client):
     assert 'name="class_date"' not in html
 
 
-def test_course_page_shows_a_full_slot_as_full_without_a_form(client):
+def test_course_page_shows_a_full_slot_as_full_with_the_waitlist_form_instead_of_registration(client):
     slot = priced_slot(capacity=1, drop_in=None)
     RegistrationFactory(slot=slot)
 
     html = client.get(slot.course.get_absolute_url()).content.decode()
 
     assert "This class is full." in html
-    assert "waitlist is coming soon" in html
-    assert 'method="post"' not in html
+    assert "registration-form" not in html
+    assert f'action="/waitlist/join/{slot.course.pk}/"' in html
 
 
 def test_course_page_disables_a_full_slot_next_to_a_free_one(client):
@@ -263,7 +263,7 @@ def test_course_page_disables_a_full_slot_next_to_a_free_one(client):
 
     assert f'value="{full.pk}"' in html
     assert "disabled" in html.split(f'value="{full.pk}"')[1].split(">")[0]
-    assert "Full – a waitlist is coming soon" in html
+    assert "Full – join the waitlist" in html
 
 
 def test_course_page_says_registration_is_closed_and_has_no_form_when_closed(client):

@@ -1,7 +1,12 @@
+import re
+
 import factory
 from factory.django import DjangoModelFactory
 
-from courses.tests.factories import CourseFactory
+from courses.tests.factories import CourseFactory, priced_slot
+from dance_portal.models import EmailLog
+from registrations.services import StudentDetails
+from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
 from waitlist.models import WaitlistEntry
 
@@ -14,3 +19,28 @@ class WaitlistEntryFactory(DjangoModelFactory):
     course = factory.SubFactory(CourseFactory)
     waitlist_position = factory.Sequence(lambda n: n + 1)
     status = WaitlistEntry.Status.WAITING
+
+
+# --- helpers shared by the waitlist tests ------------------------------------------------------------------------------
+
+OFFER_LINK = re.compile(r"/waitlist/offer/([A-Za-z0-9_-]+)/")
+
+
+def full_slot(*, capacity: int = 1, **kwargs):
+    """A priced slot ($120 full package, $35 drop-in) whose every seat is held by a pending registration
+    (`slot.seat_holders`)."""
+    slot = priced_slot(capacity=capacity, **kwargs)
+    slot.seat_holders = [RegistrationFactory(slot=slot) for _ in range(capacity)]
+    return slot
+
+
+def student_details(n: int | str = 1, **overrides) -> StudentDetails:
+    values = {"email": f"waiter{n}@example.org", "first_name": f"Waiter{n}", "last_name": "Lima", **overrides}
+    return StudentDetails(**values)
+
+
+def offer_token(email: str) -> str:
+    """The token of the latest offer emailed to `email`, read from the recorded email as the student would."""
+    log = EmailLog.objects.filter(kind="waitlist_offer", to_email=email).order_by("-pk").first()
+    assert log is not None, f"no offer emailed to {email}"
+    return OFFER_LINK.search(log.body_text).group(1)

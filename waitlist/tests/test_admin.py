@@ -1,13 +1,17 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from courses.tests.factories import CourseSlotFactory
+from dance_portal.models import EmailLog, SystemSetting
+from registrations.models import Registration
 from students.tests.factories import StudentFactory
+from waitlist import services
 from waitlist.models import WaitlistEntry
-from waitlist.tests.factories import WaitlistEntryFactory
+from waitlist.tests.factories import WaitlistEntryFactory, full_slot, student_details
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +86,8 @@ def test_waitlist_has_no_raw_add_or_delete(admin_client):
     assert admin_client.post(
         reverse("admin:waitlist_waitlistentry_delete", args=[entry.pk]), {"post": "yes"}
     ).status_code == 403
-    assert admin_client.get(CHANGELIST).context["action_form"] is None
+    actions = [value for value, _label in admin_client.get(CHANGELIST).context["action_form"].fields["action"].choices]
+    assert "delete_selected" not in actions
     assert WaitlistEntry.objects.filter(pk=entry.pk).exists()
 
 
@@ -96,3 +101,113 @@ def test_waitlist_changelist_search_and_escaping(admin_client):
     assert list(response.context["cl"].result_list) == [wanted]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" not in html
+
+
+# --- actions (they call the waitlist services) -------------------------------------------------------------------------
+
+
+def waiting(slot, names="abc"):
+    return [services.join_waitlist(course=slot.course, details=student_details(n)) for n in names]
+
+
+def run_action(client, action, entries, **extra):
+    return client.post(
+        CHANGELIST, {"action": action, "_selected_action": [entry.pk for entry in entries], **extra}, follow=True
+    )
+
+
+def statuses(entries):
+    return [WaitlistEntry.objects.get(pk=entry.pk).status for entry in entries]
+
+
+def emails_in_order(course):
+    return list(
+        WaitlistEntry.objects.filter(course=course, status__in=WaitlistEntry.ACTIVE_STATUSES)
+        .order_by("waitlist_position")
+        .values_list("student__email", flat=True)
+    )
+
+
+def test_changelist_lists_each_course_in_position_order(admin_client):
+    slot = full_slot()
+    a, b, c = waiting(slot)
+    services.move_entry(entry=c, up=True)
+
+    rows = list(admin_client.get(CHANGELIST, {"course__id__exact": slot.course.pk}).context["cl"].result_list)
+
+    assert rows == [a, c, b]
+
+
+def test_send_offer_action_offers_only_as_many_as_there_are_free_seats(admin_client):
+    SystemSetting.objects.create(setting_key="waitlist_auto_offer", setting_value="off")
+    slot = full_slot()
+    a, b, c = waiting(slot)
+    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED)
+
+    response = run_action(admin_client, "send_offer", [a, b, c])
+
+    assert statuses([a, b, c]) == ["offered", "waiting", "waiting"]
+    html = response.content.decode()
+    assert "Sent 1 offer." in html
+    assert "the time slot is full" in html
+    assert EmailLog.objects.filter(kind="waitlist_offer").count() == 1
+
+
+def test_send_offer_over_capacity_action_offers_a_full_slot(admin_client):
+    slot = full_slot()
+    a, b, _c = waiting(slot)
+
+    run_action(admin_client, "send_offer_over_capacity", [a, b])
+
+    assert statuses([a, b]) == ["offered", "offered"]
+
+
+def test_move_up_and_down_actions_reorder_the_list(admin_client):
+    slot = full_slot()
+    a, b, c = waiting(slot)
+
+    run_action(admin_client, "move_up", [c])
+    assert emails_in_order(slot.course) == [f"waiter{n}@example.org" for n in "acb"]
+    run_action(admin_client, "move_down", [a])
+    assert emails_in_order(slot.course) == [f"waiter{n}@example.org" for n in "cab"]
+    run_action(admin_client, "move_down", [a, b])  # bottom first: b cannot move, a swaps with b
+    assert emails_in_order(slot.course) == [f"waiter{n}@example.org" for n in "cba"]
+
+
+def test_remove_action_removes_and_renumbers(admin_client):
+    slot = full_slot()
+    a, b, c = waiting(slot)
+
+    response = run_action(admin_client, "remove", [b])
+
+    assert "Removed 1 entry." in response.content.decode()
+    assert statuses([a, b, c]) == ["waiting", "removed", "waiting"]
+    assert emails_in_order(slot.course) == ["waitera@example.org", "waiterc@example.org"]
+
+
+def test_revoke_offer_action_returns_the_entry_to_waiting(admin_client):
+    slot = full_slot()
+    (a,) = waiting(slot, "a")
+    services.send_offers(entries=[a], over_capacity=True)
+
+    response = run_action(admin_client, "revoke_offer", [a])
+
+    assert "Revoked 1 offer" in response.content.decode()
+    a.refresh_from_db()
+    assert (a.status, a.waitlist_position, a.offer_expires_at) == ("waiting", 1, None)
+
+
+def test_actions_need_the_change_permission(client, django_user_model):
+    viewer = django_user_model.objects.create_user(username="viewer", password=None, is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_waitlistentry"))
+    client.force_login(viewer)
+    slot = full_slot()
+    (a,) = waiting(slot, "a")
+
+    response = client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    offered = [name for name, _label in response.context["action_form"].fields["action"].choices if name]
+    assert offered == ["export_waitlist_csv"]
+    run_action(client, "send_offer_over_capacity", [a])
+    assert statuses([a]) == ["waiting"]
