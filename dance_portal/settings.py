@@ -98,6 +98,14 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Argon2 first; the others stay so hashes made by them still verify (and are upgraded on the next login).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -198,3 +206,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Cache: rate-limit counters (django-ratelimit). LocMemCache by default, which keeps the counters per process:
+# with several gunicorn workers each one counts on its own, so the limits are per worker. Point CACHE_URL at a
+# shared cache (e.g. rediscache://127.0.0.1:6379/1, Django's RedisCache; needs the redis package) to make them global.
+# No DatabaseCache default: it needs `createcachetable` and would break a fresh set-up.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Rate limits on public forms (SPEC §4): a limited request gets templates/429.html.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "students.views.ratelimited"
+# Where the client IP comes from: REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust sets that header.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")

@@ -42,6 +42,12 @@ class Student(models.Model):
         _("classified by an admin"), default=False, help_text=_("Set when an admin has reviewed the student type.")
     )
     classified_at = models.DateTimeField(_("classified at"), null=True, blank=True)
+    # Portal: a sign-in link is valid only while this is what it was when the link was made (single use).
+    last_portal_login_at = models.DateTimeField(_("last signed in to the portal"), null=True, blank=True)
+    # Portal: the secret in the student's calendar feed address; made on first use, replaced to revoke the old one.
+    calendar_token = models.CharField(
+        _("calendar feed token"), max_length=64, null=True, blank=True, unique=True, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

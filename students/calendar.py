@@ -1,0 +1,78 @@
+"""A student's classes as an iCalendar feed (RFC 5545) that phone calendars subscribe to."""
+
+import datetime
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
+from icalendar.enums import STATUS
+
+from dance_portal.studio_settings import get_settings
+from registrations.models import Registration
+from students import selectors
+from students.models import Student
+
+REFRESH = datetime.timedelta(hours=6)
+
+
+def _description(occurrence: selectors.ClassOccurrence) -> str:
+    registration = occurrence.registration
+    lines = [_("Reference: %(reference)s") % {"reference": registration.reference}]
+    if registration.payment_status == Registration.PaymentStatus.PENDING:
+        lines.append(
+            _("Waiting for your payment. How to pay: %(url)s")
+            % {"url": settings.SITE_URL + registration.get_absolute_url()}
+        )
+    if registration.course.instructor:
+        lines.append(_("Instructor: %(name)s") % {"name": registration.course.instructor})
+    if occurrence.notes:
+        lines.append(occurrence.notes)
+    return "\n".join(lines)
+
+
+def _event(occurrence: selectors.ClassOccurrence, *, stamp: datetime.datetime) -> Event:
+    registration = occurrence.registration
+    if occurrence.is_canceled:
+        status, summary = STATUS.CANCELLED, _("Canceled: %(course)s") % {"course": registration.course.name}
+    elif registration.payment_status == Registration.PaymentStatus.PENDING:
+        status, summary = STATUS.TENTATIVE, registration.course.name
+    else:
+        status, summary = STATUS.CONFIRMED, registration.course.name
+    return Event.new(
+        uid=occurrence.uid,
+        stamp=stamp,
+        start=occurrence.starts_at,
+        end=occurrence.ends_at,
+        summary=summary,
+        location=occurrence.location or None,
+        description=_description(occurrence),
+        status=status,
+        url=settings.SITE_URL + registration.get_absolute_url(),
+    )
+
+
+def student_calendar(student: Student) -> bytes:
+    """The student's classes as an .ics file: one VEVENT per class, local times with a VTIMEZONE (DST-correct)."""
+    studio_name = get_settings()["studio_name"]
+    stamp = timezone.now().replace(microsecond=0)
+    calendar = Calendar.new(
+        name=_("%(studio)s: my classes") % {"studio": studio_name},
+        prodid=f"-//{studio_name}//Dance portal//EN",
+        uid=f"student-{student.pk}-classes@{settings.SITE_URL.split('://', 1)[-1].split('/', 1)[0]}",
+        url=settings.SITE_URL + reverse("students:portal"),
+        refresh_interval=REFRESH,
+    )
+    calendar.add("X-WR-TIMEZONE", settings.TIME_ZONE)
+    calendar.add("X-PUBLISHED-TTL", REFRESH)
+    occurrences = selectors.class_occurrences(student)
+    for occurrence in occurrences:
+        calendar.add_component(_event(occurrence, stamp=stamp))
+    if occurrences:
+        # Only the rules around these classes, not the zone's whole history.
+        calendar.add_missing_timezones(
+            first_date=occurrences[0].starts_at.date() - datetime.timedelta(days=366),
+            last_date=occurrences[-1].ends_at.date() + datetime.timedelta(days=366),
+        )
+    return calendar.to_ical()

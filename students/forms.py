@@ -1,0 +1,92 @@
+"""Forms of the student portal: ask for a sign-in link, and edit one's own profile (never the email)."""
+
+import re
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from registrations.forms import reject_control_characters
+from students.models import Student, normalize_email
+
+_INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+# Zero-width characters pasted around an address (str.strip() already removes spaces and NBSP).
+INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def strip_typed_email(value) -> str:
+    """An address as typed, without the spaces, NBSP and zero-width characters pasted around it."""
+    return str(value).strip().strip(INVISIBLE_EDGES).strip()
+
+
+class SignInLinkForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Your email"),
+        max_length=254,
+        help_text=_("The address you registered with."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # Strip invisible characters pasted around the address before EmailField validates it (BAD-INPUTS #17).
+            data = self.data.copy()
+            data["email"] = strip_typed_email(data.get("email", ""))
+            self.data = data
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+
+class ProfileForm(forms.Form):
+    """The signed-in student's profile; `services.update_profile` saves it. The email is shown, never edited."""
+
+    first_name = forms.CharField(
+        label=_("First name"),
+        max_length=100,
+        validators=[reject_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "given-name", "autocapitalize": "words"}),
+    )
+    last_name = forms.CharField(
+        label=_("Last name"),
+        max_length=100,
+        validators=[reject_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "autocapitalize": "words"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=30,
+        required=False,
+        validators=[
+            reject_control_characters,
+            RegexValidator(r"^\+?[0-9 ().-]{7,25}$", _("Enter a phone number such as +1 415 555 0100.")),
+        ],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
+    )
+    instagram_handle = forms.CharField(
+        label=_("Instagram (optional)"),
+        max_length=31,
+        required=False,
+        help_text=_("Your handle, e.g. @dancer.ana"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    dance_experience = forms.ChoiceField(
+        label=_("Dance experience"),
+        required=False,
+        choices=[("", _("Prefer not to say")), *Student.DanceExperience.choices],
+        error_messages={"invalid_choice": _("Choose one of the levels in the list.")},
+    )
+
+    @classmethod
+    def for_student(cls, student: Student, data=None) -> "ProfileForm":
+        initial = {name: getattr(student, name) for name in cls.base_fields}
+        return cls(data, initial=initial)
+
+    def clean_instagram_handle(self):
+        handle = self.cleaned_data["instagram_handle"].strip().removeprefix("@")
+        if handle and not _INSTAGRAM.match(handle):
+            raise forms.ValidationError(
+                _("An Instagram handle has letters, digits, dots and underscores, like @dancer.ana.")
+            )
+        return handle

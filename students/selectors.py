@@ -1,0 +1,125 @@
+"""Reads of the student portal: one student's registrations, waitlist places and class occurrences.
+
+Every query here starts from the signed-in student, so a student never reads another's rows.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from attendance.models import ClassSession
+from registrations.models import Registration
+from registrations.selectors import holds_seat
+from students.models import Student
+from waitlist.models import WaitlistEntry
+
+PaymentStatus = Registration.PaymentStatus
+
+# Pending first (something to do), then paid, then the closed ones.
+_STATUS_ORDER = Case(
+    When(payment_status=PaymentStatus.PENDING, then=Value(0)),
+    When(payment_status=PaymentStatus.COMPLETED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def student_registrations(student: Student) -> QuerySet[Registration]:
+    """The student's registrations, pending first, then paid, then canceled/expired; newest first within each."""
+    return (
+        Registration.objects.filter(student=student)
+        .select_related("course", "slot", "slot__course")
+        .order_by(_STATUS_ORDER, "-created_at", "-pk")
+    )
+
+
+def student_registration(student: Student, public_id) -> Registration:
+    """One of the student's own registrations by public id; Registration.DoesNotExist for anyone else's."""
+    return student_registrations(student).get(public_id=public_id)
+
+
+def student_waitlist_entries(student: Student) -> QuerySet[WaitlistEntry]:
+    """The student's waiting and offered waitlist places, in course order."""
+    return (
+        WaitlistEntry.objects.filter(student=student, status__in=WaitlistEntry.ACTIVE_STATUSES)
+        .select_related("course", "preferred_slot", "offer_slot")
+        .order_by("course__start_date", "course__name", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class ClassOccurrence:
+    """One class the student has a seat in, at local wall times of the studio."""
+
+    uid: str
+    registration: Registration
+    session: ClassSession | None
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    location: str
+    is_canceled: bool
+    notes: str = ""
+
+
+def _at(day: datetime.date, time: datetime.time, zone: ZoneInfo) -> datetime.datetime:
+    """A local wall time on `day` in the studio's zone: 7 pm stays 7 pm across a DST change (BAD-INPUTS #51)."""
+    return datetime.datetime.combine(day, time, tzinfo=zone)
+
+
+def class_occurrences(student: Student, *, now: datetime.datetime | None = None) -> list[ClassOccurrence]:
+    """The classes of the student's paid and still-held pending registrations, in time order.
+
+    A full package covers every session of its slot, a drop-in the session of its date. Sessions come from the
+    generated ClassSessions (canceled ones included, marked); a slot without any uses its schedule instead.
+    """
+    now = now or timezone.now()
+    zone = ZoneInfo(settings.TIME_ZONE)
+    uid_domain = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "dance-portal"
+    registrations = list(
+        Registration.objects.filter(holds_seat(now), student=student).select_related("course", "slot", "slot__course")
+    )
+    sessions_by_slot: dict[int, list[ClassSession]] = defaultdict(list)
+    for session in ClassSession.objects.filter(slot_id__in={r.slot_id for r in registrations}).order_by(
+        "session_date", "start_time", "pk"
+    ):
+        sessions_by_slot[session.slot_id].append(session)
+
+    occurrences: dict[str, ClassOccurrence] = {}
+    for registration in registrations:
+        slot = registration.slot
+        sessions = sessions_by_slot.get(slot.pk)
+        if sessions:
+            for session in sessions:
+                if registration.class_date is not None and session.session_date != registration.class_date:
+                    continue
+                uid = f"session-{session.pk}-student-{student.pk}@{uid_domain}"
+                occurrences[uid] = ClassOccurrence(
+                    uid=uid,
+                    registration=registration,
+                    session=session,
+                    starts_at=_at(session.session_date, session.start_time, zone),
+                    ends_at=_at(session.session_date, session.end_time, zone),
+                    location=session.location or slot.location,
+                    is_canceled=session.is_canceled,
+                    notes=session.notes,
+                )
+        else:
+            for day in slot.class_dates():
+                if registration.class_date is not None and day != registration.class_date:
+                    continue
+                uid = f"slot-{slot.pk}-{day:%Y%m%d}-student-{student.pk}@{uid_domain}"
+                occurrences[uid] = ClassOccurrence(
+                    uid=uid,
+                    registration=registration,
+                    session=None,
+                    starts_at=_at(day, slot.start_time, zone),
+                    ends_at=_at(day, slot.end_time, zone),
+                    location=slot.location,
+                    is_canceled=False,
+                )
+    return sorted(occurrences.values(), key=lambda occurrence: (occurrence.starts_at, occurrence.uid))

@@ -1,0 +1,186 @@
+"""Writes of the student portal (SPEC §3 "Student portal", "Students" privacy): sign-in links, profile, calendar token.
+
+A sign-in link is a signed, timestamped token (valid SIGN_IN_LINK_MINUTES) that names the student and the state of
+their last portal sign-in; signing in moves that state on, so every link made before it stops working (single use).
+"""
+
+import logging
+import secrets
+import unicodedata
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from dance_portal.emails import send_email
+from students.models import Student, normalize_email
+
+logger = logging.getLogger(__name__)
+
+SIGN_IN_LINK_MINUTES = 30
+SIGN_IN_SALT = "students.portal.sign_in_link"
+# A real token is ~110 characters; anything far longer is refused before any signature work (BAD-INPUTS #37).
+SIGN_IN_TOKEN_MAX_LENGTH = 400
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "instagram_handle", "dance_experience")
+
+
+class SignInLinkError(Exception):
+    """A sign-in link that cannot be used; str(error) is a translated message for the student."""
+
+    default_message = _("This sign-in link does not work. Ask for a new one below.")
+
+    def __init__(self, message=None):
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+    def __str__(self):
+        return str(self.message)
+
+
+class SignInLinkInvalid(SignInLinkError):
+    """Tampered, truncated or made for a student who no longer exists."""
+
+
+class SignInLinkExpired(SignInLinkError):
+    default_message = _("This sign-in link has expired: links work for 30 minutes. Ask for a new one below.")
+
+
+class SignInLinkUsed(SignInLinkError):
+    default_message = _("This sign-in link has already been used. Ask for a new one below.")
+
+
+def _link_state(student: Student) -> str:
+    """What a link must match: the student's email and last portal sign-in, as a keyed hash (no email in the URL)."""
+    last = student.last_portal_login_at.isoformat() if student.last_portal_login_at else ""
+    state = f"{student.pk}|{student.email}|{last}"
+    return salted_hmac(SIGN_IN_SALT, state, algorithm="sha256").hexdigest()[:32]
+
+
+def make_sign_in_token(student: Student) -> str:
+    """A signed, timestamped token naming `student`; valid until it expires or the student signs in."""
+    return signing.dumps({"s": student.pk, "h": _link_state(student)}, salt=SIGN_IN_SALT)
+
+
+def sign_in_url(student: Student) -> str:
+    """The absolute sign-in link for `student`, built on settings.SITE_URL (never the request's Host)."""
+    return settings.SITE_URL + reverse("students:sign_in", args=[make_sign_in_token(student)])
+
+
+def send_sign_in_link(*, email: str) -> bool:
+    """Email a sign-in link to the student with this address; no email (and False) for an unknown address."""
+    student = Student.objects.filter(email=normalize_email(email)).first()
+    if student is None:
+        return False
+    send_email(
+        kind="sign_in_link",
+        to=student.email,
+        context={"student": student, "sign_in_url": sign_in_url(student), "valid_minutes": SIGN_IN_LINK_MINUTES},
+    )
+    return True
+
+
+def request_sign_in_link(*, email: str) -> None:
+    """Queue "email a sign-in link if this address is known": the caller does the same work for every address."""
+    from students.tasks import send_sign_in_link_task
+
+    try:
+        send_sign_in_link_task.enqueue(email=normalize_email(email))
+    except Exception:
+        # A queue that is down must not answer differently from "link on its way" (that would reveal nothing, but
+        # a 500 would); the student can ask again.
+        logger.exception("Could not queue a portal sign-in link")
+
+
+def _student_for_token(token: str, *, lock: bool) -> Student:
+    if not token or len(token) > SIGN_IN_TOKEN_MAX_LENGTH:
+        raise SignInLinkInvalid()
+    try:
+        payload = signing.loads(token, salt=SIGN_IN_SALT, max_age=SIGN_IN_LINK_MINUTES * 60)
+    except signing.SignatureExpired:
+        raise SignInLinkExpired() from None
+    except signing.BadSignature:
+        raise SignInLinkInvalid() from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int) or not isinstance(payload.get("h"), str):
+        raise SignInLinkInvalid()
+    students = Student.objects.select_for_update() if lock else Student.objects
+    student = students.filter(pk=payload["s"]).first()
+    if student is None:
+        raise SignInLinkInvalid()
+    if not constant_time_compare(payload["h"], _link_state(student)):
+        raise SignInLinkUsed()
+    return student
+
+
+def check_sign_in_link(*, token: str) -> Student:
+    """The student a sign-in link is for, changing nothing (mail scanners GET links); raises SignInLinkError."""
+    return _student_for_token(token, lock=False)
+
+
+def redeem_sign_in_link(*, token: str) -> Student:
+    """Use a sign-in link once: records the sign-in, which voids it and every older link; raises SignInLinkError."""
+    with transaction.atomic():
+        # Locked: the same link posted from two tabs at once signs in once; the other sees "already used".
+        student = _student_for_token(token, lock=True)
+        student.last_portal_login_at = timezone.now()
+        student.save(update_fields=["last_portal_login_at"])
+    return student
+
+
+def _reject_control_characters(field: str, value: str) -> None:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError({field: _("Remove the special (control) characters from this field.")})
+
+
+def update_profile(
+    *,
+    student: Student,
+    first_name: str,
+    last_name: str,
+    phone: str = "",
+    instagram_handle: str = "",
+    dance_experience: str = "",
+) -> Student:
+    """A verified student's own profile edit (never the email); profile_complete follows; raises ValidationError."""
+    values = {
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": phone,
+        "instagram_handle": instagram_handle,
+        "dance_experience": dance_experience,
+    }
+    values = {name: str(value or "").strip() for name, value in values.items()}
+    values["instagram_handle"] = values["instagram_handle"].removeprefix("@")
+    for name, value in values.items():
+        _reject_control_characters(name, value)
+    with transaction.atomic():
+        student = Student.objects.select_for_update().get(pk=student.pk)
+        for name, value in values.items():
+            setattr(student, name, value)
+        # The same rule as registration: a name and a phone number make a complete profile.
+        student.profile_complete = bool(student.first_name and student.last_name and student.phone)
+        student.full_clean(validate_unique=False, validate_constraints=False)
+        student.save(update_fields=[*PROFILE_FIELDS, "profile_complete", "updated_at"])
+    return student
+
+
+def ensure_calendar_token(*, student: Student) -> str:
+    """The student's calendar feed token, made on first use (secrets.token_urlsafe(32), 256 bits)."""
+    if student.calendar_token:
+        return student.calendar_token
+    # Conditional: two first uses at once agree on one token.
+    Student.objects.filter(pk=student.pk, calendar_token__isnull=True).update(calendar_token=secrets.token_urlsafe(32))
+    student.calendar_token = Student.objects.values_list("calendar_token", flat=True).get(pk=student.pk)
+    return student.calendar_token
+
+
+def renew_calendar_token(*, student: Student) -> str:
+    """Replace the student's calendar feed token: the old feed address stops working at once."""
+    token = secrets.token_urlsafe(32)
+    Student.objects.filter(pk=student.pk).update(calendar_token=token)
+    student.calendar_token = token
+    return token
