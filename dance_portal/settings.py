@@ -4,6 +4,8 @@ Every value a deployment may change comes from an environment variable documente
 DEBUG is off unless set; with DEBUG off SECRET_KEY is required and HTTPS-only cookies and redirects apply.
 """
 
+import json
+import logging
 from pathlib import Path
 
 import environ
@@ -25,6 +27,9 @@ if not SECRET_KEY:
         )
     # Development only: a key that is obviously not a secret, never used with DEBUG off.
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+# Rotating the key (SECURITY.md): the new one in SECRET_KEY, the old one here until sessions and links made with it
+# have run out; then remove it.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -43,6 +48,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "django_tasks_db",
+    "axes",
     "dance_portal",
     "students",
     "courses",
@@ -62,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dance_portal.urls"
@@ -106,6 +114,12 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
+# Staff login is throttled by django-axes: its backend refuses a locked-out username+IP before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -120,7 +134,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies the files here, with hashed names (and .gz/.br copies) when DEBUG is off;
+# whitenoise serves them, hashed names with a ten-year `Cache-Control: max-age=315360000, public, immutable`.
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -133,6 +149,8 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# Where a staff login goes when `next` is missing or unsafe (an offsite next is ignored, BAD-INPUTS #48).
+LOGIN_REDIRECT_URL = "admin:index"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -199,11 +217,36 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line (LOG_FORMAT=json) for a log collector: time, level, logger, message, and the
+    HTTP status and traceback when there is one."""
+
+    def format(self, record):
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if hasattr(record, "status_code"):
+            entry["status"] = record.status_code
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+# Logs go to stderr (systemd's journal in production): plain lines, or JSON lines with LOG_FORMAT=json.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": JsonLogFormatter},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
@@ -219,3 +262,23 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "students.views.ratelimited"
 # Where the client IP comes from: REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust sets that header.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# Per client IP, per hour; "N/s", "N/m", "N/h" or "N/d". The waitlist and sign-in limits are in their views.
+RATELIMIT_REGISTRATION = env("RATELIMIT_REGISTRATION", default="30/h")
+
+# Staff login (django-axes, BAD-INPUTS #42): 5 failed passwords for one username from one IP lock that pair out
+# for an hour; the admin login then answers 429 with templates/axes/lockout.html. Locks live in the database
+# (admin: Axes > Access attempts; `manage.py axes_reset` lifts them all).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+
+
+def axes_client_ip(request):
+    """The client IP for axes, from the same request.META key as the rate limits (RATELIMIT_IP_META_KEY)."""
+    return request.META.get(RATELIMIT_IP_META_KEY) or None
+
+
+AXES_CLIENT_IP_CALLABLE = axes_client_ip
