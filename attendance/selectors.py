@@ -6,6 +6,7 @@ completion matrix all use it, so they cannot disagree.
 
 import datetime
 import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -174,20 +175,21 @@ def door_sessions(*, now: datetime.datetime | None = None) -> DoorSessions:
             "course", "slot"
         )
     )
-    registrations = list(
-        Registration.objects.filter(_holding_seat(now), slot_id__in={s.slot_id for s in sessions}).values_list(
-            "slot_id", "class_date", "pricing_type", "student_id"
-        )
-    )
+    # Grouped by slot: each session looks only at its own slot's registrations, not at every one in the window.
+    registrations_by_slot = defaultdict(list)
+    for slot_id, class_date, pricing_type, student_id in Registration.objects.filter(
+        _holding_seat(now), slot_id__in={s.slot_id for s in sessions}
+    ).values_list("slot_id", "class_date", "pricing_type", "student_id"):
+        registrations_by_slot[slot_id].append((class_date, pricing_type, student_id))
     marked = set(
         AttendanceRecord.objects.filter(session__in=sessions).values_list("session_id", "student_id")
     )
     for session in sessions:
         roster = {
             student_id
-            for slot_id, class_date, pricing_type, student_id in registrations
+            for class_date, pricing_type, student_id in registrations_by_slot[session.slot_id]
             if covers_session(
-                slot_id=slot_id,
+                slot_id=session.slot_id,
                 class_date=class_date,
                 pricing_type=pricing_type,
                 session=session,

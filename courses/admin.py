@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from attendance.services import generate_class_sessions
 from courses.models import Course, CoursePricing, CourseSlot
+from courses.page_cache import bump_catalog_version
 from registrations.services import offer_freed_seats_on_commit
 from registrations.models import Registration
 
@@ -165,8 +166,28 @@ class CourseSlotInline(admin.TabularInline):
         return super().get_queryset(request).prefetch_related("prices")
 
 
+class BumpsCatalogVersion:
+    """Admin writes of courses, slots and prices (with their inlines) make the cached catalog pages out of date."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump_catalog_version()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        bump_catalog_version()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        bump_catalog_version()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        bump_catalog_version()
+
+
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(BumpsCatalogVersion, admin.ModelAdmin):
     list_display = [
         "name",
         "course_type",
@@ -256,7 +277,7 @@ class CoursePricingInline(admin.TabularInline):
 
 
 @admin.register(CourseSlot)
-class CourseSlotAdmin(admin.ModelAdmin):
+class CourseSlotAdmin(BumpsCatalogVersion, admin.ModelAdmin):
     form = CourseSlotForm
     list_display = [
         "course",
@@ -307,7 +328,7 @@ class CourseSlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(CoursePricing)
-class CoursePricingAdmin(admin.ModelAdmin):
+class CoursePricingAdmin(BumpsCatalogVersion, admin.ModelAdmin):
     list_display = ["course_slot", "pricing_type", "price"]
     list_filter = ["pricing_type", "course_slot__course__course_type"]
     search_fields = ["course_slot__course__name"]

@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy
+from django_ratelimit.core import is_ratelimited
 
+from courses import page_cache
 from courses.models import Course
 from dance_portal.studio_settings import get_settings
 from registrations import selectors, services
@@ -42,20 +46,37 @@ def payment_methods(studio: dict) -> list[str]:
     return methods or list(Registration.PaymentMethod.values)
 
 
-def course_list(request):
-    """The catalog: open classes grouped by type, each with its schedule, prices and seats."""
-    studio = get_settings()
-    courses = selectors.open_courses(student=_student(request))
+def _catalog_context(*, studio: dict, student) -> dict:
+    courses = selectors.open_courses(student=student)
     sections = [
         {"title": str(title), "courses": [c for c in courses if c.course_type == course_type]}
         for course_type, title in SECTIONS
     ]
-    context = {
+    return {
         "studio": studio,
         "sections": [section for section in sections if section["courses"]],
         "registration_open": studio["registration_open"],
     }
-    return render(request, "courses/course_list.html", context)
+
+
+def course_list(request):
+    """The catalog: open classes grouped by type, each with its schedule, prices and seats.
+
+    Anonymous visitors get it from the cache (courses/page_cache.py), rendered again after every change to seats or
+    courses and whenever a hold or offer runs out.
+    """
+    studio = get_settings()
+    if page_cache.cacheable(request):
+        response = page_cache.cached_page(
+            request,
+            name="catalog",
+            studio=studio,
+            template_name="courses/course_list.html",
+            context=lambda: _catalog_context(studio=studio, student=None),
+        )
+        if response is not None:
+            return response
+    return render(request, "courses/course_list.html", _catalog_context(studio=studio, student=_student(request)))
 
 
 def _register(*, form: RegistrationForm, course: Course, student) -> Registration:
@@ -86,7 +107,13 @@ def _full_slots(course: Course) -> list:
 def render_course_page(request, *, course: Course, student, form=None, waitlist_form=None, status: int = 200):
     """The course page: the registration form, and the waitlist form when a time slot is full (or registering
     failed because it filled up). Unbound forms are made here, prefilled for a signed-in student."""
-    studio = get_settings()
+    context = _course_page_context(
+        course=course, student=student, studio=get_settings(), form=form, waitlist_form=waitlist_form
+    )
+    return render(request, "courses/course_detail.html", context, status=status)
+
+
+def _course_page_context(*, course: Course, student, studio: dict, form=None, waitlist_form=None) -> dict:
     if form is None:
         form = RegistrationForm(course=course, payment_methods=payment_methods(studio), initial=_prefill(student))
     if waitlist_form is None and _full_slots(course):
@@ -98,14 +125,23 @@ def render_course_page(request, *, course: Course, student, form=None, waitlist_
         "waitlist_form": waitlist_form,
         "registration_open": studio["registration_open"],
     }
-    return render(request, "courses/course_detail.html", context, status=status)
+    return context
 
 
 def course_detail(request, course_id):
     """A course and its registration form; a valid POST registers and redirects to the payment page (PRG).
 
     Refused because the class is full, the page shows the waitlist form filled in with what was typed.
+    Registration POSTs are rate-limited per client IP (settings.RATELIMIT_REGISTRATION; BAD-INPUTS #43).
     """
+    if request.method == "POST" and is_ratelimited(
+        request, group="courses.register", key="ip", rate=settings.RATELIMIT_REGISTRATION, increment=True
+    ):
+        return import_string(settings.RATELIMIT_VIEW)(request)
+    if page_cache.cacheable(request):
+        response = _cached_course_page(request, course_id=course_id)
+        if response is not None:
+            return response
     student = _student(request)
     try:
         course = selectors.course_for_page(course_id=course_id, student=student)
@@ -131,6 +167,22 @@ def course_detail(request, course_id):
             messages.success(request, _("You're registered! Your seat is held while you pay."))
             return redirect(registration)
     return render_course_page(request, course=course, student=student, form=form, waitlist_form=waitlist_form)
+
+
+def _cached_course_page(request, *, course_id: int):
+    """The course page as every anonymous visitor sees it, from the cache (see course_list)."""
+    studio = get_settings()
+
+    def context() -> dict:
+        try:
+            course = selectors.course_for_page(course_id=course_id)
+        except Course.DoesNotExist:
+            raise Http404("No such open course") from None
+        return _course_page_context(course=course, student=None, studio=studio)
+
+    return page_cache.cached_page(
+        request, name=f"course:{course_id}", studio=studio, template_name="courses/course_detail.html", context=context
+    )
 
 
 def _waitlist_form_after_full(form: RegistrationForm, *, course: Course) -> WaitlistJoinForm:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CoursePricing, CourseSlot
+from courses.page_cache import bump_catalog_version
 from dance_portal.emails import send_email
 from dance_portal.studio_settings import get_settings
 from registrations import selectors
@@ -446,6 +447,8 @@ def create_registration(
         reason=reason,
     )
     send_registration_received(registration)
+    # Last: it locks the counter row until the commit. Seats changed: cached catalog pages are out of date then.
+    bump_catalog_version()
     return registration
 
 
@@ -511,6 +514,7 @@ def cancel_registration(
             context=_status_email_context(registration, reason=reason, by_student=by_student),
             dedupe_key=f"registration_canceled:{registration.pk}:{event.pk}",
         )
+        bump_catalog_version()
         offer_freed_seats_on_commit(slot)
     return True
 
@@ -608,6 +612,7 @@ def confirm_payment(
             context=_status_email_context(registration),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
+        bump_catalog_version()
     return True
 
 
@@ -681,6 +686,7 @@ def reopen_registration(*, registration: Registration, actor: User, reason: str 
                 "updated_at",
             ]
         )
+        bump_catalog_version()
         _record_event(
             registration,
             from_status=status,
@@ -849,6 +855,7 @@ def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
                     dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
                 )
                 expired += 1
+            bump_catalog_version()
             offer_freed_seats_on_commit(slot)
     return expired
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CoursePricing, CourseSlot
+from courses.page_cache import bump_catalog_version
 from courses.templatetags.course_tags import slot_schedule
 from dance_portal.emails import send_email
 from dance_portal.studio_settings import get_settings
@@ -150,6 +151,7 @@ def _finish(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] = ()) 
     entry.status = status
     entry.waitlist_position = None
     entry.save(update_fields=["status", "waitlist_position", *fields, "updated_at"])
+    bump_catalog_version()  # waiting or offered seats changed: cached catalog pages are out of date
 
 
 def _last_class_start(slot: CourseSlot) -> datetime.datetime | None:
@@ -288,6 +290,7 @@ def join_waitlist(
                 context=_entry_context(entry, again=False),
                 dedupe_key=f"waitlist_joined:{entry.pk}",
             )
+            bump_catalog_version()  # last: it locks the counter row until the commit
     except _AlreadyJoined:
         # Rolled back: nothing was written. The facts go only to the mailbox owner.
         existing = (
@@ -405,6 +408,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
         ),
         dedupe_key=f"waitlist_offer:{entry.offer_token_hash}",
     )
+    bump_catalog_version()  # last: it locks the counter row until the commit
     return token
 
 
@@ -539,6 +543,7 @@ def revoke_offers(*, entries) -> int:
             entry.responded_at = timezone.now()
             # The hash stays so that the emailed link can say "withdrawn" instead of "unknown".
             entry.save(update_fields=["status", "offer_slot", "offer_expires_at", "responded_at", "updated_at"])
+            bump_catalog_version()
             revoked += 1
     return revoked
 

@@ -1,0 +1,488 @@
+"""The benchmark behind `make bench` (run by scripts/pg.sh, which provides a throwaway PostgreSQL in DATABASE_URL).
+
+1. Builds a small studio (500 registrations) and a large one (50,000) in two databases, with bulk inserts.
+2. For each, starts gunicorn on 127.0.0.1 (2 sync workers, persistent database connections, DEBUG off, no rate
+   limits, emails dropped) and drives it with wrk (installed from Debian's packages when missing) for a fixed time
+   per page: /healthz, the catalog, a course page, the roster of a 60-student session, the admin registration
+   changelist and dashboard, and on the large studio registration POSTs spread over slots and all on one slot.
+3. Prints requests/s, p50 and p99 latency, each page's ratio to /healthz in the same run and the small→large
+   latency growth; checks that no slot holds more seats than its capacity and that no request got a 5xx; prints
+   the workers' memory; writes everything to bench/results/<UTC timestamp>.json. Exits 1 when a check fails.
+
+    python bench/run.py            # what `make bench` runs (needs DATABASE_URL to a PostgreSQL it may fill)
+    python bench/run.py build large|small   # internal: build one studio in DATABASE_URL, print its ids as JSON
+"""
+
+import datetime
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PORT = int(os.environ.get("BENCH_PORT", "8201"))
+DURATION = int(os.environ.get("BENCH_SECONDS", "8"))  # per page; the whole run stays under ~4 minutes
+WORKERS = 2
+SLOW_SECONDS = 3  # a page slower than this alone is reported, not load-tested
+WRK_THREADS, WRK_CONNECTIONS = 2, 8
+# DEBUG off like production; plain HTTP on 127.0.0.1, so no HTTPS redirect; limits off so the load is not refused.
+SERVER_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-" + "x" * 40,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "0",
+    "SECURE_HSTS_SECONDS": "0",
+    "RATELIMIT_ENABLE": "0",
+    "EMAIL_URL": "dummymail://",
+    "TASKS_BACKEND": "database",  # as in production: an email is one queued row, sent by a worker we do not run
+    "CONN_MAX_AGE": "600",
+    "LOG_LEVEL": "WARNING",
+}
+CSRF_COOKIE, SESSION_COOKIE = "__Host-csrftoken", "__Host-sessionid"  # the names with DEBUG off
+TARGETS = {  # minimum ratio to /healthz (issue 9)
+    "catalog": 0.5,
+    "course page": 0.1,
+    "register (spread)": 0.1,
+    "register (one slot)": 0.05,
+    "roster of 60": 0.05,
+    "admin changelist": 0.02,
+}
+
+
+# --- inside Django: build a studio ---------------------------------------------------------------------------------
+
+
+def build_command(size: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dance_portal.settings")
+    import django
+
+    django.setup()
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+
+    from bench import build_data
+
+    started = time.monotonic()
+    studio = build_data.build(build_data.Sizes() if size == "large" else build_data.SMALL)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # What autovacuum would do after a bulk load, done now so it does not run during the measurements.
+        cursor.execute("VACUUM ANALYZE")
+    staff = User.objects.get(pk=studio.staff_user_id)
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    backends = settings.AUTHENTICATION_BACKENDS
+    model_backend = "django.contrib.auth.backends.ModelBackend"
+    session[SESSION_KEY] = str(staff.pk)
+    session[BACKEND_SESSION_KEY] = model_backend if model_backend in backends else backends[-1]
+    session[HASH_SESSION_KEY] = staff.get_session_auth_hash()
+    session.create()
+    out = {
+        "course_id": studio.course_id,
+        "roster_session_id": studio.roster_session_id,
+        "open_slots": studio.open_slots,
+        "one_slot": studio.one_slot,
+        "staff_session": session.session_key,
+        "build_seconds": round(time.monotonic() - started, 1),
+    }
+    print("STUDIO_JSON " + json.dumps(out))
+
+
+# --- outside Django: databases, gunicorn, wrk ----------------------------------------------------------------------
+
+
+def sh(args, *, env=None, capture=False, check=True):
+    return subprocess.run(
+        args, cwd=ROOT, env={**os.environ, **(env or {})}, check=check, text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+
+
+def psql(database_url: str, sql: str, *, autocommit=False) -> list[tuple]:
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = autocommit
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall() if cursor.description else []
+        conn.commit() if not autocommit else None
+        return rows
+    finally:
+        conn.close()
+
+
+def with_db_name(database_url: str, name: str) -> str:
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def prepare_database(database_url: str, size: str) -> dict:
+    env = {**SERVER_ENV, "DATABASE_URL": database_url}
+    sh([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], env=env)
+    out = sh([PYTHON, str(ROOT / "bench" / "run.py"), "build", size], env=env, capture=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("STUDIO_JSON "))
+    return json.loads(line.removeprefix("STUDIO_JSON "))
+
+
+def ensure_wrk() -> str | None:
+    if shutil.which("wrk"):
+        return shutil.which("wrk")
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("==> installing wrk from Debian's packages")
+        if sh(["apt-get", "install", "-y", "-qq", "wrk"], check=False).returncode != 0:
+            sh(["apt-get", "update", "-qq"], check=False)
+            sh(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+    return shutil.which("wrk")
+
+
+class Server:
+    def __init__(self, database_url: str):
+        self.env = {**SERVER_ENV, "DATABASE_URL": database_url}
+        self.process = None
+        self.log = open(ROOT / "bench" / "results" / "gunicorn.log", "a")  # gitignored with the results
+
+    def __enter__(self):
+        gunicorn = str(Path(PYTHON).with_name("gunicorn"))
+        self.process = subprocess.Popen(
+            [gunicorn, "dance_portal.wsgi:application", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}",
+             "--log-level", "warning"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2).read()
+                return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if self.process.poll() is not None:
+                    raise SystemExit("gunicorn exited before it answered /healthz")
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+    def worker_rss_mb(self) -> list[float]:
+        rss = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) != self.process.pid:
+                    continue
+                status = (stat.parent / "status").read_text()
+            except (OSError, IndexError, ValueError):
+                continue
+            kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            rss.append(round(kb / 1024, 1))
+        return sorted(rss)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+LUA = r"""
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  n = 0; s2 = 0; s3 = 0; s4 = 0; s5 = 0
+end
+function response(status, headers, body)
+  if status >= 500 then s5 = s5 + 1 elseif status >= 400 then s4 = s4 + 1
+  elseif status >= 300 then s3 = s3 + 1 else s2 = s2 + 1 end
+end
+function done(summary, latency, requests)
+  local c = {s2 = 0, s3 = 0, s4 = 0, s5 = 0}
+  for _, t in ipairs(threads) do
+    for k, _ in pairs(c) do c[k] = c[k] + t:get(k) end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "socket_errors": %d, ' ..
+    '"s2": %d, "s3": %d, "s4": %d, "s5": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, c.s2, c.s3, c.s4, c.s5))
+end
+"""
+
+
+def lua_get(cookie: str = "") -> str:
+    header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+    return header + LUA
+
+
+def lua_post(slots: list[tuple[int, int]], csrf: str, run_id: str) -> str:
+    """POST the registration form: a new student each request, slots taken in turn (wrk threads interleave)."""
+    table = ", ".join(f"{{{course}, {slot}}}" for course, slot in slots)
+    return LUA + f"""
+local slots = {{{table}}}
+local headers = {{["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = "{CSRF_COOKIE}={csrf}"}}
+function request()
+  n = n + 1
+  local pick = slots[((tid * 7919 + n) % #slots) + 1]
+  local body = "csrfmiddlewaretoken={csrf}&slot=" .. pick[2] ..
+    "&pricing_type=full_package&payment_method=venmo&email=bench-{run_id}-" .. tid .. "-" .. n ..
+    "%40example.com&first_name=Bench&last_name=Student&phone=555-0100&instagram_handle=&website="
+  return wrk.format("POST", "/courses/" .. pick[1] .. "/", headers, body)
+end
+"""
+
+
+def run_wrk(wrk: str, path: str, lua: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    try:
+        out = subprocess.run(
+            [wrk, "-t", str(WRK_THREADS), "-c", str(WRK_CONNECTIONS), "-d", f"{DURATION}s", "--timeout", "10s",
+             "-s", script.name, f"http://127.0.0.1:{PORT}{path}"],
+            capture_output=True, text=True, timeout=DURATION + 60,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    line = next((line for line in out.splitlines() if line.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no result for {path}:\n{out}")
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    return {
+        "path": path,
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "status_2xx": raw["s2"],
+        "status_3xx": raw["s3"],
+        "status_4xx": raw["s4"],
+        "status_5xx": raw["s5"],
+        "socket_errors": raw["socket_errors"],
+    }
+
+
+def python_load(path: str, *, cookie: str = "", body_for=None) -> dict:
+    """A small threaded load generator for machines without wrk (less precise: it shares the GIL with itself)."""
+    import http.client
+    import threading
+
+    latencies, statuses, lock = [], [], threading.Lock()
+    stop = time.monotonic() + DURATION
+
+    def worker(tid: int):
+        n = 0
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        while time.monotonic() < stop:
+            n += 1
+            headers = {"Cookie": cookie} if cookie else {}
+            method, url, body = "GET", path, None
+            if body_for is not None:
+                url, body, extra = body_for(tid, n)
+                method = "POST"
+                headers.update(extra)
+            started = time.monotonic()
+            try:
+                conn.request(method, url, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+                status = 0
+            with lock:
+                latencies.append(time.monotonic() - started)
+                statuses.append(status)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(WRK_CONNECTIONS)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 2) if latencies else 0
+
+    return {
+        "path": path, "requests": len(latencies), "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+        "status_2xx": sum(200 <= s < 300 for s in statuses), "status_3xx": sum(300 <= s < 400 for s in statuses),
+        "status_4xx": sum(400 <= s < 500 for s in statuses), "status_5xx": sum(s >= 500 for s in statuses),
+        "socket_errors": sum(s == 0 for s in statuses),
+    }
+
+
+def measure_get(wrk, name, path, cookie="") -> dict:
+    # One request first: a cold cache or template load is not what we measure.
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", headers={"Cookie": cookie} if cookie else {})
+    started = time.monotonic()
+    try:
+        urllib.request.urlopen(request, timeout=60).read()
+    except (urllib.error.URLError, TimeoutError) as error:
+        # A page that fails or times out is reported (as 5xx / no figures), not measured under load.
+        print(f"    {name}: {error}", flush=True)
+        return {"name": name, "path": path, "requests": 0, "rps": 0.0, "p50_ms": None, "p99_ms": None,
+                "status_2xx": 0, "status_3xx": 0, "status_4xx": 0, "status_5xx": 1, "socket_errors": 0,
+                "error": str(error)}
+    alone = time.monotonic() - started
+    if alone > SLOW_SECONDS:
+        # Under load its requests would queue behind each other for minutes and stall the pages measured after it.
+        print(f"    {name}: one request took {alone:.1f} s; not measured under load", flush=True)
+        return {"name": name, "path": path, "requests": 1, "rps": 0.0, "p50_ms": round(alone * 1000, 1),
+                "p99_ms": round(alone * 1000, 1), "status_2xx": 1, "status_3xx": 0, "status_4xx": 0,
+                "status_5xx": 0, "socket_errors": 0, "error": f"one request took {alone:.1f} s"}
+    result = run_wrk(wrk, path, lua_get(cookie)) if wrk else python_load(path, cookie=cookie)
+    return {"name": name, **result}
+
+
+def measure_post(wrk, name, slots, run_id) -> dict:
+    csrf = secrets.token_hex(16)  # 32 characters: Django accepts the cookie's secret itself as the form token
+    if wrk:
+        result = run_wrk(wrk, f"/courses/{slots[0][0]}/", lua_post(slots, csrf, run_id))
+    else:
+        def body_for(tid, n):
+            course, slot = slots[(tid * 7919 + n) % len(slots)]
+            body = (f"csrfmiddlewaretoken={csrf}&slot={slot}&pricing_type=full_package&payment_method=venmo"
+                    f"&email=bench-{run_id}-{tid}-{n}%40example.com&first_name=Bench&last_name=Student"
+                    "&phone=555-0100&instagram_handle=&website=")
+            return f"/courses/{course}/", body, {"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Cookie": f"{CSRF_COOKIE}={csrf}"}
+        result = python_load(f"/courses/{slots[0][0]}/", body_for=body_for)
+    return {"name": name, **result}
+
+
+def oversold_slots(database_url: str) -> list[tuple]:
+    """Slots whose seat-holding registrations (paid, or pending with a running hold) and offers exceed capacity."""
+    return psql(database_url, """
+        SELECT s.id, s.capacity, COUNT(r.id) AS taken
+        FROM courses_courseslot s
+        JOIN registrations_registration r ON r.slot_id = s.id AND r.class_date IS NULL AND (
+            r.payment_status = 'completed' OR (r.payment_status = 'pending' AND r.payment_due_at > now()))
+        GROUP BY s.id, s.capacity
+        HAVING COUNT(r.id) > s.capacity
+    """)
+
+
+def run_pages(wrk, studio: dict, *, with_posts: bool, database_url: str) -> dict:
+    staff = f"{SESSION_COOKIE}={studio['staff_session']}"
+    results = []
+    with Server(database_url) as server:
+        pages = [
+            ("/healthz", "/healthz", ""),
+            ("catalog", "/", ""),
+            ("course page", f"/courses/{studio['course_id']}/", ""),
+            ("roster of 60", f"/attendance/{studio['roster_session_id']}/", staff),
+            ("admin changelist", "/admin/registrations/registration/", staff),
+            ("admin dashboard", "/admin/", staff),
+        ]
+        for name, path, cookie in pages:
+            results.append(measure_get(wrk, name, path, cookie))
+            print(f"    {name:<22} {results[-1]['rps']:>8} req/s", flush=True)
+        if with_posts:
+            run_id = secrets.token_hex(3)
+            for name, slots in (("register (spread)", studio["open_slots"]), ("register (one slot)", [studio["one_slot"]])):
+                results.append(measure_post(wrk, name, slots, f"{run_id}{len(results)}"))
+                print(f"    {name:<22} {results[-1]['rps']:>8} req/s", flush=True)
+        rss = server.worker_rss_mb()
+    ceiling = results[0]["rps"] or 1
+    for row in results:
+        row["ratio"] = round(row["rps"] / ceiling, 3)
+    return {"pages": results, "worker_rss_mb": rss}
+
+
+def print_table(large: dict, small: dict) -> None:
+    small_p50 = {row["name"]: row["p50_ms"] for row in small["pages"]}
+    print()
+    print(f"{'page (50,000 registrations)':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'target':>8}"
+          f"{'5xx':>5}{'p50@500':>9}{'growth':>8}")
+    for row in large["pages"]:
+        target = TARGETS.get(row["name"])
+        mark = "" if target is None else ("ok" if row["ratio"] >= target else "MISS")
+        before = small_p50.get(row["name"])
+        growth = f"{row['p50_ms'] / before:.2f}x" if before and row["p50_ms"] is not None else ""
+        print(f"{row['name']:<28}{row['rps']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}{row['ratio']:>8}"
+              f"{(f'{target} {mark}' if target else ''):>8}{row['status_5xx']:>5}{(before or ''):>9}{growth:>8}")
+    print(f"\ngunicorn worker RSS after the run: {large['worker_rss_mb']} MB (limit 150 MB)")
+
+
+def main() -> int:
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        raise SystemExit("DATABASE_URL must point at a throwaway PostgreSQL (make bench runs this via scripts/pg.sh)")
+    wrk = ensure_wrk()
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    print(f"==> load generator: {wrk or 'the built-in Python one (wrk not available)'}")
+    sh([PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=SERVER_ENV)
+    small_url = with_db_name(database_url, "bench_small")
+    psql(database_url, "DROP DATABASE IF EXISTS bench_small", autocommit=True)
+    psql(database_url, "CREATE DATABASE bench_small", autocommit=True)
+    print("==> building the small studio (500 registrations)")
+    small_studio = prepare_database(small_url, "small")
+    print("==> building the large studio (50,000 registrations)")
+    large_studio = prepare_database(database_url, "large")
+    print(f"    built in {large_studio['build_seconds']} s")
+    print(f"==> small studio: {DURATION} s per page")
+    small = run_pages(wrk, small_studio, with_posts=False, database_url=small_url)
+    print(f"==> large studio: {DURATION} s per page")
+    large = run_pages(wrk, large_studio, with_posts=True, database_url=database_url)
+    oversold = oversold_slots(database_url)
+    print_table(large, small)
+    failures = []
+    if oversold:
+        failures.append(f"oversold slots (id, capacity, taken): {oversold}")
+    fives = {row["name"]: row["status_5xx"] for row in large["pages"] + small["pages"] if row["status_5xx"]}
+    if fives:
+        failures.append(f"5xx responses: {fives}")
+    print(f"oversold slots: {len(oversold)}")
+    result = {
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "cpu": _cpu_model()},
+        "settings": {"workers": WORKERS, "seconds_per_page": DURATION, "wrk_threads": WRK_THREADS,
+                     "connections": WRK_CONNECTIONS, "load_generator": "wrk" if wrk else "python"},
+        "large": large, "small": small, "oversold_slots": oversold, "failures": failures,
+        "build_seconds": large_studio["build_seconds"],
+    }
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"results: {out.relative_to(ROOT)}")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    return 1 if failures else 0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "build":
+        build_command(sys.argv[2])
+    else:
+        sys.exit(main())

@@ -1,0 +1,44 @@
+"""Query budget of the admin registration changelist at two data sizes: a page of 100 costs the same as a few."""
+
+import pytest
+
+from registrations.tests.factories import RegistrationFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/registrations/registration/"
+# Session, user, filters' courses, two counts, settings, the page of rows, the date hierarchy (two).
+CHANGELIST_QUERIES = 10
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
+    return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
+
+@pytest.mark.parametrize("registrations", [3, 120])
+def test_registration_changelist_query_count_does_not_grow_with_the_registrations(
+    registrations, admin_client, django_assert_max_num_queries
+):
+    RegistrationFactory.create_batch(registrations)
+    admin_client.get(CHANGELIST)  # warm up: the first request may read content types
+
+    with django_assert_max_num_queries(CHANGELIST_QUERIES):
+        response = admin_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    assert response.content.decode().count('name="_selected_action"') == min(registrations, 100)
+
+
+@pytest.mark.parametrize("registrations", [3, 120])
+def test_registration_changelist_search_query_count_does_not_grow(
+    registrations, admin_client, django_assert_max_num_queries
+):
+    RegistrationFactory.create_batch(registrations)
+    admin_client.get(CHANGELIST)
+
+    with django_assert_max_num_queries(CHANGELIST_QUERIES):
+        response = admin_client.get(CHANGELIST, {"q": "example", "payment_status__exact": "pending"})
+
+    assert response.status_code == 200
