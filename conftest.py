@@ -91,7 +91,60 @@ def screenshot():
 
     def take(page, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": hiding the caret makes Playwright set style attributes, which the CSP blocks and reports.
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     return take
+
+
+# Accessibility and layout checks for the browser tests (axe-core is vendored inside axe-playwright-python).
+PAGE_SCREENSHOTS = SCREENSHOTS / "pages"
+_AXE_FAILING_IMPACTS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def axe_check():
+    """axe_check(page) runs axe-core on the page and fails the test on serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def check(page) -> None:
+        results = axe.run(page)
+        failing = [v for v in results.response["violations"] if v.get("impact") in _AXE_FAILING_IMPACTS]
+        if failing:
+            report = "\n".join(
+                f"- {v['id']} ({v['impact']}): {v['help']}\n"
+                + "\n".join(f"    {' '.join(map(str, node['target']))}" for node in v["nodes"][:5])
+                for v in failing
+            )
+            pytest.fail(f"axe found serious/critical violations on {page.url}:\n{report}", pytrace=False)
+
+    return check
+
+
+_page_screenshots_taken: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def page_screenshot():
+    """page_screenshot(page, "catalog") saves screenshots/pages/catalog-<w>x<h>.png (full page) and returns its path.
+    caret="initial": hiding the caret makes Playwright set style attributes, which the CSP blocks and reports."""
+    PAGE_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        size = page.viewport_size
+        path = PAGE_SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"
+        page.screenshot(path=str(path), full_page=True, caret="initial")
+        _page_screenshots_taken.append(path)
+        return path
+
+    return take
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say where this run's page screenshots went, so CI logs (and people) can find them."""
+    if _page_screenshots_taken:
+        terminalreporter.write_sep("-", "page screenshots")
+        terminalreporter.write_line(f"{len(_page_screenshots_taken)} screenshots in {PAGE_SCREENSHOTS}")

@@ -16,6 +16,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _VENMO_USERNAME = re.compile(r"^[A-Za-z0-9_-]{5,30}$")
 _PHONE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_INSTAGRAM_HANDLE = re.compile(r"^(?!.*\.\.)(?!\.)[A-Za-z0-9._]{1,30}(?<!\.)$")
 
 
 def _parse_bool(raw: str) -> bool:
@@ -79,6 +81,37 @@ def _parse_phone(raw: str) -> str:
     return value
 
 
+def contrast_with_white(hex_colour: str) -> float:
+    """WCAG contrast ratio of white text on `hex_colour` (#rrggbb): 1 (white) to 21 (black)."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(hex_colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+def _parse_hex_colour(raw: str) -> str:
+    value = raw.strip().lower()
+    if not _HEX_COLOUR.match(value):
+        raise ValidationError(_("Enter a colour as # and six hex digits, such as #4b2a84."))
+    # The header and buttons put white text on this colour: below 4.5:1 it fails WCAG AA.
+    if contrast_with_white(value) < 4.5:
+        raise ValidationError(_("White text is hard to read on this colour: choose a darker one."))
+    return value
+
+
+def _parse_instagram_handle(raw: str) -> str:
+    value = raw.strip().removeprefix("@")
+    if value and not _INSTAGRAM_HANDLE.match(value):
+        raise ValidationError(
+            _("An Instagram handle has up to 30 letters, digits, dots or underscores (without the @).")
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class SettingDefinition:
     key: str
@@ -119,6 +152,13 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "Active registrations one student may hold (0 = no limit).",
         ),
         SettingDefinition("contact_email", "", _parse_email, "Address students can write to."),
+        SettingDefinition(
+            "accent_color",
+            "#4b2a84",
+            _parse_hex_colour,
+            "Studio colour (#RRGGBB) for the header and buttons; white text must be readable on it.",
+        ),
+        SettingDefinition("social_handle", "", _parse_instagram_handle, "Instagram handle, without the @."),
     ]
 }
 

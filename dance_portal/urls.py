@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dance_portal import views
+from dance_portal import branding, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("branding.css", branding.branding_css, name="branding_css"),
     path("admin/", admin.site.urls),
     path("", include("courses.urls")),
     path("registrations/", include("registrations.urls")),

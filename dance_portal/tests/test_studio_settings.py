@@ -19,6 +19,8 @@ DEFAULTS = {
     "waitlist_auto_offer": True,
     "max_registrations_per_student": 0,
     "contact_email": "",
+    "accent_color": "#4b2a84",
+    "social_handle": "",
 }
 
 
