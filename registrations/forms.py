@@ -1,31 +1,18 @@
 """The public registration form (SPEC §6 field names). It checks the input; `services.register_student` applies the rules."""
 
 import datetime
-import re
-import unicodedata
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.templatetags.course_tags import money, price_summary, seats_text, slot_schedule
 from registrations.models import Registration
-from students.models import normalize_email
+from students.forms import StudentDetailsForm
 
 PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
-
-_INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
-
-
-def reject_control_characters(value: str) -> None:
-    """Names and phone numbers never contain control characters (tabs, line breaks, escape codes)."""
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValidationError(_("Remove the special (control) characters from this field."), code="control_characters")
-
 
 def slot_is_bookable(slot: CourseSlot) -> bool:
     """A seat for the full package, or for a drop-in on at least one upcoming date."""
@@ -77,7 +64,7 @@ class SlotChoiceField(forms.ModelChoiceField):
         return " · ".join(parts)
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(StudentDetailsForm):
     """Registration for one course: `course` comes from `selectors.course_for_page` (`.open_slots`, each slot with
     `.price_by_type`, `.seats_left`, `.upcoming_dates` and `.seats_by_date`).
 
@@ -99,54 +86,12 @@ class RegistrationForm(forms.Form):
         empty_value=None,
         error_messages={"invalid_choice": _("Choose one of the class dates in the list.")},
     )
-    email = forms.EmailField(
-        label=_("Email"),
-        max_length=254,
-        help_text=_("We send your payment details and updates here."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none"}),
-    )
-    first_name = forms.CharField(
-        label=_("First name"),
-        max_length=100,
-        validators=[reject_control_characters],
-        widget=forms.TextInput(attrs={"autocomplete": "given-name", "autocapitalize": "words"}),
-    )
-    last_name = forms.CharField(
-        label=_("Last name"),
-        max_length=100,
-        validators=[reject_control_characters],
-        widget=forms.TextInput(attrs={"autocomplete": "family-name", "autocapitalize": "words"}),
-    )
-    phone = forms.CharField(
-        label=_("Phone (optional)"),
-        max_length=30,
-        required=False,
-        validators=[
-            reject_control_characters,
-            RegexValidator(r"^\+?[0-9 ().-]{7,25}$", _("Enter a phone number such as +1 415 555 0100.")),
-        ],
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "type": "tel"}),
-    )
-    instagram_handle = forms.CharField(
-        label=_("Instagram (optional)"),
-        max_length=31,
-        required=False,
-        help_text=_("Your handle, e.g. @dancer.ana"),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
-    )
     payment_method = forms.ChoiceField(
         label=_("How will you pay?"),
         choices=PaymentMethod.choices,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose Venmo or Zelle.")},
     )
-    # Honeypot: hidden from people by CSS, filled in by some bots.
-    website = forms.CharField(
-        label=_("Leave this field empty"),
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-    )
-
     def __init__(self, *args, course: Course, payment_methods=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.course = course
@@ -210,20 +155,6 @@ class RegistrationForm(forms.Form):
             self.fields["payment_method"].initial = self.fields["payment_method"].choices[0][0]
         for name in ("slot", "pricing_type", "payment_method"):
             self.fields[name].widget.attrs["class"] = "form-check-input"
-
-    def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
-
-    def clean_instagram_handle(self):
-        handle = self.cleaned_data["instagram_handle"].strip().removeprefix("@")
-        if handle and not _INSTAGRAM.match(handle):
-            raise ValidationError(_("An Instagram handle has letters, digits, dots and underscores, like @dancer.ana."))
-        return handle
-
-    def clean_website(self):
-        if self.cleaned_data["website"]:
-            raise ValidationError(_("Leave this field empty."))
-        return ""
 
     def clean(self):
         cleaned = super().clean()

@@ -1,15 +1,22 @@
 """Forms of the student portal: ask for a sign-in link, and edit one's own profile (never the email)."""
 
 import re
+import unicodedata
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from registrations.forms import reject_control_characters
 from students.models import Student, normalize_email
 
 _INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+
+
+def reject_control_characters(value: str) -> None:
+    """Names and phone numbers never contain control characters (tabs, line breaks, escape codes)."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValidationError(_("Remove the special (control) characters from this field."), code="control_characters")
 # Zero-width characters pasted around an address (str.strip() already removes spaces and NBSP).
 INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
 
@@ -39,8 +46,8 @@ class SignInLinkForm(forms.Form):
         return normalize_email(self.cleaned_data["email"])
 
 
-class ProfileForm(forms.Form):
-    """The signed-in student's profile; `services.update_profile` saves it. The email is shown, never edited."""
+class ProfileFieldsForm(forms.Form):
+    """A student's own details, checked the same way wherever they are typed: profile, registration, waitlist."""
 
     first_name = forms.CharField(
         label=_("First name"),
@@ -55,7 +62,7 @@ class ProfileForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "family-name", "autocapitalize": "words"}),
     )
     phone = forms.CharField(
-        label=_("Phone"),
+        label=_("Phone (optional)"),
         max_length=30,
         required=False,
         validators=[
@@ -71,6 +78,42 @@ class ProfileForm(forms.Form):
         help_text=_("Your handle, e.g. @dancer.ana"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
+
+    def clean_instagram_handle(self):
+        handle = self.cleaned_data["instagram_handle"].strip().removeprefix("@")
+        if handle and not _INSTAGRAM.match(handle):
+            raise ValidationError(_("An Instagram handle has letters, digits, dots and underscores, like @dancer.ana."))
+        return handle
+
+
+class StudentDetailsForm(ProfileFieldsForm):
+    """The details a public form (registration, waitlist) asks for: the profile fields, the email that identifies
+    the student, and a honeypot field that people never see and some bots fill in."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send your payment details and updates here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "autocapitalize": "none"}),
+    )
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+    def clean_website(self):
+        if self.cleaned_data["website"]:
+            raise ValidationError(_("Leave this field empty."))
+        return ""
+
+
+class ProfileForm(ProfileFieldsForm):
+    """The signed-in student's profile; `services.update_profile` saves it. The email is shown, never edited."""
+
     dance_experience = forms.ChoiceField(
         label=_("Dance experience"),
         required=False,
@@ -82,11 +125,3 @@ class ProfileForm(forms.Form):
     def for_student(cls, student: Student, data=None) -> "ProfileForm":
         initial = {name: getattr(student, name) for name in cls.base_fields}
         return cls(data, initial=initial)
-
-    def clean_instagram_handle(self):
-        handle = self.cleaned_data["instagram_handle"].strip().removeprefix("@")
-        if handle and not _INSTAGRAM.match(handle):
-            raise forms.ValidationError(
-                _("An Instagram handle has letters, digits, dots and underscores, like @dancer.ana.")
-            )
-        return handle

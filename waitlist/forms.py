@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseSlot
 from courses.templatetags.course_tags import slot_schedule
-from registrations.forms import RegistrationForm
 from registrations.models import Registration
+from students.forms import StudentDetailsForm
 
 PaymentMethod = Registration.PaymentMethod
 
@@ -27,22 +27,11 @@ class PreferredSlotField(forms.ModelChoiceField):
         return f"{label} · {obj.location}" if obj.location else label
 
 
-class WaitlistJoinForm(forms.Form):
-    """Join the waitlist of `course` (from `selectors.course_for_page`): the registration form's "about you" fields
-    (same names, same checks) and an optional preferred time slot. Anything else in the POST is ignored."""
+class WaitlistJoinForm(StudentDetailsForm):
+    """Join the waitlist of `course` (from `selectors.course_for_page`): the same student fields as the registration
+    form (same names, same checks) and an optional preferred time slot. Anything else in the POST is ignored."""
 
-    # The student's fields are the registration form's own, so both forms check an email or a name the same way.
-    email = RegistrationForm.base_fields["email"]
-    first_name = RegistrationForm.base_fields["first_name"]
-    last_name = RegistrationForm.base_fields["last_name"]
-    phone = RegistrationForm.base_fields["phone"]
-    instagram_handle = RegistrationForm.base_fields["instagram_handle"]
     preferred_slot = forms.ModelChoiceField(queryset=CourseSlot.objects.none())  # replaced in __init__
-    website = RegistrationForm.base_fields["website"]
-
-    clean_email = RegistrationForm.clean_email
-    clean_instagram_handle = RegistrationForm.clean_instagram_handle
-    clean_website = RegistrationForm.clean_website
 
     def __init__(self, *args, course: Course, **kwargs):
         # Own ids: the page also shows the registration form, whose fields have the same names.
