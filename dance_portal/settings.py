@@ -262,8 +262,13 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "students.views.ratelimited"
 # Where the client IP comes from: REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust sets that header.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
-# Per client IP, per hour; "N/s", "N/m", "N/h" or "N/d". The waitlist and sign-in limits are in their views.
+# Public form limits, "N/s", "N/m", "N/h" or "N/d"; per client IP unless the name says per email.
 RATELIMIT_REGISTRATION = env("RATELIMIT_REGISTRATION", default="30/h")
+RATELIMIT_WAITLIST_JOIN = env("RATELIMIT_WAITLIST_JOIN", default="20/h")
+RATELIMIT_WAITLIST_OFFER = env("RATELIMIT_WAITLIST_OFFER", default="30/h")
+RATELIMIT_SIGN_IN_LINK = env("RATELIMIT_SIGN_IN_LINK", default="20/h")
+RATELIMIT_SIGN_IN_LINK_PER_EMAIL = env("RATELIMIT_SIGN_IN_LINK_PER_EMAIL", default="5/h")
+RATELIMIT_SIGN_IN = env("RATELIMIT_SIGN_IN", default="60/h")
 
 # Staff login (django-axes, BAD-INPUTS #42): 5 failed passwords for one username from one IP lock that pair out
 # for an hour; the admin login then answers 429 with templates/axes/lockout.html. Locks live in the database

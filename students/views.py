@@ -26,11 +26,8 @@ from students.models import Student, normalize_email
 from waitlist import services as waitlist_services
 from waitlist.models import WaitlistEntry
 
-# Sign-in link requests: per client IP (a shared studio Wi-Fi still has room) and per address (no inbox flooding).
-SIGN_IN_LINK_RATE_PER_IP = "20/h"
-SIGN_IN_LINK_RATE_PER_EMAIL = "5/h"
-# Following links (GET and POST): tokens are unforgeable; this only keeps a bot from hammering the page.
-SIGN_IN_RATE_PER_IP = "60/h"
+# Rate limits (settings.RATELIMIT_SIGN_IN*): link requests per client IP (a shared studio Wi-Fi still has room) and
+# per address (no inbox flooding); following links, per IP: tokens are unforgeable, this only stops hammering.
 
 
 def ratelimited(request, exception=None):
@@ -48,7 +45,7 @@ def _sign_in_link_limited(request) -> bool:
         request,
         group="students.sign_in_link.ip",
         key="ip",
-        rate=SIGN_IN_LINK_RATE_PER_IP,
+        rate=settings.RATELIMIT_SIGN_IN_LINK,
         method="POST",
         increment=True,
     )
@@ -56,7 +53,7 @@ def _sign_in_link_limited(request) -> bool:
         request,
         group="students.sign_in_link.email",
         key=_email_key,
-        rate=SIGN_IN_LINK_RATE_PER_EMAIL,
+        rate=settings.RATELIMIT_SIGN_IN_LINK_PER_EMAIL,
         method="POST",
         increment=True,
     )
@@ -102,7 +99,7 @@ def _link_problem(request, error: services.SignInLinkError):
 @require_http_methods(["GET", "POST"])
 def sign_in(request, token):
     """GET shows a "Sign in" button and changes nothing (mail scanners prefetch links); POST uses the link once."""
-    if is_ratelimited(request, group="students.sign_in.ip", key="ip", rate=SIGN_IN_RATE_PER_IP, increment=True):
+    if is_ratelimited(request, group="students.sign_in.ip", key="ip", rate=settings.RATELIMIT_SIGN_IN, increment=True):
         return ratelimited(request)
     try:
         if request.method == "POST":

@@ -21,12 +21,9 @@ from waitlist import services
 from waitlist.forms import OfferAnswerForm, WaitlistJoinForm
 from waitlist.models import WaitlistEntry
 
-# Per client IP: a person joins a few waitlists and opens an offer a few times; a bot guessing tokens does not stop.
-JOIN_RATE = "20/h"
-OFFER_RATE = "30/h"
-
-
 def _too_many(request, *, group: str, rate: str) -> bool:
+    """Per client IP (settings.RATELIMIT_WAITLIST_*): a person joins a few waitlists and opens an offer a few times;
+    a bot guessing tokens does not stop."""
     return is_ratelimited(request, group=group, key="ip", rate=rate, increment=True)
 
 
@@ -49,7 +46,7 @@ _GONE_STATUS = {
 @require_POST
 def join(request, course_id):
     """Join a course's waitlist from its page; redirects to the student's waitlist page with their position (PRG)."""
-    if _too_many(request, group="waitlist.join", rate=JOIN_RATE):
+    if _too_many(request, group="waitlist.join", rate=settings.RATELIMIT_WAITLIST_JOIN):
         return _rate_limited(request)
     student = signed_in_student(request)
     try:
@@ -123,7 +120,7 @@ def offer(request, token):
 
     The course comes from the offer, never from the URL. Unknown or malformed tokens get 404, finished offers 410.
     """
-    if _too_many(request, group="waitlist.offer", rate=OFFER_RATE):
+    if _too_many(request, group="waitlist.offer", rate=settings.RATELIMIT_WAITLIST_OFFER):
         return _rate_limited(request)
     entry = services.entry_for_token(token)
     if entry is None:

@@ -315,6 +315,18 @@ def test_viewing_a_course_page_does_not_count_against_the_registration_limit(cli
     assert client.post(url, registration_form(slot, "ana@example.org")).status_code == 302
 
 
+def test_waitlist_and_sign_in_limits_come_from_settings(client, settings):
+    settings.RATELIMIT_SIGN_IN_LINK = "1/h"
+    settings.RATELIMIT_WAITLIST_OFFER = "1/h"
+    sign_in = reverse("students:portal")
+    offer = reverse("waitlist:offer", args=["x" * 43])
+
+    assert client.post(sign_in, {"email": "ana@example.org"}).status_code == 302
+    assert client.post(sign_in, {"email": "ben@example.org"}).status_code == 429
+    assert client.post(offer, {"action": "decline"}).status_code == 404
+    assert client.post(offer, {"action": "decline"}).status_code == 429
+
+
 # --- 5. Passwords ------------------------------------------------------------------------------------------------------
 
 
