@@ -411,7 +411,7 @@ def run_pages(wrk, studio: dict, *, with_posts: bool, database_url: str) -> dict
 def print_table(large: dict, small: dict) -> None:
     small_p50 = {row["name"]: row["p50_ms"] for row in small["pages"]}
     print()
-    print(f"{'page (50,000 registrations)':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'target':>8}"
+    print(f"{'page (50,000 registrations)':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'target':>11}"
           f"{'5xx':>5}{'p50@500':>9}{'growth':>8}")
     for row in large["pages"]:
         target = TARGETS.get(row["name"])
@@ -419,7 +419,7 @@ def print_table(large: dict, small: dict) -> None:
         before = small_p50.get(row["name"])
         growth = f"{row['p50_ms'] / before:.2f}x" if before and row["p50_ms"] is not None else ""
         print(f"{row['name']:<28}{row['rps']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}{row['ratio']:>8}"
-              f"{(f'{target} {mark}' if target else ''):>8}{row['status_5xx']:>5}{(before or ''):>9}{growth:>8}")
+              f"{(f'{target} {mark}' if target else ''):>11}{row['status_5xx']:>5}{(before or ''):>9}{growth:>8}")
     print(f"\ngunicorn worker RSS after the run: {large['worker_rss_mb']} MB (limit 150 MB)")
 
 

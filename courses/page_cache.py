@@ -8,8 +8,8 @@ every worker process (each with its own cache) stops using an old page at the sa
   transaction commits;
 - the next moment a seat frees by itself: the earliest pending hold or waitlist offer still running. When it runs
   out the earliest one is another, so the key changes and nobody sees the run-out hold's seat as taken;
-- the studio's date (courses end and class dates pass at midnight) and every studio setting (name, registration
-  open, payment methods, colours...).
+- the studio's date (courses end and class dates pass at midnight), every studio setting (name, registration
+  open, payment methods, colours...) and the logo's upload time (a new or removed logo).
 
 The key is read in one query per request. Pages are rendered with placeholders for what differs per visitor (the
 CSRF token and the CSP nonce) which are filled in on the way out. Signed-in visitors, staff and anyone with a
@@ -29,6 +29,7 @@ from django.template import RequestContext
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from dance_portal.models import StudioLogo
 from registrations.models import Registration
 from waitlist.models import WaitlistEntry
 
@@ -44,7 +45,8 @@ SELECT
     (SELECT MIN(payment_due_at) FROM {Registration._meta.db_table}
         WHERE payment_status = %s AND payment_due_at > %s),
     (SELECT MIN(offer_expires_at) FROM {WaitlistEntry._meta.db_table}
-        WHERE status = %s AND offer_expires_at > %s)
+        WHERE status = %s AND offer_expires_at > %s),
+    (SELECT updated_at FROM {StudioLogo._meta.db_table} WHERE id = 1)
 """
 
 
@@ -64,14 +66,14 @@ def _state_key(now: datetime.datetime) -> str | None:
         cursor.execute(
             _STATE_SQL, [Registration.PaymentStatus.PENDING, now, WaitlistEntry.Status.OFFERED, now]
         )
-        version, next_hold_end, next_offer_end = cursor.fetchone()
+        version, next_hold_end, next_offer_end, logo_updated_at = cursor.fetchone()
     if version is None:
         return None
     ends = [moment for moment in (next_hold_end, next_offer_end) if moment is not None]
     # Only compared for equality: SQLite returns text where PostgreSQL returns a datetime.
     next_change = str(min(ends)) if ends else ""
     today = timezone.localdate(now, timezone=timezone.get_default_timezone())
-    return f"{version}:{next_change}:{today.isoformat()}"
+    return f"{version}:{next_change}:{today.isoformat()}:{logo_updated_at or ''}"
 
 
 def cacheable(request) -> bool:

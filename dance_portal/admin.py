@@ -1,16 +1,18 @@
-"""Admin for the studio's settings and email log."""
+"""Admin for the studio's settings, logo and email log."""
 
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dance_portal.models import EmailLog, SystemSetting
+from dance_portal.branding import LOGO_MAX_BYTES, sniff_image, versioned_logo_url
+from dance_portal.models import EmailLog, StudioLogo, SystemSetting
 from dance_portal.studio_settings import DEFINITIONS, get_settings
 
 
@@ -214,3 +216,56 @@ class EmailLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class StudioLogoForm(forms.ModelForm):
+    """The logo upload: PNG, JPEG or WebP up to 512 kB, recognised by its first bytes, not its name or browser type."""
+
+    upload = forms.FileField(
+        label=_("Logo file"),
+        help_text=_("PNG, JPEG or WebP, at most 512 kB. Shown about 32 pixels high in the header."),
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+
+    class Meta:
+        model = StudioLogo
+        fields = []
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        if upload.size > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("This file is too large: a logo may be at most 512 kB."))
+        data = upload.read(LOGO_MAX_BYTES + 1)
+        if len(data) > LOGO_MAX_BYTES:
+            raise forms.ValidationError(_("This file is too large: a logo may be at most 512 kB."))
+        # The bytes decide, never the file name or the browser's type: SVG and HTML can carry scripts.
+        sniffed = sniff_image(data)
+        if sniffed is None:
+            raise forms.ValidationError(_("Upload a PNG, JPEG or WebP image (SVG and other files are refused)."))
+        # The image's own fields are not form fields: set them on the row the admin saves.
+        logo = self.instance
+        logo.data, (logo.content_type, logo.width, logo.height) = data, sniffed
+        return upload
+
+
+@admin.register(StudioLogo)
+class StudioLogoAdmin(admin.ModelAdmin):
+    """One logo at most: add it, replace it by uploading another, or delete it to show the studio name again."""
+
+    form = StudioLogoForm
+    list_display = ["__str__", "preview", "content_type", "width", "height", "updated_at"]
+    readonly_fields = ["preview", "content_type", "width", "height", "updated_at"]
+
+    def get_fields(self, request, obj=None):
+        return ["upload", *self.readonly_fields] if obj is not None else ["upload"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # One row at most: with a logo there, "add" is replacing it. (Checked here, not in has_add_permission,
+        # which every admin page's app list would pay for with a query.)
+        if StudioLogo.objects.exists():
+            return redirect(reverse("admin:dance_portal_studiologo_change", args=[1]))
+        return super().add_view(request, form_url, extra_context)
+
+    @admin.display(description=_("preview"))
+    def preview(self, obj):
+        return format_html('<img src="{}" alt="" height="48">', versioned_logo_url(obj.updated_at))

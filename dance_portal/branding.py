@@ -1,11 +1,23 @@
 """The studio's colour as a tiny stylesheet, so branding needs no code change and no inline style (the CSP forbids
-them). base.html links it with the colour in the query string: a new colour is a new URL, so it may be cached long."""
+them). base.html links it with the colour in the query string: a new colour is a new URL, so it may be cached long.
 
-from django.http import HttpResponse
+The studio's logo: uploaded in the admin, checked by its first bytes (PNG, JPEG or WebP only; never SVG, which can
+carry scripts), stored in the database (no media folder to share between web servers) and served by `studio_logo`
+with its own type, nosniff and a CSP that allows nothing. Its URL carries the upload time, so a new logo is a new URL.
+"""
+
+import struct
+
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from django.utils.csp import CSP
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import condition, require_GET, require_safe
 
 from dance_portal.studio_settings import get_setting
+
+LOGO_MAX_BYTES = 512 * 1024
 
 BRANDING_CSS = """:root {{
   --studio-accent: {accent};
@@ -41,3 +53,82 @@ def branding_css_text(accent: str) -> str:
 def branding_css(request):
     """/branding.css: the studio colour as CSS custom properties for site.css to use."""
     return HttpResponse(branding_css_text(get_setting("accent_color")), content_type="text/css; charset=utf-8")
+
+
+def sniff_image(data: bytes) -> tuple[str, int | None, int | None] | None:
+    """(content type, width, height) of PNG, JPEG or WebP bytes, told by their magic bytes; None for anything else.
+
+    Width and height are None when the header does not give them plainly.
+    """
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        size = struct.unpack(">II", data[16:24]) if data[12:16] == b"IHDR" and len(data) >= 24 else (None, None)
+        return ("image/png", *size)
+    if data.startswith(b"\xff\xd8\xff"):
+        return ("image/jpeg", *_jpeg_size(data))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ("image/webp", *_webp_size(data))
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int | None, int | None]:
+    """Walk the JPEG segments to the first start-of-frame marker, which holds height then width."""
+    i = 2
+    while i + 9 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            i += 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + struct.unpack(">H", data[i + 2 : i + 4])[0]
+    return None, None
+
+
+def _webp_size(data: bytes) -> tuple[int | None, int | None]:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30:
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None, None
+
+
+def logo_url() -> str:
+    """The logo's URL with its upload time as version (one small query), or "" when there is no logo."""
+    from dance_portal.models import StudioLogo
+
+    updated_at = StudioLogo.objects.values_list("updated_at", flat=True).first()
+    return "" if updated_at is None else versioned_logo_url(updated_at)
+
+
+def versioned_logo_url(updated_at) -> str:
+    """/branding/logo?v=<upload time in ms>: a new upload is a new URL, so browsers may keep the old one a day."""
+    return f"{reverse('studio_logo')}?v={int(updated_at.timestamp() * 1000)}"
+
+
+def _logo_updated_at(request):
+    from dance_portal.models import StudioLogo
+
+    return StudioLogo.objects.values_list("updated_at", flat=True).first()
+
+
+@require_safe
+@csp_override({"default-src": [CSP.NONE]})
+@cache_control(public=True, max_age=24 * 3600)
+@condition(last_modified_func=_logo_updated_at)
+def studio_logo(request):
+    """/branding/logo: the uploaded logo as stored, never sniffed or run as a document; 404 when there is none."""
+    from dance_portal.models import StudioLogo
+
+    logo = StudioLogo.objects.filter(pk=1).first()
+    if logo is None:
+        raise Http404("No logo")
+    response = HttpResponse(bytes(logo.data), content_type=logo.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response

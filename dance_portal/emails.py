@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from dance_portal.branding import logo_url
 from dance_portal.models import EmailLog
 from dance_portal.studio_settings import get_settings
 
@@ -27,7 +28,7 @@ def one_line(text: str) -> str:
 
 def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
     """Subject, text and HTML of an email, rendered in the studio's time zone with the studio's settings."""
-    context = {"studio": get_settings(), "site_url": settings.SITE_URL, **context}
+    context = {"studio": get_settings(), "site_url": settings.SITE_URL, "studio_logo_url": logo_url(), **context}
     with timezone.override(settings.TIME_ZONE):
         subject = render_to_string(f"emails/{kind}_subject.txt", context)
         body_text = render_to_string(f"emails/{kind}.txt", context)

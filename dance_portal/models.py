@@ -67,3 +67,35 @@ class EmailLog(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.to_email}"
+
+
+class LogoContentType(models.TextChoices):
+    PNG = "image/png", "PNG"
+    JPEG = "image/jpeg", "JPEG"
+    WEBP = "image/webp", "WebP"
+
+
+class StudioLogo(models.Model):
+    """The studio's logo, at most one row (id 1), stored in the database so every web server can serve it."""
+
+    ContentType = LogoContentType
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    data = models.BinaryField(_("image"), editable=False)
+    content_type = models.CharField(_("type"), max_length=20, choices=LogoContentType, editable=False)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("studio logo")
+        verbose_name_plural = _("studio logo")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="%(app_label)s_%(class)s_single_row"),
+            models.CheckConstraint(
+                condition=Q(content_type__in=LogoContentType.values), name="%(app_label)s_%(class)s_type_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return str(_("Studio logo"))

@@ -6,6 +6,7 @@ from dance_portal import branding, views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("branding.css", branding.branding_css, name="branding_css"),
+    path("branding/logo", branding.studio_logo, name="studio_logo"),
     path("admin/", admin.site.urls),
     path("", include("courses.urls")),
     path("registrations/", include("registrations.urls")),

@@ -22,8 +22,8 @@ PaymentStatus = Registration.PaymentStatus
 DAY = datetime.timedelta(days=1)
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Roster page for one staff user: auth session + user, the session, the roster's registrations and records, the
-# studio settings of base.html. The same for 10 and 60 students.
-ROSTER_PAGE_QUERIES = 6
+# studio settings and the logo's URL of base.html. The same for 10 and 60 students.
+ROSTER_PAGE_QUERIES = 7
 
 
 def session_on(date: datetime.date, *, name=None) -> ClassSession:

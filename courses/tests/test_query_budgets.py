@@ -11,8 +11,9 @@ from waitlist.tests.factories import WaitlistEntryFactory
 pytestmark = pytest.mark.django_db
 
 CATALOG = "/"
-# A page rendered: studio settings, the cache key, courses, slots, prices, seats, offers, waiting entries.
-RENDERED = 8
+# A page rendered: studio settings, the logo's URL, the cache key, courses, slots, prices, seats, offers, waiting
+# entries.
+RENDERED = 9
 # The course page reads the slots once more, for the form's choices.
 COURSE_PAGE_RENDERED = RENDERED + 1
 # A page from the cache: studio settings and the cache key.
