@@ -428,65 +428,62 @@ class RegistrationAdmin(admin.ModelAdmin):
     def confirm_payments_over_capacity(self, request, queryset):
         return self._confirm(request, queryset, over_capacity=True)
 
-    @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
-    def cancel_registrations(self, request, queryset):
-        form = CancelForm(request.POST if "apply" in request.POST else None)
+    def _apply_with_reason(self, request, queryset, *, action, form_class, service, done, unchanged, page):
+        """The cancel and re-open actions: ask for the reason on an intermediate page, then call `service` with it."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            outcome = services.cancel_registrations(
+            outcome = service(
                 registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
             )
-            self._report(
-                request,
-                outcome,
-                done=lambda n: ngettext(
-                    "Canceled %(count)d registration; the student was emailed.",
-                    "Canceled %(count)d registrations; the students were emailed.",
-                    n,
-                )
-                % {"count": n},
-                unchanged=_("Already canceled, nothing changed: %(references)s."),
-            )
+            self._report(request, outcome, done=done, unchanged=unchanged)
             return None
-        return self._action_page(
+        return self._action_page(request, queryset, action=action, form=form, **page)
+
+    @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
+    def cancel_registrations(self, request, queryset):
+        return self._apply_with_reason(
             request,
             queryset,
             action="cancel_registrations",
-            form=form,
-            title=_("Cancel registrations"),
-            intro=_("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
-            submit=_("Cancel the registrations"),
+            form_class=CancelForm,
+            service=services.cancel_registrations,
+            done=lambda n: ngettext(
+                "Canceled %(count)d registration; the student was emailed.",
+                "Canceled %(count)d registrations; the students were emailed.",
+                n,
+            )
+            % {"count": n},
+            unchanged=_("Already canceled, nothing changed: %(references)s."),
+            page={
+                "title": _("Cancel registrations"),
+                "intro": _("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
+                "submit": _("Cancel the registrations"),
+            },
         )
 
     @admin.action(description=_("Re-open (if a seat is free)"), permissions=["change"])
     def reopen_registrations(self, request, queryset):
-        form = ReopenForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            outcome = services.reopen_registrations(
-                registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
-            )
-            self._report(
-                request,
-                outcome,
-                done=lambda n: ngettext(
-                    "Re-opened %(count)d registration: it waits for payment again.",
-                    "Re-opened %(count)d registrations: they wait for payment again.",
-                    n,
-                )
-                % {"count": n},
-                unchanged=_("Already pending or paid, nothing changed: %(references)s."),
-            )
-            return None
-        return self._action_page(
+        return self._apply_with_reason(
             request,
             queryset,
             action="reopen_registrations",
-            form=form,
-            title=_("Re-open registrations"),
-            intro=_(
-                "Re-open these canceled or expired registrations: each waits for payment again with a new seat "
-                "hold, if its seat is free."
-            ),
-            submit=_("Re-open"),
+            form_class=ReopenForm,
+            service=services.reopen_registrations,
+            done=lambda n: ngettext(
+                "Re-opened %(count)d registration: it waits for payment again.",
+                "Re-opened %(count)d registrations: they wait for payment again.",
+                n,
+            )
+            % {"count": n},
+            unchanged=_("Already pending or paid, nothing changed: %(references)s."),
+            page={
+                "title": _("Re-open registrations"),
+                "intro": _(
+                    "Re-open these canceled or expired registrations: each waits for payment again with a new seat "
+                    "hold, if its seat is free."
+                ),
+                "submit": _("Re-open"),
+            },
         )
 
     @admin.action(description=_("Export to CSV"), permissions=["view"])
