@@ -108,7 +108,7 @@ def _field_error(error: ValidationError) -> RegistrationError:
 
 
 def _with_profile_complete(student: Student) -> Student:
-    student.profile_complete = bool(student.first_name and student.last_name and student.phone)
+    student.profile_complete = student.has_complete_profile
     return student
 
 

@@ -75,6 +75,11 @@ class Student(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     @property
+    def has_complete_profile(self) -> bool:
+        """What `profile_complete` records: first name, last name and phone are all filled in."""
+        return bool(self.first_name and self.last_name and self.phone)
+
+    @property
     def is_crew_member(self) -> bool:
         return self.student_type == self.StudentType.CREW_MEMBER
 

@@ -162,7 +162,7 @@ def update_profile(
         for name, value in values.items():
             setattr(student, name, value)
         # The same rule as registration: a name and a phone number make a complete profile.
-        student.profile_complete = bool(student.first_name and student.last_name and student.phone)
+        student.profile_complete = student.has_complete_profile
         student.full_clean(validate_unique=False, validate_constraints=False)
         student.save(update_fields=[*PROFILE_FIELDS, "profile_complete", "updated_at"])
     return student
