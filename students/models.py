@@ -66,6 +66,8 @@ class Student(models.Model):
                 name="%(app_label)s_%(class)s_dance_experience_valid",
             ),
         ]
+        # Lookups compare the stored (lower-case) address as it is: `filter(email=...)` cannot use the Lower() index.
+        indexes = [models.Index(fields=["email"], name="students_email_idx")]
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
