@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from asgiref.local import Local
+
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
@@ -172,10 +174,29 @@ def parse_setting(key: str, raw: str) -> Any:
     return definition.parse(raw)
 
 
+# One read per request: the view, its services and its emails see the same values, read once. Outside a request (tasks
+# run by the worker, commands) every call reads the table. A settings row saved during the request clears the memo.
+_request_memo = Local()
+
+
+def start_request_memo(**kwargs) -> None:
+    _request_memo.active, _request_memo.values = True, None
+
+
+def end_request_memo(**kwargs) -> None:
+    _request_memo.active, _request_memo.values = False, None
+
+
+def clear_request_memo(**kwargs) -> None:
+    _request_memo.values = None
+
+
 def get_setting(key: str) -> Any:
     """Return the typed value of a studio setting: the stored row if valid, else the documented default."""
     from dance_portal.models import SystemSetting
 
+    if getattr(_request_memo, "active", False):
+        return get_settings()[key]
     definition = DEFINITIONS[key]
     raw = SystemSetting.objects.filter(setting_key=key).values_list("setting_value", flat=True).first()
     if raw is None:
@@ -187,9 +208,12 @@ def get_setting(key: str) -> Any:
 
 
 def get_settings() -> dict[str, Any]:
-    """Return every studio setting as a dict in one query."""
+    """Return every studio setting as a dict in one query (none when this request has read them already)."""
     from dance_portal.models import SystemSetting
 
+    memo = getattr(_request_memo, "values", None)
+    if memo is not None:
+        return dict(memo)
     stored = dict(SystemSetting.objects.values_list("setting_key", "setting_value"))
     values = {}
     for key, definition in DEFINITIONS.items():
@@ -197,4 +221,7 @@ def get_settings() -> dict[str, Any]:
             values[key] = definition.parse(stored[key]) if key in stored else definition.default
         except ValidationError:
             values[key] = definition.default
+    if getattr(_request_memo, "active", False):
+        _request_memo.values = values
+        return dict(values)
     return values

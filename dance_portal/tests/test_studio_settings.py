@@ -86,6 +86,33 @@ def test_get_settings_reads_every_setting_in_one_query(django_assert_num_queries
     assert (values["studio_name"], values["payment_hold_hours"]) == ("Salsa Sur", 12)
 
 
+def test_a_request_reads_the_settings_once_and_sees_a_setting_saved_during_it(django_assert_num_queries):
+    from django.core.signals import request_finished, request_started
+
+    store("payment_hold_hours", "12")
+    request_started.send(sender=None)
+    try:
+        with django_assert_num_queries(1):
+            assert get_settings()["payment_hold_hours"] == 12
+            assert get_setting("payment_hold_hours") == 12
+            get_settings()["payment_hold_hours"] = 99  # a caller's copy: the memo is not changed
+            assert get_setting("payment_hold_hours") == 12
+        SystemSetting.objects.filter(setting_key="payment_hold_hours").get().delete()
+        assert get_setting("payment_hold_hours") == DEFAULTS["payment_hold_hours"]
+    finally:
+        request_finished.send(sender=None)
+
+
+def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_queries):
+    store("payment_hold_hours", "12")
+    with django_assert_num_queries(2):
+        get_settings()
+        get_settings()
+    SystemSetting.objects.filter(setting_key="payment_hold_hours").update(setting_value="6")  # no signal
+
+    assert get_setting("payment_hold_hours") == 6
+
+
 @pytest.mark.parametrize(
     ("key", "raw"),
     [
