@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import dateformat
 from django.utils.translation import gettext_lazy as _
 
@@ -47,6 +48,15 @@ class SlotChoiceField(forms.ModelChoiceField):
             ),
             **kwargs,
         )
+
+    def to_python(self, value):
+        """The chosen slot as the course page read it (with its course, prices and dates): no second query."""
+        if value in self.empty_values:
+            return None
+        try:
+            return self.open_slots[int(value)]
+        except (KeyError, TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
 
     def label_from_instance(self, obj):
         slot = self.open_slots.get(obj.pk, obj)

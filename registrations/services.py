@@ -107,23 +107,34 @@ def _field_error(error: ValidationError) -> RegistrationError:
     return RegistrationError()
 
 
+def _validate_fields(instance) -> None:
+    """`full_clean()` without its database round trips (about 25 for a new registration, a savepoint and a query per
+    constraint): the related rows were read in this transaction, and the database enforces every constraint and
+    unique key itself, so a violation still cannot be written (the callers handle IntegrityError)."""
+    relations = [field.name for field in instance._meta.concrete_fields if field.is_relation]
+    instance.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
+
+
 def _with_profile_complete(student: Student) -> Student:
     student.profile_complete = student.has_complete_profile
     return student
 
 
-def _save_student(*, details: StudentDetails, verified_student: Student | None) -> Student:
-    """Find or create (general) the student by email; unverified details only fill blanks, verified ones overwrite."""
+def _save_student(*, details: StudentDetails, verified_student: Student | None, known: Student | None) -> Student:
+    """Update or create (general) the student; unverified details only fill blanks, verified ones overwrite.
+
+    `known`: the student with this email as the caller read it a moment ago, None if there was none (a student
+    created since then is found through the unique email below)."""
     if verified_student is not None:
         student = Student.objects.get(pk=verified_student.pk)
         overwrite = True
     else:
-        student = Student.objects.filter(email=details.email).first()
+        student = known
         overwrite = False
     if student is None:
         new = _with_profile_complete(Student(**{f.name: getattr(details, f.name) for f in fields(details)}))
         try:
-            new.full_clean()
+            _validate_fields(new)
             # A savepoint: the same new address registering twice at once must not poison the transaction.
             with transaction.atomic():
                 new.save()
@@ -166,14 +177,15 @@ def _record_event(
         actor_label=actor_label,
         reason=str(reason)[:REASON_MAX_LENGTH],
     )
-    event.full_clean()
+    _validate_fields(event)
     event.save()
     return event
 
 
 def _lock_slot(slot: CourseSlot) -> CourseSlot:
     """Lock and re-read the slot row: two requests racing for its last seat queue up here."""
-    return CourseSlot.objects.select_for_update().get(pk=slot.pk)
+    # With its course (names and dates for the history and the emails), locking the slot row only.
+    return CourseSlot.objects.select_related("course").select_for_update(of=("self",)).get(pk=slot.pk)
 
 
 def _walk_up_seats_left(slot: CourseSlot, *, class_date: datetime.date | None, now: datetime.datetime) -> int:
@@ -181,21 +193,16 @@ def _walk_up_seats_left(slot: CourseSlot, *, class_date: datetime.date | None, n
     return selectors.walk_up_seats_left(slot, class_date=class_date, now=now)
 
 
-def _expire_run_out_holds(*, student: Student, slot: CourseSlot, now: datetime.datetime) -> None:
-    """Mark this student's pending registrations on `slot` whose hold ran out as expired, so they can register again."""
-    run_out = Registration.objects.filter(
-        student=student, slot=slot, payment_status=PaymentStatus.PENDING, payment_due_at__lte=now
+def _expire(registration: Registration) -> None:
+    registration.payment_status = PaymentStatus.EXPIRED
+    registration.save(update_fields=["payment_status", "updated_at"])
+    _record_event(
+        registration,
+        from_status=PaymentStatus.PENDING,
+        to_status=PaymentStatus.EXPIRED,
+        actor_label="system",
+        reason=_("The payment hold ran out."),
     )
-    for registration in run_out:
-        registration.payment_status = PaymentStatus.EXPIRED
-        registration.save(update_fields=["payment_status", "updated_at"])
-        _record_event(
-            registration,
-            from_status=PaymentStatus.PENDING,
-            to_status=PaymentStatus.EXPIRED,
-            actor_label="system",
-            reason=_("The payment hold ran out."),
-        )
 
 
 def _conflicting_registration(
@@ -206,6 +213,21 @@ def _conflicting_registration(
     if class_date is not None:
         active = active.filter(Q(class_date__isnull=True) | Q(class_date=class_date))
     return active.order_by("created_at", "pk").first()
+
+
+def _refuse_duplicate(
+    *, student: Student, slot: CourseSlot, class_date: datetime.date | None, now: datetime.datetime
+) -> None:
+    """Raise AlreadyRegistered when the student holds this seat already; a hold that ran out is expired first."""
+    active = Registration.objects.filter(
+        student=student, slot=slot, payment_status__in=Registration.ACTIVE_STATUSES
+    ).order_by("created_at", "pk")
+    for registration in active:  # one query: a student has a handful of registrations in a slot at most
+        due = registration.payment_due_at
+        if registration.payment_status == PaymentStatus.PENDING and due is not None and due <= now:
+            _expire(registration)
+        elif class_date is None or registration.class_date in (None, class_date):
+            raise AlreadyRegistered()
 
 
 def _check_class_date(
@@ -310,14 +332,14 @@ def register_student(
 
     try:
         with transaction.atomic():
-            student = _save_student(details=details, verified_student=verified_student)
+            student = _save_student(details=details, verified_student=verified_student, known=known)
             # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
             slot = _lock_slot(slot)
             now = timezone.now()
-            _expire_run_out_holds(student=student, slot=slot, now=now)
-            existing = _conflicting_registration(student=student, slot=slot, class_date=class_date)
-            if existing is not None:
-                raise _Duplicate()
+            try:
+                _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
+            except AlreadyRegistered:
+                raise _Duplicate() from None
             limit = studio["max_registrations_per_student"]
             if limit and Registration.objects.filter(selectors.holds_seat(now), student=student).count() >= limit:
                 raise RegistrationLimitReached()
@@ -332,6 +354,7 @@ def register_student(
                     class_date=class_date,
                     amount=price.price,
                     reason=_("Registered online."),
+                    duplicates_checked=True,
                 )
             except AlreadyRegistered:
                 raise _Duplicate() from None
@@ -396,19 +419,20 @@ def create_registration(
     actor_label: str = "student",
     reason: str = "",
     admin_override: bool = False,
+    duplicates_checked: bool = False,
 ) -> Registration:
     """Write a pending registration in a slot the caller has locked (_lock_slot) and seat-checked in its transaction.
 
     The amount comes from the slot's price row unless `amount` is given; the seat is held for payment_hold_hours;
     the history row and the "registration received" email (sent after the commit) are written here.
-    Raises AlreadyRegistered when the student already holds this seat, InvalidChoice for a missing price.
+    Raises AlreadyRegistered when the student already holds this seat (`duplicates_checked`: the caller ran
+    `_refuse_duplicate` under the same lock already), InvalidChoice for a missing price.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("create_registration() must run inside the caller's transaction (lock, count, write).")
     now = timezone.now()
-    _expire_run_out_holds(student=student, slot=slot, now=now)
-    if _conflicting_registration(student=student, slot=slot, class_date=class_date) is not None:
-        raise AlreadyRegistered()
+    if not duplicates_checked:
+        _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
     if amount is None:
         price = CoursePricing.objects.filter(course_slot=slot, pricing_type=pricing_type).first()
         if price is None:
@@ -427,7 +451,7 @@ def create_registration(
         admin_override=admin_override,
     )
     try:
-        registration.full_clean()
+        _validate_fields(registration)
         # A savepoint: a double submit that committed first must not break the caller's transaction.
         with transaction.atomic():
             registration.save()

@@ -259,7 +259,7 @@ def join_waitlist(
         raise SeatsAvailable()
     try:
         with transaction.atomic():
-            student = _save_student(details=details, verified_student=verified_student)
+            student = _save_student(details=details, verified_student=verified_student, known=known)
             _lock_course(course.pk)
             if WaitlistEntry.objects.filter(
                 student=student, course=course, status__in=WaitlistEntry.ACTIVE_STATUSES

@@ -478,15 +478,8 @@ def test_register_student_turns_a_unique_constraint_race_into_already_registered
     slot = priced_slot()
     register(slot)
     EmailLog.objects.all().delete()
-    real = services._conflicting_registration
-    calls = []
-
-    def miss_once(**kwargs):
-        # The first check misses, as when the other request commits right after it.
-        calls.append(kwargs)
-        return None if len(calls) == 1 else real(**kwargs)
-
-    monkeypatch.setattr(services, "_conflicting_registration", miss_once)
+    # The check misses, as when the other request commits right after it: the unique constraint refuses the insert.
+    monkeypatch.setattr(services, "_refuse_duplicate", lambda **kwargs: None)
 
     with pytest.raises(AlreadyRegistered):
         register(slot)
