@@ -6,14 +6,17 @@ every worker process (each with its own cache) stops using an old page at the sa
 - the catalog version, a counter in the database (table courses_catalogversion, one row) that every write changing
   seats or courses bumps inside its own transaction (`bump_catalog_version`): the new key appears exactly when that
   transaction commits;
-- the next moment a seat frees by itself: the earliest pending hold or waitlist offer still running. When it runs
-  out the earliest one is another, so the key changes and nobody sees the run-out hold's seat as taken;
-- the studio's date (courses end and class dates pass at midnight), every studio setting (name, registration
-  open, payment methods, colours...) and the logo's upload time (a new or removed logo).
+- the studio's date (courses end and class dates pass at midnight), the logo's upload time (a new or removed logo)
+  and the settings table's row count and latest change (name, registration open, payment methods, colours...: a
+  setting saved, added or removed).
 
-The key is read in one query per request. Pages are rendered with placeholders for what differs per visitor (the
-CSRF token and the CSP nonce) which are filled in on the way out. Signed-in visitors, staff and anyone with a
-message to show get a freshly rendered page.
+Seats also free by themselves, when a pending hold or a waitlist offer runs out. So a page is stored with the moment
+the earliest hold or offer running when it was rendered runs out, and is rendered again from then on: nobody sees a
+run-out hold's seat as taken. (A hold or offer made later bumps the catalog version, so it has a new page anyway.)
+
+The key is read in one small query per request; the settings are read only to render a page that is missing.
+Pages are rendered with placeholders for what differs per visitor (the CSRF token and the CSP nonce) which are filled
+in on the way out. Signed-in visitors, staff and anyone with a message to show get a freshly rendered page.
 """
 
 import datetime
@@ -23,13 +26,14 @@ import re
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Min
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template import RequestContext
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
-from dance_portal.models import StudioLogo
+from dance_portal.models import StudioLogo, SystemSetting
 from registrations.models import Registration
 from waitlist.models import WaitlistEntry
 
@@ -42,12 +46,12 @@ _MARK_PATTERN = re.compile(f"({_CSRF_MARK}|{_NONCE_MARK})")
 _STATE_SQL = f"""
 SELECT
     (SELECT version FROM courses_catalogversion WHERE id = 1),
-    (SELECT MIN(payment_due_at) FROM {Registration._meta.db_table}
-        WHERE payment_status = %s AND payment_due_at > %s),
-    (SELECT MIN(offer_expires_at) FROM {WaitlistEntry._meta.db_table}
-        WHERE status = %s AND offer_expires_at > %s),
-    (SELECT updated_at FROM {StudioLogo._meta.db_table} WHERE id = 1)
+    (SELECT updated_at FROM {StudioLogo._meta.db_table} WHERE id = 1),
+    (SELECT COUNT(*) FROM {SystemSetting._meta.db_table}),
+    (SELECT MAX(updated_at) FROM {SystemSetting._meta.db_table})
 """
+# Whitespace between tags, collapsed when a page is stored (a fifth of the catalog); no <pre> or <textarea> here.
+_BETWEEN_TAGS = re.compile(r">\s+<")
 
 
 def bump_catalog_version() -> None:
@@ -63,17 +67,24 @@ def bump_catalog_version() -> None:
 def _state_key(now: datetime.datetime) -> str | None:
     """The part of the key read from the database, or None when the counter row is missing (then: no caching)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _STATE_SQL, [Registration.PaymentStatus.PENDING, now, WaitlistEntry.Status.OFFERED, now]
-        )
-        version, next_hold_end, next_offer_end, logo_updated_at = cursor.fetchone()
+        cursor.execute(_STATE_SQL)
+        version, logo_updated_at, settings_count, settings_changed = cursor.fetchone()
     if version is None:
         return None
-    ends = [moment for moment in (next_hold_end, next_offer_end) if moment is not None]
-    # Only compared for equality: SQLite returns text where PostgreSQL returns a datetime.
-    next_change = str(min(ends)) if ends else ""
     today = timezone.localdate(now, timezone=timezone.get_default_timezone())
-    return f"{version}:{next_change}:{today.isoformat()}:{logo_updated_at or ''}"
+    # Only compared for equality: SQLite returns text where PostgreSQL returns a datetime.
+    return f"{version}:{today.isoformat()}:{logo_updated_at or ''}:{settings_count}:{settings_changed}"
+
+
+def _next_seat_release(now: datetime.datetime) -> datetime.datetime | None:
+    """When the earliest pending hold or waitlist offer running at `now` runs out (None: nothing is running)."""
+    holds = Registration.objects.filter(payment_status=Registration.PaymentStatus.PENDING, payment_due_at__gt=now)
+    offers = WaitlistEntry.objects.filter(status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=now)
+    ends = [
+        holds.aggregate(end=Min("payment_due_at"))["end"],
+        offers.aggregate(end=Min("offer_expires_at"))["end"],
+    ]
+    return min((end for end in ends if end is not None), default=None)
 
 
 def cacheable(request) -> bool:
@@ -95,7 +106,8 @@ def _render_with_marks(request, template_name: str, context: dict) -> str:
     marks = {"csrf_token": _CSRF_MARK, "csp_nonce": _NONCE_MARK, "messages": [], "studio": context["studio"]}
     template = get_template(template_name)
     # Extra processors run after the configured ones, so the marks replace the visitor's own values.
-    return template.template.render(RequestContext(request, context, processors=[lambda request: marks]))
+    html = template.template.render(RequestContext(request, context, processors=[lambda request: marks]))
+    return _BETWEEN_TAGS.sub("> <", html)
 
 
 def _split_at_marks(html: str) -> list:
@@ -109,18 +121,22 @@ def _fill_marks(request, pieces: list) -> bytes:
     return b"".join(values[piece] if isinstance(piece, str) else piece for piece in pieces)
 
 
-def cached_page(request, *, name: str, studio: dict, template_name: str, context) -> HttpResponse | None:
+def cached_page(request, *, name: str, template_name: str, context) -> HttpResponse | None:
     """The page `name` from the cache, rendering and storing it on a miss; None when the database has no counter.
 
-    `context` is a callable returning the template context; it runs only on a miss (it may raise Http404).
+    `context` is a callable returning the template context, with the settings as "studio"; it runs only on a miss
+    (it may raise Http404).
     """
-    state = _state_key(timezone.now())
+    now = timezone.now()
+    state = _state_key(now)
     if state is None:
         return None
-    digest = hashlib.sha256(f"{state}|{sorted(studio.items())!r}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(state.encode()).hexdigest()[:32]
     key = f"page:{name}:{translation.get_language()}:{digest}"
-    pieces = cache.get(key)
-    if pieces is None:
-        pieces = _split_at_marks(_render_with_marks(request, template_name, context()))
-        cache.set(key, pieces, CACHE_SECONDS)
-    return HttpResponse(_fill_marks(request, pieces))
+    stored = cache.get(key)
+    if stored is None or (stored[0] is not None and now >= stored[0]):
+        # Read before rendering: a hold the page counts as running ends at this moment or later.
+        fresh_until = _next_seat_release(now)
+        stored = (fresh_until, _split_at_marks(_render_with_marks(request, template_name, context())))
+        cache.set(key, stored, CACHE_SECONDS)
+    return HttpResponse(_fill_marks(request, stored[1]))

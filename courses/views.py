@@ -65,18 +65,18 @@ def course_list(request):
     Anonymous visitors get it from the cache (courses/page_cache.py), rendered again after every change to seats or
     courses and whenever a hold or offer runs out.
     """
-    studio = get_settings()
     if page_cache.cacheable(request):
         response = page_cache.cached_page(
             request,
             name="catalog",
-            studio=studio,
             template_name="courses/course_list.html",
-            context=lambda: _catalog_context(studio=studio, student=None),
+            context=lambda: _catalog_context(studio=get_settings(), student=None),
         )
         if response is not None:
             return response
-    return render(request, "courses/course_list.html", _catalog_context(studio=studio, student=_student(request)))
+    return render(
+        request, "courses/course_list.html", _catalog_context(studio=get_settings(), student=_student(request))
+    )
 
 
 def _register(*, form: RegistrationForm, course: Course, student) -> Registration:
@@ -171,17 +171,16 @@ def course_detail(request, course_id):
 
 def _cached_course_page(request, *, course_id: int):
     """The course page as every anonymous visitor sees it, from the cache (see course_list)."""
-    studio = get_settings()
 
     def context() -> dict:
         try:
             course = selectors.course_for_page(course_id=course_id)
         except Course.DoesNotExist:
             raise Http404("No such open course") from None
-        return _course_page_context(course=course, student=None, studio=studio)
+        return _course_page_context(course=course, student=None, studio=get_settings())
 
     return page_cache.cached_page(
-        request, name=f"course:{course_id}", studio=studio, template_name="courses/course_detail.html", context=context
+        request, name=f"course:{course_id}", template_name="courses/course_detail.html", context=context
     )
 
 
