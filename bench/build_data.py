@@ -21,6 +21,8 @@ from students.models import Student
 
 BATCH = 2000
 ROSTER_STUDENTS = 60
+ONE_SLOT_CAPACITY = 10_000
+LAST_SEATS = 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Studio:
     roster_session_id: int
     open_slots: list[tuple[int, int]]  # (course id, slot id) with free seats
     one_slot: tuple[int, int]  # the slot every "one slot" POST goes for
+    last_seats_slot: tuple[int, int]  # a slot with LAST_SEATS free seats, raced for by the "last seats" POSTs
     staff_user_id: int
 
 
@@ -202,11 +205,18 @@ def build(sizes: Sizes = Sizes(), *, seed: int = 9) -> Studio:
             )
     AttendanceRecord.objects.bulk_create(records, batch_size=BATCH)
 
-    open_slots = [(slot.course_id, slot.pk) for slot in other_slots if active.get(slot.pk, 0) < slot.capacity]
+    open_slots = [slot for slot in other_slots if active.get(slot.pk, 0) < slot.capacity]
+    # "One slot": room for every POST of the run, so each one is a registration contending for the same lock.
+    # "Last seats": LAST_SEATS free seats, so the run races for them and must end with exactly that many more.
+    one_slot, last_seats_slot = open_slots[0], open_slots[1]
+    one_slot.capacity = ONE_SLOT_CAPACITY
+    last_seats_slot.capacity = active.get(last_seats_slot.pk, 0) + LAST_SEATS
+    CourseSlot.objects.bulk_update([one_slot, last_seats_slot], ["capacity"])
     return Studio(
         course_id=courses[1].pk,
         roster_session_id=sessions[0].pk,
-        open_slots=open_slots[1:],
-        one_slot=open_slots[0],
+        open_slots=[(slot.course_id, slot.pk) for slot in open_slots[2:]],
+        one_slot=(one_slot.course_id, one_slot.pk),
+        last_seats_slot=(last_seats_slot.course_id, last_seats_slot.pk),
         staff_user_id=staff.pk,
     )

@@ -49,6 +49,7 @@ SERVER_ENV = {
     "LOG_LEVEL": "WARNING",
 }
 CSRF_COOKIE, SESSION_COOKIE = "__Host-csrftoken", "__Host-sessionid"  # the names with DEBUG off
+LAST_SEATS_NAME = "register (last seats)"
 TARGETS = {  # minimum ratio to /healthz (issue 9)
     "catalog": 0.5,
     "course page": 0.1,
@@ -96,6 +97,8 @@ def build_command(size: str) -> None:
         "roster_session_id": studio.roster_session_id,
         "open_slots": studio.open_slots,
         "one_slot": studio.one_slot,
+        "last_seats_slot": studio.last_seats_slot,
+        "last_seats": build_data.LAST_SEATS,
         "staff_session": session.session_key,
         "build_seconds": round(time.monotonic() - started, 1),
     }
@@ -398,7 +401,12 @@ def run_pages(wrk, studio: dict, *, with_posts: bool, database_url: str) -> dict
             print(f"    {name:<22} {results[-1]['rps']:>8} req/s", flush=True)
         if with_posts:
             run_id = secrets.token_hex(3)
-            for name, slots in (("register (spread)", studio["open_slots"]), ("register (one slot)", [studio["one_slot"]])):
+            posts = (
+                ("register (spread)", studio["open_slots"]),
+                ("register (one slot)", [studio["one_slot"]]),
+                (LAST_SEATS_NAME, [studio["last_seats_slot"]]),
+            )
+            for name, slots in posts:
                 results.append(measure_post(wrk, name, slots, f"{run_id}{len(results)}"))
                 print(f"    {name:<22} {results[-1]['rps']:>8} req/s", flush=True)
         rss = server.worker_rss_mb()
@@ -448,6 +456,10 @@ def main() -> int:
     failures = []
     if oversold:
         failures.append(f"oversold slots (id, capacity, taken): {oversold}")
+    last_seats = next(row for row in large["pages"] if row["name"] == LAST_SEATS_NAME)
+    if last_seats["status_3xx"] != large_studio["last_seats"]:
+        # Each registration answers with a redirect to its payment page; every other POST finds the class full.
+        failures.append(f"{last_seats['status_3xx']} registrations for the last {large_studio['last_seats']} seats")
     fives = {row["name"]: row["status_5xx"] for row in large["pages"] + small["pages"] if row["status_5xx"]}
     if fives:
         failures.append(f"5xx responses: {fives}")
