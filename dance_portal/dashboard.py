@@ -1,5 +1,10 @@
 """The studio dashboard on the admin index (SPEC §3 Admin): pending payments, revenue, fill per course and slot,
-waitlist lengths and today's sessions, in a fixed number of queries whatever the number of courses."""
+waitlist lengths and today's sessions.
+
+It stays the same size whatever the size of the studio: a morning glance, not the full lists. It shows the first
+DASHBOARD_COURSES open courses in the order the studio runs them (running now, then starting next) with their slot
+bars, and the DASHBOARD_COURSES longest waitlists, each with its total and a link to the full list in the admin.
+"""
 
 import datetime
 from dataclasses import dataclass
@@ -13,8 +18,12 @@ from attendance.selectors import door_sessions
 from courses.models import Course, CourseSlot
 from registrations import selectors
 from registrations.models import Registration
+from waitlist.models import WaitlistEntry
 
 PaymentStatus = Registration.PaymentStatus
+
+# How many courses the fill bars and the waitlist lengths show; the rest are one click away.
+DASHBOARD_COURSES = 10
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,12 @@ class SlotFill:
     slot: CourseSlot
     taken: int
     capacity: int
+
+    @property
+    def when(self) -> datetime.date | str:
+        """The slot's date, or its weekday for a weekly series."""
+        # The enum's label, not get_day_of_week_display(): that one rebuilds the choices dict on every call.
+        return self.slot.practice_date or CourseSlot.DayOfWeek(self.slot.day_of_week).label
 
     @property
     def left(self) -> int:
@@ -49,21 +64,29 @@ class CourseFill:
 
 
 @dataclass(frozen=True)
+class Waitlist:
+    course_id: int
+    course_name: str
+    waiting: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
+    today: datetime.date
     pending_count: int
     pending_amount: Decimal
     reported_count: int  # pending registrations whose student says they paid
     revenue: Decimal
-    courses: list[CourseFill]
+    courses: list[CourseFill]  # the first DASHBOARD_COURSES open courses
+    course_total: int  # open courses in all
+    waitlists: list[Waitlist]  # the DASHBOARD_COURSES longest waitlists of open courses, longest first
+    waiting_total: int  # students waiting for any open course
     today_sessions: list[ClassSession]
-
-    @property
-    def waiting_total(self) -> int:
-        return sum(course.waiting for course in self.courses)
 
 
 def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
-    """The dashboard in 9 queries: money (1), courses and slots (2), seats (2), waitlist (1), sessions (3)."""
+    """The dashboard in 10 queries, whatever the size of the studio: money (1), courses, their number and slots (3),
+    seats (2), waitlists (1), sessions (3)."""
     now = now or timezone.now()
     pending = Q(payment_status=PaymentStatus.PENDING)
     money = Registration.objects.aggregate(
@@ -73,16 +96,26 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
         revenue=Sum("payment_amount", filter=Q(payment_status=PaymentStatus.COMPLETED)),
     )
     today = selectors.studio_today()
+    open_courses = Course.objects.filter(is_active=True, end_date__gte=today)
+    # The catalog's order: what runs now, then what starts next. Cheap (no seat count decides who is shown),
+    # stable from one morning to the next, and a full class shows up anyway in the waitlists.
     courses = list(
-        Course.objects.filter(is_active=True, end_date__gte=today)
-        .order_by("start_date", "name", "pk")
-        .prefetch_related(
+        open_courses.order_by("start_date", "name", "pk").prefetch_related(
             Prefetch("slots", queryset=CourseSlot.objects.order_by("day_of_week", "practice_date", "start_time", "pk"))
-        )
+        )[:DASHBOARD_COURSES]
     )
     all_slots = [slot for course in courses for slot in course.slots.all()]
     seats = selectors.seat_counts(all_slots, now=now) if all_slots else {}
-    waiting = selectors.waiting_counts([course.pk for course in courses]) if courses else {}
+    # One row per open course with someone waiting: a few hundred small rows at most, summed here.
+    waiting_rows = list(
+        WaitlistEntry.objects.filter(
+            status=WaitlistEntry.Status.WAITING, course__is_active=True, course__end_date__gte=today
+        )
+        .values_list("course_id", "course__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "course__name", "course_id")
+    )
+    waiting = {course_id: n for course_id, _name, n in waiting_rows}
     fills = []
     for course in courses:
         slots = []
@@ -90,13 +123,18 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
             counts = seats[slot.pk]
             # A full package needs a seat on every date: the busiest date shows how full the slot is.
             slots.append(SlotFill(slot=slot, taken=counts.taken(), capacity=counts.capacity))
-        course_waiting = sum(n for (course_id, _slot_id), n in waiting.items() if course_id == course.pk)
-        fills.append(CourseFill(course=course, slots=slots, waiting=course_waiting))
+        fills.append(CourseFill(course=course, slots=slots, waiting=waiting.get(course.pk, 0)))
     return Dashboard(
+        today=today,
         pending_count=money["pending_count"],
         pending_amount=money["pending_amount"] or Decimal("0"),
         reported_count=money["reported_count"],
         revenue=money["revenue"] or Decimal("0"),
         courses=fills,
+        course_total=open_courses.count(),
+        waitlists=[
+            Waitlist(course_id=pk, course_name=name, waiting=n) for pk, name, n in waiting_rows[:DASHBOARD_COURSES]
+        ],
+        waiting_total=sum(waiting.values()),
         today_sessions=door_sessions(now=now).today,
     )

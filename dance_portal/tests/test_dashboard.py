@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
-from dance_portal.dashboard import studio_dashboard
+from dance_portal.dashboard import DASHBOARD_COURSES, studio_dashboard
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
+from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,9 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
 
-def a_studio(courses: int):
-    """`courses` courses with two slots each, registrations in every state, waitlists and a session today."""
+def a_studio(courses: int, *, sessions: bool = True):
+    """`courses` courses with two slots each, registrations in every state, waitlists and (unless `sessions` is
+    False) a session today."""
     today = timezone.localdate()
     for n in range(courses):
         course = CourseFactory(start_date=today, end_date=today + datetime.timedelta(days=27))
@@ -38,8 +40,14 @@ def a_studio(courses: int):
             RegistrationFactory(slot=slot, payment_amount=Decimal("100.00"))
             RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("50.00"))
             RegistrationFactory(slot=slot, payment_status=PaymentStatus.CANCELED)
-            ClassSessionFactory(slot=slot, session_date=today)
+            if sessions:
+                ClassSessionFactory(slot=slot, session_date=today)
         WaitlistEntryFactory(course=course, waitlist_position=1)
+
+
+def an_ended_course():
+    today = timezone.localdate()
+    return CourseFactory(start_date=today - datetime.timedelta(days=30), end_date=today - datetime.timedelta(days=1))
 
 
 def test_dashboard_sums_pending_and_confirmed_money_and_fills_each_slot():
@@ -129,11 +137,46 @@ def test_dashboard_runs_a_fixed_number_of_queries(courses, django_assert_max_num
     a_studio(courses)
     StudentFactory()
 
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         dashboard = studio_dashboard()
 
-    assert len(dashboard.courses) == courses
+    assert len(dashboard.courses) == min(courses, DASHBOARD_COURSES)
+    assert dashboard.course_total == courses
+    assert dashboard.waiting_total == courses
     assert len(dashboard.today_sessions) == 2 * courses
+
+
+def test_dashboard_shows_the_first_open_courses_in_catalog_order_and_counts_them_all():
+    today = timezone.localdate()
+    end = today + datetime.timedelta(days=40)
+    courses = [
+        CourseFactory(name=f"Course {n:02}", start_date=today + datetime.timedelta(days=n), end_date=end)
+        for n in range(DASHBOARD_COURSES + 3)
+    ]
+    for course in courses:
+        CourseSlotFactory(course=course)
+
+    dashboard = studio_dashboard()
+
+    assert [fill.course for fill in dashboard.courses] == courses[:DASHBOARD_COURSES]
+    assert dashboard.course_total == DASHBOARD_COURSES + 3
+
+
+def test_dashboard_lists_the_longest_waitlists_first_and_counts_every_waiting_student():
+    lengths = [1, 4, 2, *[1] * DASHBOARD_COURSES]
+    courses = [CourseFactory(name=f"Course {n:02}") for n in range(len(lengths))]
+    for course, length in zip(courses, lengths):
+        for position in range(1, length + 1):
+            WaitlistEntryFactory(course=course, waitlist_position=position)
+    WaitlistEntryFactory(course=courses[0], waitlist_position=9, status=WaitlistEntry.Status.LEFT)
+    WaitlistEntryFactory(course=an_ended_course(), waitlist_position=1)
+
+    dashboard = studio_dashboard()
+
+    assert len(dashboard.waitlists) == DASHBOARD_COURSES
+    longest = [(waitlist.course_name, waitlist.waiting) for waitlist in dashboard.waitlists[:3]]
+    assert longest == [("Course 01", 4), ("Course 02", 2), ("Course 00", 1)]
+    assert dashboard.waiting_total == sum(lengths)
 
 
 @pytest.mark.parametrize("courses", [2, 20])
@@ -143,7 +186,48 @@ def test_admin_index_with_the_dashboard_runs_a_fixed_number_of_queries(
     a_studio(courses)
     admin_client.get(INDEX)  # warm up: the first request may read content types
 
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = admin_client.get(INDEX)
 
     assert response.status_code == 200
+
+
+def test_admin_index_stays_the_same_size_and_links_to_every_course_and_waitlist(admin_client):
+    a_studio(DASHBOARD_COURSES + 5)
+    small = len(admin_client.get(INDEX).content)
+    a_studio(DASHBOARD_COURSES + 5, sessions=False)  # today's sessions are bounded by the day, not by the studio
+
+    response = admin_client.get(INDEX)
+
+    html = response.content.decode()
+    assert len(response.content) < small * 1.05
+    assert html.count('<meter class="studio-dashboard__bar"') == 2 * DASHBOARD_COURSES
+    total = 2 * (DASHBOARD_COURSES + 5)
+    open_courses = f"?is_active__exact=1&amp;end_date__gte={timezone.localdate():%Y-%m-%d}"
+    all_courses = f"{reverse('admin:courses_course_changelist')}{open_courses}"
+    assert f'<a href="{all_courses}" id="dashboard-all-courses">All {total} open courses</a>' in html
+    all_waiting = f"{reverse('admin:waitlist_waitlistentry_changelist')}?status__exact=waiting"
+    assert f'<a href="{all_waiting}" id="dashboard-all-waiting">All {total} waiting</a>' in html
+    assert "style=" not in html.split('id="studio-dashboard"', 1)[1].split("app-list", 1)[0]
+
+
+def test_the_all_courses_link_lists_exactly_the_open_courses(admin_client):
+    a_studio(3)
+    an_ended_course()
+    CourseFactory(name="Hidden course", is_active=False)
+    html = admin_client.get(INDEX).content.decode()
+    link = html.split('id="dashboard-all-courses"', 1)[0].rsplit('<a href="', 1)[1].rstrip('" ').replace("&amp;", "&")
+
+    response = admin_client.get(link)
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 3
+
+
+def test_admin_index_says_so_when_nobody_waits(admin_client):
+    priced_slot(capacity=4)
+
+    html = admin_client.get(INDEX).content.decode()
+
+    assert "Nobody is waiting." in html
+    assert 'id="dashboard-all-waiting"' not in html
