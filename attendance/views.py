@@ -7,7 +7,11 @@ Every page works without JavaScript (one POST saves the roster); with htmx each 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import time_format
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -22,10 +26,60 @@ from dance_portal.csv import csv_response
 DETAIL_TEMPLATE = "attendance/session_detail.html"
 # Tells attendance.js that an htmx response is our row (not a login page or a captive Wi-Fi portal).
 ROW_HEADER = "X-Attendance-Row"
+# The mark buttons of a roster row, in order, with their Bootstrap colour.
+MARK_BUTTONS = [
+    (AttendanceRecord.Status.PRESENT, "success"),
+    (AttendanceRecord.Status.LATE, "warning"),
+    (AttendanceRecord.Status.ABSENT, "danger"),
+]
 
 
 def _sessions():
     return ClassSession.objects.select_related("course", "slot")
+
+
+def _roster_rows(session: ClassSession, entries: list[selectors.RosterEntry]) -> list[dict]:
+    """What each roster row shows, ready to print: ids, mark URL, legend, "saved at" time and the three buttons.
+
+    A roster renders 60 rows of 3 buttons, and per-row work in the template (`{% url %}`, translation, number and time
+    formatting, deep lookups) was most of the page's time. Ids, URLs and button values are digits and fixed words,
+    so they are SafeStrings the template need not escape; labels are escaped once here; names stay plain strings.
+    """
+    # The student id is the last part of the mark URL: reverse once, then append each id.
+    mark_url_prefix = reverse("attendance:mark", args=[session.pk, 0]).removesuffix("0/")
+    legend = _("Attendance of %(name)s")
+    buttons = [
+        (SafeString(status.value), conditional_escape(status.label), SafeString(colour))
+        for status, colour in MARK_BUTTONS
+    ]
+    rows = []
+    for entry in entries:
+        sid = SafeString(entry.student.pk)
+        name = entry.student.full_name
+        selected = entry.selected
+        record = entry.record
+        rows.append(
+            {
+                "sid": sid,
+                "name": name,
+                "is_paid": entry.is_paid,
+                "is_drop_in": entry.is_drop_in,
+                "mark_url": SafeString(f"{mark_url_prefix}{sid}/"),
+                "legend": legend % {"name": name},
+                "saved_at": time_format(timezone.localtime(record.marked_at), "g:i A") if record else "",
+                "buttons": [
+                    {
+                        "id": SafeString(f"mark-{sid}-{value}"),
+                        "value": value,
+                        "label": label,
+                        "colour": colour,
+                        "checked": value == selected,
+                    }
+                    for value, label, colour in buttons
+                ],
+            }
+        )
+    return rows
 
 
 def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
@@ -35,11 +89,10 @@ def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
         "roster": roster,
         "can_mark": not session.is_canceled and session.session_date <= today,
         "is_future": session.session_date > today,
-        "statuses": [
-            (AttendanceRecord.Status.PRESENT, AttendanceRecord.Status.PRESENT.label, "success"),
-            (AttendanceRecord.Status.LATE, AttendanceRecord.Status.LATE.label, "warning"),
-            (AttendanceRecord.Status.ABSENT, AttendanceRecord.Status.ABSENT.label, "danger"),
-        ],
+        # The row partial's tap-only flags, set here too: a missing variable costs a lookup failure per row.
+        "row_error": None,
+        "just_saved": False,
+        "oob": False,
     }
 
 
@@ -83,7 +136,12 @@ def session_detail(request, session_id):
         posted = form.cleaned_data.get("marks", {})
         for entry in roster.entries:
             entry.posted = posted.get(entry.student.pk, "")
-    context = {**_page_context(session, roster), "form": form}
+    context = {
+        **_page_context(session, roster),
+        "paid_rows": _roster_rows(session, roster.paid),
+        "unpaid_rows": _roster_rows(session, roster.unpaid),
+        "form": form,
+    }
     return render(request, DETAIL_TEMPLATE, context, status=400 if form.is_bound else 200)
 
 
@@ -107,9 +165,10 @@ def mark_student(request, session_id, student_id):
             messages.error(request, error)
         return redirect("attendance:detail", session_id=session.pk)
     roster = selectors.session_roster(session)
+    entry = roster.entry_for(student_id)
     context = {
         **_page_context(session, roster),
-        "entry": roster.entry_for(student_id),
+        "row": _roster_rows(session, [entry])[0] if entry else None,
         "student_id": student_id,
         "row_error": error,
         "just_saved": error is None,

@@ -143,6 +143,18 @@ def test_roster_carries_each_students_record_and_the_marked_count():
     assert (roster.marked_count, roster.size) == (1, 2)
 
 
+def test_roster_ignores_the_record_of_a_student_no_longer_on_it():
+    session = session_on(timezone.localdate())
+    ana = paid(session).student
+    gone = RegistrationFactory(slot=session.slot, payment_status=PaymentStatus.CANCELED)
+    AttendanceRecordFactory(session=session, student=gone.student, status=Status.PRESENT)
+
+    roster = selectors.session_roster(session)
+
+    assert [entry.student for entry in roster.entries] == [ana]
+    assert (roster.marked_count, roster.size) == (0, 1)
+
+
 def test_roster_runs_two_queries_whatever_its_size(django_assert_num_queries):
     session = session_on(timezone.localdate())
     for _ in range(25):

@@ -226,6 +226,74 @@ def test_roster_page_of_a_future_session_disables_marking(door):
     assert "hx-post" not in html
 
 
+def normalized(html: str) -> str:
+    return " ".join(html.split())
+
+
+def row_markup(session, student, *, name, badges="", checked="", state, row_class="") -> str:
+    """A roster row as the page has always printed it (ids, names, htmx attributes, labels), whitespace aside."""
+    sid = student.pk
+    buttons = "".join(
+        f'<input type="radio" class="btn-check" name="mark-{sid}" id="mark-{sid}-{value}" value="{value}" '
+        f'autocomplete="off"{" checked" if value == checked else ""}> '
+        f'<label class="btn btn-outline-{colour} btn-mark" for="mark-{sid}-{value}">{label}</label> '
+        for value, label, colour in [
+            ("present", "Present", "success"),
+            ("late", "Late", "warning"),
+            ("absent", "Absent", "danger"),
+        ]
+    )
+    row_class = (" is-unpaid" if "Unpaid" in badges else "") + row_class
+    return normalized(
+        f'<div id="row-{sid}" class="roster-row{row_class}" data-roster-row> <div class="roster-name"> '
+        f'<span class="roster-student">{name}</span> {badges} </div> '
+        f'<fieldset class="roster-marks" hx-post="{mark_url(session, student)}" hx-trigger="change" '
+        f'hx-target="#row-{sid}" hx-swap="outerHTML" hx-params="mark-{sid}" hx-sync="this:replace" '
+        f'hx-indicator="#row-{sid}"> <legend class="visually-hidden">Attendance of {name}</legend> {buttons}'
+        f'</fieldset> <div class="roster-state" aria-live="polite"> {state} </div> </div>'
+    )
+
+
+def test_roster_rows_keep_their_markup(door, today_session):
+    paula = paid(today_session, student=StudentFactory(first_name="Paula", last_name="O'Paid")).student
+    uma = RegistrationFactory(
+        slot=today_session.slot,
+        student=StudentFactory(first_name="Uma", last_name="Unpaid"),
+        pricing_type="drop_in",
+        class_date=today_session.session_date,
+    ).student
+    nine_oh_five = timezone.make_aware(datetime.datetime.combine(today_session.session_date, datetime.time(9, 5)))
+    AttendanceRecordFactory(session=today_session, student=uma, status=Status.LATE, marked_at=nine_oh_five)
+
+    html = normalized(door.get(detail_url(today_session)).content.decode())
+
+    assert row_markup(
+        today_session, paula, name="Paula O&#x27;Paid", state='<span class="text-secondary">Not marked</span>'
+    ) in html
+    assert row_markup(
+        today_session,
+        uma,
+        name="Uma Unpaid",
+        badges='<span class="badge text-bg-warning">Unpaid</span> <span class="badge text-bg-info">Drop-in</span>',
+        checked="late",
+        state='<span class="text-success">Saved 9:05 AM</span>',
+    ) in html
+
+
+def test_roster_page_shows_posted_marks_checked_after_a_refused_save(door, today_session):
+    ana, ben = paid(today_session).student, paid(today_session).student
+    AttendanceRecordFactory(session=today_session, student=ben, status=Status.ABSENT)
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True)
+
+    response = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.LATE, f"mark-{ben.pk}": Status.PRESENT})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f'id="mark-{ana.pk}-late" value="late" autocomplete="off" checked' in html
+    assert f'id="mark-{ben.pk}-present" value="present" autocomplete="off" checked' in html
+    assert f'id="mark-{ben.pk}-absent" value="absent" autocomplete="off">' in html
+
+
 @pytest.mark.parametrize("students", [10, 60])
 def test_roster_page_runs_a_constant_number_of_queries(students, door, today_session, django_assert_max_num_queries):
     for index in range(students):
@@ -378,6 +446,23 @@ def test_tap_saves_one_mark_and_returns_the_row_with_the_new_count(door, instruc
     assert 'id="marked-count"' in html and 'hx-swap-oob="true"' in html and "1/2 marked" in html
     record = AttendanceRecord.objects.get()
     assert (record.student, record.status, record.marked_by) == (ana, Status.LATE, instructor)
+
+
+def test_tap_answers_with_the_row_as_the_page_prints_it_marked_just_saved(door, today_session):
+    ana = paid(today_session, student=StudentFactory(first_name="Ana", last_name="Ávila")).student
+
+    response = door.post(mark_url(today_session, ana), {f"mark-{ana.pk}": Status.ABSENT}, **HTMX)
+
+    saved_at = AttendanceRecord.objects.get().marked_at
+    time_text = f"{timezone.localtime(saved_at):%-I:%M} {'AM' if timezone.localtime(saved_at).hour < 12 else 'PM'}"
+    assert row_markup(
+        today_session,
+        ana,
+        name="Ana Ávila",
+        checked="absent",
+        state=f'<span class="text-success">✓ Saved {time_text}</span>',
+        row_class=" is-saved",
+    ) in normalized(response.content.decode())
 
 
 def test_tap_for_someone_not_on_the_roster_is_a_400_and_writes_nothing(door, today_session):
