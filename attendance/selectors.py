@@ -166,14 +166,15 @@ class DoorSessions:
     recent: list[ClassSession]
 
 
-def door_sessions(*, now: datetime.datetime | None = None) -> DoorSessions:
-    """Sessions for the door page in three queries: today's, the next 7 days', the last 7 days' (most recent first).
+def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WINDOW_DAYS) -> DoorSessions:
+    """Sessions for the door page in three queries: today's, the next `days` days', the last `days` days' (most
+    recent first); `days=0` for today's alone (the admin dashboard).
 
     Each session carries `.roster_size`, `.marked_count` and `.is_now` (starting within 30 minutes or running).
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    window = datetime.timedelta(days=DOOR_WINDOW_DAYS)
+    window = datetime.timedelta(days=days)
     sessions = list(
         ClassSession.objects.filter(session_date__range=(today - window, today + window)).select_related(
             "course", "slot"

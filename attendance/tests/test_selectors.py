@@ -227,6 +227,17 @@ def test_door_sessions_run_three_queries(django_assert_num_queries):
         [s.course.name + s.slot.location for s in sessions.today + sessions.upcoming + sessions.recent]
 
 
+def test_door_sessions_of_today_only_leave_the_other_days_out():
+    today = timezone.localdate()
+    for offset in (-1, 0, 1):
+        paid(session_on(today + offset * DAY))
+
+    sessions = selectors.door_sessions(days=0)
+
+    assert [s.session_date for s in sessions.today] == [today]
+    assert sessions.upcoming == [] and sessions.recent == []
+
+
 # --- session_starts_at ---------------------------------------------------------------------------------------------
 
 
