@@ -6,20 +6,30 @@ emails), so the admin never deletes one and offers no raw add form: "Register a 
 is the admin's own transaction note.
 """
 
+import copy
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_list import ResultList, result_headers
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import display_for_value
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import dateformat, formats, timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from courses.models import CoursePricing, CourseSlot
+from courses.models import Course, CoursePricing, CourseSlot
 from dance_portal.csv import csv_response
 from registrations import services
 from registrations.models import Registration, RegistrationEvent
@@ -95,6 +105,18 @@ class HoldFilter(admin.SimpleListFilter):
                 | Q(payment_status=PaymentStatus.PENDING, payment_due_at__lte=now)
             )
         return queryset
+
+
+class CourseFilter(admin.RelatedFieldListFilter):
+    """Django's course filter, its choices read as (id, name) rows: a studio has hundreds of courses."""
+
+    def field_choices(self, field, request, model_admin):
+        courses = Course.objects.all()
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            courses = courses.order_by(*ordering)
+        # The same (pk, str(course)) pairs as field.get_choices(): a course's str is its name.
+        return list(courses.values_list("pk", "name"))
 
 
 # --- forms of the actions and of "Register a student" --------------------------------------------------------------
@@ -184,6 +206,88 @@ class RegisterStudentForm(forms.Form):
         self.order_fields(self.field_order)
 
 
+# --- the changelist of a studio with tens of thousands of registrations --------------------------------------------
+
+
+def periods_with_rows(queryset, field_name: str, kind: str, bounds=None) -> list[datetime.datetime]:
+    """The years, months or days (`kind`) in which `queryset` has a `field_name`, as `QuerySet.datetimes()` returns
+    them, found with one MIN per such period on the field's index (registrations_created_desc_idx) instead of a
+    DISTINCT DATE_TRUNC over every row. Each MIN starts past the last period found, so together they read the index
+    at most once; the queries are one per period with rows (at most the 31 days of a month, 12 months, or the
+    studio's years), not one per row. `bounds`: the first and last dates, when already read."""
+    bounds = bounds or queryset.aggregate(first=Min(field_name), last=Max(field_name))
+    periods = []
+    moment = bounds["first"]
+    while moment is not None:
+        local = timezone.localtime(moment)
+        start = datetime.datetime(local.year, local.month if kind != "year" else 1, local.day if kind == "day" else 1)
+        if kind == "day":
+            end = start + datetime.timedelta(days=1)
+        elif kind == "month":
+            end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        else:
+            end = start.replace(year=start.year + 1)
+        periods.append(timezone.make_aware(start))
+        end = timezone.make_aware(end)
+        if end > bounds["last"]:
+            break
+        moment = queryset.filter(**{f"{field_name}__gte": end}).aggregate(first=Min(field_name))["first"]
+    return periods
+
+
+class _PeriodsByIndex:
+    """What Django's date_hierarchy() reads of `cl.queryset`, with datetimes() answered by periods_with_rows()."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+        self.bounds = None
+
+    def aggregate(self, *args, **kwargs):
+        result = self.queryset.aggregate(*args, **kwargs)
+        # date_hierarchy() first reads the first and last dates (to pick the level): they are where the walk starts,
+        # and reading them again would repeat the changelist's search.
+        if set(result) == {"first", "last"}:
+            self.bounds = result
+        return result
+
+    def datetimes(self, field_name, kind):
+        return periods_with_rows(self.queryset, field_name, kind, bounds=self.bounds)
+
+
+class RegistrationChangeList(ChangeList):
+    """Django's changelist; the template asks it for a date hierarchy and rows whose cost does not grow with the
+    registrations (see change_list.html)."""
+
+    def for_date_hierarchy(self):
+        """This changelist for {% date_hierarchy %}: the same links, without a DISTINCT over every registration."""
+        changelist = copy.copy(self)
+        changelist.queryset = _PeriodsByIndex(self.queryset)
+        return changelist
+
+    def fast_result_list(self):
+        """{% result_list %}'s context with the rows rendered by RegistrationAdmin.changelist_cells(): the same HTML
+        at a fraction of the cost. None (use Django's) for a page those cells do not describe."""
+        if self.formset or self.is_popup or list(self.list_display_links) != ["reference"]:
+            return None
+        cells = self.model_admin.changelist_cells(self)
+        if not all(name in cells for name in self.list_display):
+            return None
+        # One format_html() a row: the cells' HTML once, each value escaped as format_html() does.
+        row = "".join(cells[name][0] for name in self.list_display)
+        values = [cells[name][1] for name in self.list_display]
+        headers = list(result_headers(self))
+        return {
+            "cl": self,
+            "result_hidden_fields": [],
+            "result_headers": headers,
+            "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
+            "results": [
+                ResultList(None, [format_html(row, *(value(registration) for value in values))])
+                for registration in self.result_list
+            ],
+        }
+
+
 # --- the registration admin ----------------------------------------------------------------------------------------
 
 
@@ -251,12 +355,17 @@ class RegistrationAdmin(admin.ModelAdmin):
         HoldFilter,
         "pricing_type",
         "admin_override",
-        "course",
+        ("course", CourseFilter),
     ]
     search_fields = ["reference", "student__first_name", "student__last_name", "student__email", "course__name"]
-    list_select_related = ["student", "course", "slot__course"]
+    list_select_related = ["student", "course", "slot"]
     autocomplete_fields = ["student", "course", "slot"]
     date_hierarchy = "created_at"
+    # The count of the filtered rows pages the list; the second count (of every registration) is only a label.
+    show_full_result_count = False
+    # Half of Django's 100: a row (two localized dates, a checkbox, links) is most of the page's cost, and 50 rows
+    # still fill a laptop screen or two.
+    list_per_page = 50
     actions = [
         "confirm_payments",
         "confirm_payments_over_capacity",
@@ -324,15 +433,75 @@ class RegistrationAdmin(admin.ModelAdmin):
     ]
     inlines = [RegistrationEventInline]
 
+    def get_changelist(self, request, **kwargs):
+        return RegistrationChangeList
+
+    def action_checkbox(self, obj):
+        """Django's checkbox as one format_html(): the form widget's template costs more than the rest of a row."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(gettext("Select this object for an action - {}"), str(obj)),
+        )
+
+    def changelist_cells(self, changelist):
+        """Each list_display column's cell, rendered as Django's items_for_result() renders it, with the work of a
+        column (translated labels, icons, the change link, the date format) done once per page, not once per cell."""
+
+        def labels(model, field_name):
+            return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+        empty = mark_safe(str(self.get_empty_value_display()))
+        statuses = labels(Registration, "payment_status")
+        methods = labels(Registration, "payment_method")
+        weekdays = labels(CourseSlot, "day_of_week")
+        reported_icons = {flag: display_for_value(flag, empty, boolean=True) for flag in (True, False)}
+        datetime_format = formats.get_format("DATETIME_FORMAT")
+        placeholder = "__pk__"
+        change_url = add_preserved_filters(
+            {"preserved_filters": changelist.preserved_filters, "opts": changelist.opts},
+            reverse(f"{self.admin_site.name}:registrations_registration_change", args=[placeholder]),
+        )
+
+        def moment(value):
+            return empty if value is None else dateformat.format(timezone.template_localtime(value), datetime_format)
+
+        def cell(name, nowrap=False):
+            return f'<td class="field-{name}{" nowrap" if nowrap else ""}">{{}}</td>'
+
+        def change_link(registration):
+            # The placeholder's first occurrence is the path's: the preserved filters follow in the query string.
+            url = change_url.replace(placeholder, str(registration.pk), 1)
+            return format_html('<a href="{}">{}</a>', url, registration.reference)
+
+        # column: (its cell, with {} where the value goes; the value of a registration)
+        return {
+            "action_checkbox": ('<td class="action-checkbox">{}</td>', self.action_checkbox),
+            "reference": ('<th class="field-reference">{}</th>', change_link),
+            "student_name": (cell("student_name"), lambda r: display_for_value(self.student_name(r), empty)),
+            "payment_status": (cell("payment_status"), lambda r: statuses.get(r.payment_status, empty)),
+            "payment_amount": (cell("payment_amount"), lambda r: formats.number_format(r.payment_amount, 2)),
+            "payment_method": (cell("payment_method"), lambda r: methods.get(r.payment_method, empty)),
+            "payment_reported": (cell("payment_reported"), lambda r: reported_icons[self.payment_reported(r)]),
+            "course": (cell("course", nowrap=True), lambda r: r.course),
+            "class_time": (cell("class_time"), lambda r: display_for_value(self.class_time(r, weekdays), empty)),
+            "payment_due_at": (cell("payment_due_at", nowrap=True), lambda r: moment(r.payment_due_at)),
+            "created_at": (cell("created_at", nowrap=True), lambda r: moment(r.created_at)),
+        }
+
     @admin.display(description=_("student"), ordering="student__last_name")
     def student_name(self, obj):
         return obj.student.full_name
 
     @admin.display(description=_("class"))
-    def class_time(self, obj):
-        """The one date of a drop-in, else the slot's weekday or date, with the start time."""
+    def class_time(self, obj, weekdays=None):
+        """The one date of a drop-in, else the slot's weekday or date, with the start time. `weekdays`: the
+        weekday labels, when a whole page is rendered at once (changelist_cells)."""
         slot = obj.slot
-        when = obj.class_date or slot.practice_date or slot.get_day_of_week_display()
+        when = obj.class_date or slot.practice_date
+        if not when:
+            when = weekdays.get(slot.day_of_week) if weekdays is not None else slot.get_day_of_week_display()
         return f"{when} {slot.start_time:%H:%M}"
 
     @admin.display(description=_("reported paid"), boolean=True, ordering="payment_reported_at")
