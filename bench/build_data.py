@@ -14,14 +14,14 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
-from courses.models import Course, CoursePricing, CourseSlot
+from courses.models import MAX_CAPACITY, Course, CoursePricing, CourseSlot
 from registrations.models import REFERENCE_ALPHABET, Registration
 from registrations.selectors import studio_today
 from students.models import Student
 
 BATCH = 2000
 ROSTER_STUDENTS = 60
-ONE_SLOT_CAPACITY = 10_000
+ONE_SLOT_CAPACITY = MAX_CAPACITY  # room for about 400 more: every POST of an 8-second run
 LAST_SEATS = 20
 
 
@@ -206,7 +206,7 @@ def build(sizes: Sizes = Sizes(), *, seed: int = 9) -> Studio:
     AttendanceRecord.objects.bulk_create(records, batch_size=BATCH)
 
     open_slots = [slot for slot in other_slots if active.get(slot.pk, 0) < slot.capacity]
-    # "One slot": room for every POST of the run, so each one is a registration contending for the same lock.
+    # "One slot": room for the POSTs of the run, so each one is a registration contending for the same lock.
     # "Last seats": LAST_SEATS free seats, so the run races for them and must end with exactly that many more.
     one_slot, last_seats_slot = open_slots[0], open_slots[1]
     one_slot.capacity = ONE_SLOT_CAPACITY
