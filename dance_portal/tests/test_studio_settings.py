@@ -87,10 +87,12 @@ def test_get_settings_reads_every_setting_in_one_query(django_assert_num_queries
 
 
 def test_a_request_reads_the_settings_once_and_sees_a_setting_saved_during_it(django_assert_num_queries):
-    from django.core.signals import request_finished, request_started
+    from dance_portal.studio_settings import end_request_memo, start_request_memo
 
+    # What request_started and request_finished call (dance_portal/apps.py); sending the real signals would also close
+    # the test's database connection. The registration POST's query budget covers the wiring.
     store("payment_hold_hours", "12")
-    request_started.send(sender=None)
+    start_request_memo()
     try:
         with django_assert_num_queries(1):
             assert get_settings()["payment_hold_hours"] == 12
@@ -100,7 +102,7 @@ def test_a_request_reads_the_settings_once_and_sees_a_setting_saved_during_it(dj
         SystemSetting.objects.filter(setting_key="payment_hold_hours").get().delete()
         assert get_setting("payment_hold_hours") == DEFAULTS["payment_hold_hours"]
     finally:
-        request_finished.send(sender=None)
+        end_request_memo()
 
 
 def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_queries):
