@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import EmptyPage, Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy
@@ -46,37 +48,75 @@ def payment_methods(studio: dict) -> list[str]:
     return methods or list(Registration.PaymentMethod.values)
 
 
-def _catalog_context(*, studio: dict, student) -> dict:
-    courses = selectors.open_courses(student=student)
+# Courses per catalog page: a phone scrolls through 24 cards comfortably, and a page costs the same at any size.
+CATALOG_PAGE_SIZE = 24
+
+
+class _NotACatalogPage(Exception):
+    """The `page` asked for does not exist; `url` is the nearest one that does."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+def _catalog_url(number: int) -> str:
+    url = reverse("courses:list")
+    return url if number == 1 else f"{url}?page={number}"
+
+
+def _catalog_context(*, studio: dict, student, number: int) -> dict:
+    try:
+        page = selectors.open_courses_page(number=number, per_page=CATALOG_PAGE_SIZE, student=student)
+    except EmptyPage:
+        last = Paginator(selectors.listed_courses(student), CATALOG_PAGE_SIZE).num_pages
+        raise _NotACatalogPage(_catalog_url(last)) from None
     sections = [
-        {"title": str(title), "courses": [c for c in courses if c.course_type == course_type]}
+        {"title": str(title), "courses": [c for c in page if c.course_type == course_type]}
         for course_type, title in SECTIONS
     ]
     return {
         "studio": studio,
         "sections": [section for section in sections if section["courses"]],
+        "page": page,
+        "previous_url": _catalog_url(page.previous_page_number()) if page.has_previous() else None,
+        "next_url": _catalog_url(page.next_page_number()) if page.has_next() else None,
         "registration_open": studio["registration_open"],
     }
 
 
+def _page_number(request) -> int | None:
+    """The catalog page asked for in `?page=` (1 without it), or None when it is not a page number."""
+    raw = request.GET.get("page", "1")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        return None
+    return int(raw) or None
+
+
 def course_list(request):
-    """The catalog: open classes grouped by type, each with its schedule, prices and seats.
+    """The catalog: open classes grouped by type, each with its schedule, prices and seats, CATALOG_PAGE_SIZE a page.
 
     Anonymous visitors get it from the cache (courses/page_cache.py), rendered again after every change to seats or
-    courses and whenever a hold or offer runs out.
+    courses and whenever a hold or offer runs out. A `page` that is not a number goes to the first page, one past the
+    end to the last (so shared links keep working when courses end).
     """
-    if page_cache.cacheable(request):
-        response = page_cache.cached_page(
-            request,
-            name="catalog",
-            template_name="courses/course_list.html",
-            context=lambda: _catalog_context(studio=get_settings(), student=None),
-        )
-        if response is not None:
-            return response
-    return render(
-        request, "courses/course_list.html", _catalog_context(studio=get_settings(), student=_student(request))
-    )
+    number = _page_number(request)
+    if number is None:
+        return redirect(_catalog_url(1))
+    try:
+        if page_cache.cacheable(request):
+            response = page_cache.cached_page(
+                request,
+                name=f"catalog:{number}",
+                template_name="courses/course_list.html",
+                context=lambda: _catalog_context(studio=get_settings(), student=None, number=number),
+            )
+            if response is not None:
+                return response
+        context = _catalog_context(studio=get_settings(), student=_student(request), number=number)
+    except _NotACatalogPage as error:
+        return redirect(error.url)
+    return render(request, "courses/course_list.html", context)
 
 
 def _register(*, form: RegistrationForm, course: Course, student) -> Registration:

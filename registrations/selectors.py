@@ -14,6 +14,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import segno
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Prefetch, Q, Value, When
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
@@ -145,8 +146,8 @@ def upcoming_class_dates(slot: CourseSlot, *, today: datetime.date | None = None
     return [day for day in slot.class_dates() if day >= today]
 
 
-def _listed_courses(student: Student | None):
-    """Active courses that have not ended, crew-only ones only for a crew member."""
+def listed_courses(student: Student | None = None):
+    """Active courses that have not ended, crew-only ones only for a crew member: a queryset in catalog order."""
     courses = Course.objects.filter(is_active=True, end_date__gte=studio_today())
     if student is None or not student.is_crew_member:
         courses = courses.filter(required_student_type=Course.RequiredStudentType.ANY)
@@ -189,12 +190,22 @@ def open_courses(*, student: Student | None = None) -> list[Course]:
     (pricing type -> Decimal), `.seats_left` (seats a walk-up may take for a full package), `.upcoming_dates`,
     `.seats_by_date` (date -> seats a walk-up may take for a drop-in that day) and `.waiting_count`.
     """
-    return _decorate(list(_listed_courses(student)))
+    return _decorate(list(listed_courses(student)))
+
+
+def open_courses_page(*, number: int, per_page: int, student: Student | None = None) -> Page:
+    """Page `number` of `open_courses`, in the same order and decorated the same way, with one query more.
+
+    Raises django.core.paginator.EmptyPage when `number` is past the last page.
+    """
+    page = Paginator(listed_courses(student), per_page).page(number)
+    page.object_list = _decorate(list(page.object_list))
+    return page
 
 
 def course_for_page(*, course_id: int, student: Student | None = None) -> Course:
     """One course as `open_courses` lists it; raises Course.DoesNotExist when it is not listed for `student`."""
-    courses = _decorate(list(_listed_courses(student).filter(pk=course_id)))
+    courses = _decorate(list(listed_courses(student).filter(pk=course_id)))
     if not courses:
         raise Course.DoesNotExist(f"No listed course with id {course_id!r}.")
     return courses[0]

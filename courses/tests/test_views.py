@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from courses.templatetags.course_tags import (
     time_range,
 )
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
+from courses.views import CATALOG_PAGE_SIZE
 from dance_portal.models import SystemSetting
 from registrations.tests.factories import RegistrationFactory
 
@@ -204,12 +206,71 @@ def _make_courses(n):
 def test_catalog_runs_the_same_number_of_queries_for_5_and_50_courses(client, django_assert_max_num_queries, n_courses):
     _make_courses(n_courses)
 
-    # 11 when it is rendered for the cache (courses/page_cache.py): the cache key, when the next hold and offer run
-    # out, the settings, the logo's URL and six reads.
-    with django_assert_max_num_queries(11):
+    # 12 when it is rendered for the cache (courses/page_cache.py): the cache key, when the next hold and offer run
+    # out, the settings, the logo's URL, the number of courses and six reads.
+    with django_assert_max_num_queries(12):
         response = client.get(CATALOG)
 
-    assert response.content.decode().count('class="card course-card') == n_courses
+    assert response.content.decode().count('class="card course-card') == min(n_courses, CATALOG_PAGE_SIZE)
+
+
+def _course_names(response) -> list[str]:
+    return re.findall(r'class="course-link" href="[^"]*">([^<]*)</a>', response.content.decode())
+
+
+def test_catalog_lists_every_course_once_over_its_pages_in_catalog_order(client):
+    for n in range(CATALOG_PAGE_SIZE + 3):
+        priced_slot(course=CourseFactory(name=f"Course {n:02}"))
+
+    first, second = client.get(CATALOG), client.get(f"{CATALOG}?page=2")
+
+    assert _course_names(first) + _course_names(second) == [f"Course {n:02}" for n in range(CATALOG_PAGE_SIZE + 3)]
+    assert 'href="/?page=2" rel="next"' in first.content.decode()
+    assert "Page 1 of 2" in first.content.decode()
+    assert 'href="/" rel="prev"' in second.content.decode()
+    assert 'rel="next"' not in second.content.decode()
+    assert "Page 2 of 2" in second.content.decode()
+
+
+def test_catalog_of_one_page_shows_no_page_links(client):
+    priced_slot(course=CourseFactory())
+
+    html = client.get(CATALOG).content.decode()
+
+    assert "catalog-pages" not in html
+    assert "Page 1 of 1" not in html
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "", "٣", "9" * 5000, "2%00"])
+def test_catalog_page_that_is_not_a_page_number_goes_to_the_first_page(client, page):
+    priced_slot(course=CourseFactory())
+
+    response = client.get(CATALOG, {"page": page})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_catalog_page_past_the_end_goes_to_the_last_page(client):
+    for _ in range(CATALOG_PAGE_SIZE + 1):
+        priced_slot(course=CourseFactory())
+
+    assert client.get(f"{CATALOG}?page=7")["Location"] == "/?page=2"
+    assert client.get(f"{CATALOG}?page=2").status_code == 200
+
+
+def test_empty_catalog_page_past_the_end_goes_to_the_first_page(client):
+    assert client.get(f"{CATALOG}?page=2")["Location"] == "/"
+    assert client.get(CATALOG).status_code == 200
+
+
+def test_cached_catalog_pages_are_kept_apart(client):
+    for n in range(CATALOG_PAGE_SIZE + 1):
+        priced_slot(course=CourseFactory(name=f"Course {n:02}"))
+    client.get(CATALOG), client.get(f"{CATALOG}?page=2")  # both stored
+
+    assert _course_names(client.get(f"{CATALOG}?page=2")) == [f"Course {CATALOG_PAGE_SIZE:02}"]
+    assert len(_course_names(client.get(CATALOG))) == CATALOG_PAGE_SIZE
 
 
 # Course page

@@ -3,6 +3,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
+from django.core.paginator import EmptyPage
 from django.utils import timezone
 
 from courses.models import Course
@@ -10,7 +11,13 @@ from courses.tests.factories import CourseFactory, priced_slot
 from dance_portal.models import SystemSetting
 from registrations import selectors
 from registrations.models import Registration
-from registrations.selectors import course_for_page, open_courses, payment_instructions, seats_left
+from registrations.selectors import (
+    course_for_page,
+    open_courses,
+    open_courses_page,
+    payment_instructions,
+    seats_left,
+)
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist.models import WaitlistEntry
@@ -168,6 +175,19 @@ def test_open_courses_leaves_out_slots_without_upcoming_classes():
     (listed,) = open_courses()
     assert [slot.pk for slot in listed.open_slots] == [running.pk]
     assert done.pk not in [slot.pk for slot in listed.open_slots]
+
+
+def test_open_courses_page_splits_open_courses_into_decorated_pages():
+    courses = [CourseFactory(start_date=TODAY + datetime.timedelta(days=n)) for n in range(1, 6)]
+    for course in courses:
+        priced_slot(course=course)
+
+    pages = [open_courses_page(number=n, per_page=2) for n in (1, 2, 3)]
+
+    assert [[c.pk for c in page] for page in pages] == [[c.pk for c in courses[i:i + 2]] for i in (0, 2, 4)]
+    assert all(len(course.open_slots) == 1 for page in pages for course in page)
+    with pytest.raises(EmptyPage):
+        open_courses_page(number=4, per_page=2)
 
 
 def make_courses(n):
