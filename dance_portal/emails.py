@@ -37,9 +37,11 @@ def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
 
 
 def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = None) -> EmailLog | None:
-    """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used."""
-    if dedupe_key is not None and EmailLog.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
+    """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used.
+
+    The key is checked by inserting the row (a unique column), not by reading first: the usual first use costs no
+    extra query, and a repeat is rendered for nothing but still not recorded or sent.
+    """
     subject, body_text, body_html = render_email(kind=kind, context=context)
     enabled = get_settings()["email_notifications_enabled"]
     log = EmailLog(
@@ -57,7 +59,7 @@ def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = No
             log.save()
     except IntegrityError:
         if dedupe_key is not None and EmailLog.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
+            return None  # sent already, or by a request racing this one
         raise
     if enabled:
         from dance_portal.tasks import deliver_email
