@@ -171,7 +171,6 @@ def _course_page_context(*, course: Course, student, studio: dict, form=None, wa
 def course_detail(request, course_id):
     """A course and its registration form; a valid POST registers and redirects to the payment page (PRG).
 
-    Refused because the class is full, the page shows the waitlist form filled in with what was typed.
     Registration POSTs are rate-limited per client IP (settings.RATELIMIT_REGISTRATION; BAD-INPUTS #43).
     """
     if request.method == "POST" and is_ratelimited(
@@ -184,28 +183,45 @@ def course_detail(request, course_id):
             return response
     student = _student(request)
     try:
-        course = selectors.course_for_page(course_id=course_id, student=student)
+        # A POST that registers needs no seat counts (the service counts them under the slot lock); a page does.
+        course = selectors.course_for_page(course_id=course_id, student=student, seats=request.method != "POST")
     except Course.DoesNotExist:
         raise Http404("No such open course") from None
     if request.method != "POST":
         return render_course_page(request, course=course, student=student)
     form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(get_settings()))
-    waitlist_form = None
+    refusal = None
     if form.is_valid():
         try:
             registration = _register(form=form, course=course, student=student)
         except services.NotEligible:
             raise Http404("No such open course") from None
-        except services.SlotFull as error:
-            form.add_error(None, str(error))
-            # Re-read: the seats changed since this request began; the waitlist form offers the slot now full.
-            course = selectors.course_for_page(course_id=course_id, student=student)  # listed a moment ago
-            waitlist_form = _waitlist_form_after_full(form, course=course)
         except services.RegistrationError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error))
+            refusal = error
         else:
             messages.success(request, _("You're registered! Your seat is held while you pay."))
             return redirect(registration)
+    return _course_page_after_refusal(request, course_id=course_id, student=student, refusal=refusal)
+
+
+def _course_page_after_refusal(request, *, course_id: int, student, refusal: services.RegistrationError | None):
+    """The course page again, with the seats as they are now, the student's input and what was wrong with it.
+
+    `refusal`: why the service refused a valid form (None: the form itself was invalid). Refused because the slot
+    is full, the page also shows the waitlist form, filled in with what was typed.
+    """
+    try:
+        course = selectors.course_for_page(course_id=course_id, student=student)
+    except Course.DoesNotExist:  # closed or deleted since the form was checked
+        raise Http404("No such open course") from None
+    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(get_settings()))
+    waitlist_form = None
+    if form.is_valid() and refusal is not None:
+        if isinstance(refusal, services.SlotFull):
+            form.add_error(None, str(refusal))
+            waitlist_form = _waitlist_form_after_full(form, course=course)
+        else:
+            form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal))
     return render_course_page(request, course=course, student=student, form=form, waitlist_form=waitlist_form)
 
 

@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import dateformat
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CoursePricing, CourseSlot
@@ -14,6 +15,16 @@ from students.forms import StudentDetailsForm
 
 PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
+
+def _date_label(day: datetime.date, *, full: bool) -> str:
+    label = dateformat.format(day, "D, M j")
+    return _("%(day)s (full)") % {"day": label} if full else label
+
+
+# Labels formatted only when the form is shown: most of the form's cost, and a POST that registers never shows it.
+_lazy_date_label = lazy(_date_label, str)
+_lazy_slot_schedule = lazy(slot_schedule, str)
+
 
 def slot_is_bookable(slot: CourseSlot) -> bool:
     """A seat for the full package, or for a drop-in on at least one upcoming date."""
@@ -76,7 +87,8 @@ class SlotChoiceField(forms.ModelChoiceField):
 
 class RegistrationForm(StudentDetailsForm):
     """Registration for one course: `course` comes from `selectors.course_for_page` (`.open_slots`, each slot with
-    `.price_by_type`, `.seats_left`, `.upcoming_dates` and `.seats_by_date`).
+    `.price_by_type`, `.seats_left`, `.upcoming_dates` and `.seats_by_date`). A course read without seats
+    (`course.seats_counted` False) makes a form that checks a POST but cannot be shown.
 
     Only the fields below are read: a tampered price, amount or status in the POST is ignored.
     `payment_methods` limits the methods offered (those the studio has set up); all of them by default.
@@ -106,7 +118,7 @@ class RegistrationForm(StudentDetailsForm):
         super().__init__(*args, **kwargs)
         self.course = course
         slots = list(course.open_slots)
-        full = [slot.pk for slot in slots if not slot_is_bookable(slot)]
+        full = [slot.pk for slot in slots if not slot_is_bookable(slot)] if course.seats_counted else []
 
         self.fields["slot"] = SlotChoiceField(
             course=course,
@@ -147,11 +159,9 @@ class RegistrationForm(StudentDetailsForm):
                     continue
                 options = []
                 for day in slot.upcoming_dates:
-                    label = dateformat.format(day, "D, M j")
-                    if slot.seats_by_date.get(day, 0) <= 0:
-                        label = _("%(day)s (full)") % {"day": label}
-                    options.append((day.isoformat(), label))
-                groups.append((slot_schedule(slot, course), options))
+                    full = course.seats_counted and slot.seats_by_date.get(day, 0) <= 0
+                    options.append((day.isoformat(), _lazy_date_label(day, full=full)))
+                groups.append((_lazy_slot_schedule(slot, course), options))
             if len(groups) == 1:
                 groups = groups[0][1]
             self.fields["class_date"].choices = [("", _("Choose a class date")), *groups]

@@ -159,26 +159,29 @@ def listed_courses(student: Student | None = None):
     )
 
 
-def _decorate(courses: list[Course]) -> list[Course]:
-    """Attach open slots, prices and seats to each course with a fixed number of queries."""
+def _decorate(courses: list[Course], *, seats: bool = True) -> list[Course]:
+    """Attach open slots, prices and (with `seats`) seats to each course with a fixed number of queries."""
     if not courses:
         return courses
     now, today = timezone.now(), studio_today()
     all_slots = [slot for course in courses for slot in course.slots.all()]
-    seats = _seat_counts(all_slots, now)
-    waiting = _waiting_counts([course.pk for course in courses])
+    if seats:
+        counts_by_slot = _seat_counts(all_slots, now)
+        waiting = _waiting_counts([course.pk for course in courses])
     for course in courses:
+        course.seats_counted = seats
         course.open_slots = []
         for slot in course.slots.all():
             slot.upcoming_dates = upcoming_class_dates(slot, today=today)
             if not slot.upcoming_dates:
                 continue
-            counts, waiting_here = seats[slot.pk], _waiting_for(slot, waiting)
             # `slot.prices` is the reverse relation (it cannot be assigned), hence `price_by_type`.
             slot.price_by_type = {price.pricing_type: price.price for price in slot.prices.all()}
-            slot.waiting_count = waiting_here
-            slot.seats_left = max(0, counts.left() - waiting_here)
-            slot.seats_by_date = {day: max(0, counts.left(day) - waiting_here) for day in slot.upcoming_dates}
+            if seats:
+                counts, waiting_here = counts_by_slot[slot.pk], _waiting_for(slot, waiting)
+                slot.waiting_count = waiting_here
+                slot.seats_left = max(0, counts.left() - waiting_here)
+                slot.seats_by_date = {day: max(0, counts.left(day) - waiting_here) for day in slot.upcoming_dates}
             course.open_slots.append(slot)
     return courses
 
@@ -203,9 +206,14 @@ def open_courses_page(*, number: int, per_page: int, student: Student | None = N
     return page
 
 
-def course_for_page(*, course_id: int, student: Student | None = None) -> Course:
-    """One course as `open_courses` lists it; raises Course.DoesNotExist when it is not listed for `student`."""
-    courses = _decorate(list(listed_courses(student).filter(pk=course_id)))
+def course_for_page(*, course_id: int, student: Student | None = None, seats: bool = True) -> Course:
+    """One course as `open_courses` lists it; raises Course.DoesNotExist when it is not listed for `student`.
+
+    Without `seats` (three queries fewer) its slots carry no seat counts and `course.seats_counted` is False: enough
+    to check a registration form, whose service counts the seats itself under a lock, not to show the page.
+    """
+    # Unordered: one row needs no ORDER BY (whose CASE expression costs more to build than the query takes).
+    courses = _decorate(list(listed_courses(student).filter(pk=course_id).order_by()), seats=seats)
     if not courses:
         raise Course.DoesNotExist(f"No listed course with id {course_id!r}.")
     return courses[0]

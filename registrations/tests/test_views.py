@@ -97,6 +97,24 @@ def test_register_a_drop_in_on_a_series_without_a_class_date_is_a_field_error(cl
     assert not Registration.objects.exists()
 
 
+def test_a_refused_form_is_shown_again_with_seats_and_full_dates_as_they_are_now(client, slot):
+    """The POST checks the form without counting seats; the page shown after a refusal counts them."""
+    first, second = slot.class_dates()[:2]
+    slot.capacity = 2
+    slot.save()
+    RegistrationFactory(slot=slot)
+    RegistrationFactory(slot=slot, pricing_type="drop_in", class_date=first)
+
+    response = client.post(slot.course.get_absolute_url(), _form(slot, email="not an email"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a valid email address." in html
+    assert "Full package sold out" in html
+    assert f"{first:%a, %b} {first.day} (full)" in html
+    assert f"{second:%a, %b} {second.day}</option>" in html
+
+
 def test_register_a_drop_in_on_a_date_that_is_not_a_class_is_a_field_error(client, slot):
     not_a_class = slot.class_dates()[0] + datetime.timedelta(days=1)
 
