@@ -120,11 +120,14 @@ def _with_profile_complete(student: Student) -> Student:
     return student
 
 
-def _save_student(*, details: StudentDetails, verified_student: Student | None, known: Student | None) -> Student:
+def _save_student(
+    *, details: StudentDetails, verified_student: Student | None, known: Student | None, savepoint: bool = True
+) -> Student:
     """Update or create (general) the student; unverified details only fill blanks, verified ones overwrite.
 
     `known`: the student with this email as the caller read it a moment ago, None if there was none (a student
-    created since then is found through the unique email below)."""
+    created since then is found through the unique email below). `savepoint=False`: the caller starts its whole
+    transaction again on IntegrityError (the same new address registering twice at once) instead."""
     if verified_student is not None:
         student = Student.objects.get(pk=verified_student.pk)
         overwrite = True
@@ -135,16 +138,20 @@ def _save_student(*, details: StudentDetails, verified_student: Student | None, 
         new = _with_profile_complete(Student(**{f.name: getattr(details, f.name) for f in fields(details)}))
         try:
             _validate_fields(new)
+        except ValidationError as error:
+            raise _field_error(error) from None
+        if not savepoint:
+            new.save()
+            return new
+        try:
             # A savepoint: the same new address registering twice at once must not poison the transaction.
             with transaction.atomic():
                 new.save()
             return new
-        except (ValidationError, IntegrityError) as error:
+        except IntegrityError:
             # Another request created this student a moment ago: use that row (and only fill its blanks).
             student = Student.objects.filter(email=details.email).first()
             if student is None:
-                if isinstance(error, ValidationError):
-                    raise _field_error(error) from None
                 raise
     changed = []
     for name in PROFILE_FIELDS:
@@ -323,41 +330,35 @@ def register_student(
         raise InvalidChoice(_("This time slot has no classes left."), field="slot")
     if payment_method not in Registration.PaymentMethod.values:
         raise InvalidChoice(_("Choose Venmo or Zelle."), field="payment_method")
-    price = CoursePricing.objects.filter(course_slot=slot, pricing_type=pricing_type).first()
+    # From the slot's prices as the caller read them (prefetched by the course page), else one query.
+    price = next((price for price in slot.prices.all() if price.pricing_type == pricing_type), None)
     if price is None:
         raise InvalidChoice(_("This option is not offered for this time slot."), field="pricing_type")
     class_date = _check_class_date(
         course=course, slot=slot, pricing_type=pricing_type, class_date=class_date, today=today
     )
 
+    attempt = partial(
+        _register_in_transaction,
+        slot=slot,
+        pricing_type=pricing_type,
+        payment_method=payment_method,
+        details=details,
+        class_date=class_date,
+        verified_student=verified_student,
+        amount=price.price,
+        limit=studio["max_registrations_per_student"],
+    )
     try:
-        with transaction.atomic():
-            student = _save_student(details=details, verified_student=verified_student, known=known)
-            # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
-            slot = _lock_slot(slot)
-            now = timezone.now()
-            try:
-                _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
-            except AlreadyRegistered:
+        try:
+            return attempt(known=known)
+        except IntegrityError:
+            # A request racing this one (a double submit) committed the same new student, or the same seat: this
+            # transaction rolled back whole. Once more: it then finds that student and any registration they made.
+            known = verified_student or Student.objects.filter(email=details.email).first()
+            if known is not None and _conflicting_registration(student=known, slot=slot, class_date=class_date):
                 raise _Duplicate() from None
-            limit = studio["max_registrations_per_student"]
-            if limit and Registration.objects.filter(selectors.holds_seat(now), student=student).count() >= limit:
-                raise RegistrationLimitReached()
-            if _walk_up_seats_left(slot, class_date=class_date, now=now) <= 0:
-                raise SlotFull()
-            try:
-                registration = create_registration(
-                    student=student,
-                    slot=slot,
-                    pricing_type=pricing_type,
-                    payment_method=payment_method,
-                    class_date=class_date,
-                    amount=price.price,
-                    reason=_("Registered online."),
-                    duplicates_checked=True,
-                )
-            except AlreadyRegistered:
-                raise _Duplicate() from None
+            return attempt(known=known)
     except _Duplicate:
         # Rolled back: nothing was written. The facts go only to the mailbox owner.
         student = Student.objects.filter(email=details.email).first()
@@ -366,7 +367,45 @@ def register_student(
             if existing is not None:
                 send_already_registered(existing)
         raise AlreadyRegistered() from None
-    return registration
+
+
+def _register_in_transaction(
+    *,
+    slot: CourseSlot,
+    pricing_type: str,
+    payment_method: str,
+    details: StudentDetails,
+    class_date: datetime.date | None,
+    verified_student: Student | None,
+    known: Student | None,
+    amount: Decimal,
+    limit: int,
+) -> Registration:
+    """register_student's writes: lock, count, write, in one transaction without savepoints (each costs two round
+    trips); raises _Duplicate, and IntegrityError when a request racing this one committed the same new student."""
+    with transaction.atomic():
+        student = _save_student(details=details, verified_student=verified_student, known=known, savepoint=False)
+        # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
+        slot = _lock_slot(slot)
+        now = timezone.now()
+        try:
+            _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
+        except AlreadyRegistered:
+            raise _Duplicate() from None
+        if limit and Registration.objects.filter(selectors.holds_seat(now), student=student).count() >= limit:
+            raise RegistrationLimitReached()
+        if _walk_up_seats_left(slot, class_date=class_date, now=now) <= 0:
+            raise SlotFull()
+        return create_registration(
+            student=student,
+            slot=slot,
+            pricing_type=pricing_type,
+            payment_method=payment_method,
+            class_date=class_date,
+            amount=amount,
+            reason=_("Registered online."),
+            duplicates_checked=True,
+        )
 
 
 def report_payment(*, registration: Registration, method: str) -> Registration:
@@ -452,16 +491,21 @@ def create_registration(
     )
     try:
         _validate_fields(registration)
-        # A savepoint: a double submit that committed first must not break the caller's transaction.
-        with transaction.atomic():
-            registration.save()
-    except (ValidationError, IntegrityError) as error:
-        # Double submit: the other request committed the same registration after our check.
-        if _conflicting_registration(student=student, slot=slot, class_date=class_date) is not None:
-            raise AlreadyRegistered() from None
-        if isinstance(error, ValidationError):
-            raise _field_error(error) from None
-        raise
+    except ValidationError as error:
+        raise _field_error(error) from None
+    if duplicates_checked:
+        # Checked under this slot lock a moment ago: no request can have written the same seat since.
+        registration.save()
+    else:
+        try:
+            # A savepoint: a double submit that committed first must not break the caller's transaction.
+            with transaction.atomic():
+                registration.save()
+        except IntegrityError:
+            # Double submit: the other request committed the same registration after our check.
+            if _conflicting_registration(student=student, slot=slot, class_date=class_date) is not None:
+                raise AlreadyRegistered() from None
+            raise
     _record_event(
         registration,
         from_status="",

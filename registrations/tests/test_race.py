@@ -13,6 +13,7 @@ from registrations import services
 from registrations.models import Registration
 from registrations.services import SlotFull, StudentDetails, register_student
 from registrations.tests.factories import RegistrationFactory
+from students.models import Student
 from students.tests.factories import StudentFactory
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -91,3 +92,51 @@ def test_without_the_slot_lock_the_same_race_oversells(monkeypatch):
 
     assert outcomes.count("registered") > 1, outcomes
     assert active > CAPACITY
+
+
+def test_the_same_new_email_registering_twice_at_once_makes_one_student_and_one_registration(monkeypatch):
+    """A double submit by someone new: both requests create the student; the database keeps one, and the request
+    that lost starts again, finds the registration and says "already registered" (no savepoints in between)."""
+    slot = priced_slot(capacity=CAPACITY)
+    created = threading.Barrier(2)
+    save_student = services._save_student
+
+    def save_then_wait_for_the_other(**kwargs):
+        try:
+            return save_student(**kwargs)
+        finally:
+            if kwargs["known"] is None:
+                try:
+                    created.wait(timeout=2)  # the loser blocks on the unique email, so this times out for the winner
+                except threading.BrokenBarrierError:
+                    pass
+
+    monkeypatch.setattr(services, "_save_student", save_then_wait_for_the_other)
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def attempt():
+        try:
+            start.wait(timeout=10)
+            register_student(
+                course=slot.course,
+                slot=slot,
+                pricing_type="full_package",
+                payment_method="venmo",
+                details=StudentDetails(email="new.dancer@example.com", first_name="Ana", last_name="Lima"),
+            )
+            outcomes.append("registered")
+        except Exception as error:  # noqa: BLE001 - reported by the assertions below
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["AlreadyRegistered", "registered"], outcomes
+    assert Student.objects.filter(email="new.dancer@example.com").count() == 1
+    assert Registration.objects.filter(slot=slot).count() == 1
