@@ -383,17 +383,20 @@ def _register_in_transaction(
 ) -> Registration:
     """register_student's writes: lock, count, write, in one transaction without savepoints (each costs two round
     trips); raises _Duplicate, and IntegrityError when a request racing this one committed the same new student."""
+    # Without a savepoint a student is either created here or the transaction fails (IntegrityError).
+    new_student = verified_student is None and known is None
     with transaction.atomic():
         student = _save_student(details=details, verified_student=verified_student, known=known, savepoint=False)
         # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
         slot = _lock_slot(slot)
         now = timezone.now()
-        try:
-            _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
-        except AlreadyRegistered:
-            raise _Duplicate() from None
-        if limit and Registration.objects.filter(selectors.holds_seat(now), student=student).count() >= limit:
-            raise RegistrationLimitReached()
+        if not new_student:  # a student created a moment ago has no registrations to repeat or count
+            try:
+                _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
+            except AlreadyRegistered:
+                raise _Duplicate() from None
+            if limit and Registration.objects.filter(selectors.holds_seat(now), student=student).count() >= limit:
+                raise RegistrationLimitReached()
         if _walk_up_seats_left(slot, class_date=class_date, now=now) <= 0:
             raise SlotFull()
         return create_registration(
