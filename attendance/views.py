@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import time_format
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -38,46 +38,83 @@ def _sessions():
     return ClassSession.objects.select_related("course", "slot")
 
 
-def _roster_rows(session: ClassSession, entries: list[selectors.RosterEntry]) -> list[dict]:
-    """What each roster row shows, ready to print: ids, mark URL, legend, "saved at" time and the three buttons.
+# A roster row: the student's name and badges, three mark buttons (radio inputs styled as big buttons) that save on
+# change through htmx, and what was saved when. Printed here rather than in the template: a roster is 60 rows of three
+# buttons, and the template engine's per-variable cost for them was most of the page's time (issue 9).
+_ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row>
+  <div class="roster-name">
+    <span class="roster-student">{name}</span>
+    {badges}
+  </div>
+  <fieldset class="roster-marks"{marking}>
+    <legend class="visually-hidden">{legend}</legend>
+{buttons}  </fieldset>
+  <div class="roster-state" aria-live="polite">
+    {state}
+  </div>
+</div>
+"""
+_MARKING = (
+    ' hx-post="{url}" hx-trigger="change" hx-target="#row-{sid}" hx-swap="outerHTML" hx-params="mark-{sid}"'
+    ' hx-sync="this:replace" hx-indicator="#row-{sid}"'
+)
+_BUTTON = """      <input type="radio" class="btn-check" name="mark-{sid}" id="mark-{sid}-{value}" value="{value}" \
+autocomplete="off"{checked}>
+      <label class="btn btn-outline-{colour} btn-mark" for="mark-{sid}-{value}">{label}</label>
+"""
 
-    A roster renders 60 rows of 3 buttons, and per-row work in the template (`{% url %}`, translation, number and time
-    formatting, deep lookups) was most of the page's time. Ids, URLs and button values are digits and fixed words,
-    so they are SafeStrings the template need not escape; labels are escaped once here; names stay plain strings.
-    """
+
+def _roster_rows(
+    session: ClassSession,
+    entries: list[selectors.RosterEntry],
+    *,
+    can_mark: bool,
+    row_error: str | None = None,
+    just_saved: bool = False,
+) -> list[SafeString]:
+    """The HTML of each roster row; `row_error` and `just_saved` describe the row a tap has just saved (or not)."""
     # The student id is the last part of the mark URL: reverse once, then append each id.
     mark_url_prefix = reverse("attendance:mark", args=[session.pk, 0]).removesuffix("0/")
     legend = _("Attendance of %(name)s")
-    buttons = [
-        (SafeString(status.value), conditional_escape(status.label), SafeString(colour))
-        for status, colour in MARK_BUTTONS
-    ]
+    unpaid = format_html('<span class="badge text-bg-warning">{}</span>', _("Unpaid"))
+    drop_in = format_html('<span class="badge text-bg-info">{}</span>', _("Drop-in"))
+    labels = [(status.value, conditional_escape(status.label), colour) for status, colour in MARK_BUTTONS]
+    saved = _("Saved")
     rows = []
     for entry in entries:
-        sid = SafeString(entry.student.pk)
+        sid = entry.student.pk
         name = entry.student.full_name
-        selected = entry.selected
-        record = entry.record
+        if row_error:
+            state = format_html('<span class="text-danger">{}</span>', row_error)
+        elif entry.record is not None:
+            saved_at = time_format(timezone.localtime(entry.record.marked_at), "g:i A")
+            state = format_html('<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at)
+        else:
+            state = format_html('<span class="text-secondary">{}</span>', _("Not marked"))
+        buttons = "".join(
+            _BUTTON.format(
+                sid=sid, value=value, colour=colour, label=label, checked=" checked" if value == entry.selected else ""
+            )
+            for value, label, colour in labels
+        )
+        badges = ([] if entry.is_paid else [unpaid]) + ([drop_in] if entry.is_drop_in else [])
+        marking = _MARKING.format(url=f"{mark_url_prefix}{sid}/", sid=sid) if can_mark else " disabled"
+        row_class = ("" if entry.is_paid else " is-unpaid") + (
+            " is-failed" if row_error else " is-saved" if just_saved else ""
+        )
+        # Ids, the URL and button values are digits and fixed words; labels and badges are escaped above.
         rows.append(
-            {
-                "sid": sid,
-                "name": name,
-                "is_paid": entry.is_paid,
-                "is_drop_in": entry.is_drop_in,
-                "mark_url": SafeString(f"{mark_url_prefix}{sid}/"),
-                "legend": legend % {"name": name},
-                "saved_at": time_format(timezone.localtime(record.marked_at), "g:i A") if record else "",
-                "buttons": [
-                    {
-                        "id": SafeString(f"mark-{sid}-{value}"),
-                        "value": value,
-                        "label": label,
-                        "colour": colour,
-                        "checked": value == selected,
-                    }
-                    for value, label, colour in buttons
-                ],
-            }
+            format_html(
+                _ROW,
+                sid=sid,
+                row_class=row_class,
+                name=name,
+                badges=mark_safe("\n    ".join(badges)),
+                marking=mark_safe(marking),
+                legend=legend % {"name": name},
+                buttons=mark_safe(buttons),
+                state=state,
+            )
         )
     return rows
 
@@ -89,10 +126,7 @@ def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
         "roster": roster,
         "can_mark": not session.is_canceled and session.session_date <= today,
         "is_future": session.session_date > today,
-        # The row partial's tap-only flags, set here too: a missing variable costs a lookup failure per row.
-        "row_error": None,
-        "just_saved": False,
-        "oob": False,
+        "oob": False,  # the marked count replaces the page's own out of band only in a tap's answer
     }
 
 
@@ -136,10 +170,10 @@ def session_detail(request, session_id):
         posted = form.cleaned_data.get("marks", {})
         for entry in roster.entries:
             entry.posted = posted.get(entry.student.pk, "")
-    context = {
-        **_page_context(session, roster),
-        "paid_rows": _roster_rows(session, roster.paid),
-        "unpaid_rows": _roster_rows(session, roster.unpaid),
+    context = _page_context(session, roster)
+    context |= {
+        "paid_rows": _roster_rows(session, roster.paid, can_mark=context["can_mark"]),
+        "unpaid_rows": _roster_rows(session, roster.unpaid, can_mark=context["can_mark"]),
         "form": form,
     }
     return render(request, DETAIL_TEMPLATE, context, status=400 if form.is_bound else 200)
@@ -166,12 +200,15 @@ def mark_student(request, session_id, student_id):
         return redirect("attendance:detail", session_id=session.pk)
     roster = selectors.session_roster(session)
     entry = roster.entry_for(student_id)
-    context = {
-        **_page_context(session, roster),
-        "row": _roster_rows(session, [entry])[0] if entry else None,
+    context = _page_context(session, roster)
+    context |= {
+        "row": (
+            _roster_rows(session, [entry], can_mark=context["can_mark"], row_error=error, just_saved=error is None)[0]
+            if entry
+            else None
+        ),
         "student_id": student_id,
         "row_error": error,
-        "just_saved": error is None,
         "oob": True,
     }
     response = render(request, f"{DETAIL_TEMPLATE}#tap-response", context, status=400 if error else 200)
