@@ -16,6 +16,7 @@ from students.forms import StudentDetailsForm
 PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
 
+
 def _date_label(day: datetime.date, *, full: bool) -> str:
     label = dateformat.format(day, "D, M j")
     return _("%(day)s (full)") % {"day": label} if full else label
