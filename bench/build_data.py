@@ -21,7 +21,7 @@ from students.models import Student
 
 BATCH = 2000
 ROSTER_STUDENTS = 60
-ONE_SLOT_CAPACITY = MAX_CAPACITY  # room for about 400 more: every POST of an 8-second run
+ONE_SLOT_CAPACITY = MAX_CAPACITY  # the most a slot may have: room for a 4-second run of POSTs (bench/run.py)
 LAST_SEATS = 20
 
 
