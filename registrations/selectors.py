@@ -65,8 +65,10 @@ class _SeatCounts:
         return max(0, self.capacity - self.taken(class_date))
 
 
-def _seat_counts(slots: list[CourseSlot], now: datetime.datetime) -> dict[int, _SeatCounts]:
-    """Seat counts of many slots in two queries."""
+def _seat_counts(
+    slots: list[CourseSlot], now: datetime.datetime, *, offers: dict[int, int] | None = None
+) -> dict[int, _SeatCounts]:
+    """Seat counts of many slots in two queries (one when the caller counted the outstanding `offers` per slot)."""
     slot_ids = [slot.pk for slot in slots]
     every_date: dict[int, int] = defaultdict(int)
     by_date: dict[int, dict[datetime.date, int]] = defaultdict(dict)
@@ -81,14 +83,16 @@ def _seat_counts(slots: list[CourseSlot], now: datetime.datetime) -> dict[int, _
             every_date[row["slot_id"]] += row["n"]
         else:
             by_date[row["slot_id"]][row["class_date"]] = row["n"]
-    offers = (
-        WaitlistEntry.objects.filter(outstanding_offers(now), offer_slot_id__in=slot_ids)
-        .values("offer_slot_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for row in offers:
-        every_date[row["offer_slot_id"]] += row["n"]
+    if offers is None:
+        rows = (
+            WaitlistEntry.objects.filter(outstanding_offers(now), offer_slot_id__in=slot_ids)
+            .values("offer_slot_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        offers = {row["offer_slot_id"]: row["n"] for row in rows}
+    for slot_id, n in offers.items():
+        every_date[slot_id] += n
     return {
         slot.pk: _SeatCounts(capacity=slot.capacity, every_date=every_date[slot.pk], by_date=by_date[slot.pk])
         for slot in slots
@@ -136,8 +140,21 @@ def waiting_count(slot: CourseSlot) -> int:
 def walk_up_seats_left(
     slot: CourseSlot, *, class_date: datetime.date | None = None, now: datetime.datetime | None = None
 ) -> int:
-    """Seats a public registration may take: while anyone waits, freed seats go to the waitlist first."""
-    return max(0, seats_left(slot, class_date=class_date, now=now) - waiting_count(slot))
+    """Seats a public registration may take: while anyone waits, freed seats go to the waitlist first.
+
+    Two queries (it runs under the slot lock of every registration): the registrations, and in one the slot's
+    outstanding offers with the course's waiting entries for this slot or any."""
+    now = now or timezone.now()
+    waitlist = WaitlistEntry.objects.filter(Q(offer_slot=slot) | Q(course_id=slot.course_id)).aggregate(
+        offers=Count("pk", filter=outstanding_offers(now) & Q(offer_slot=slot)),
+        waiting=Count(
+            "pk",
+            filter=Q(status=WaitlistEntry.Status.WAITING, course_id=slot.course_id)
+            & (Q(preferred_slot=slot) | Q(preferred_slot__isnull=True)),
+        ),
+    )
+    counts = _seat_counts([slot], now, offers={slot.pk: waitlist["offers"]})[slot.pk]
+    return max(0, counts.left(class_date) - waitlist["waiting"])
 
 
 def upcoming_class_dates(slot: CourseSlot, *, today: datetime.date | None = None) -> list[datetime.date]:

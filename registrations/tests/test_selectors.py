@@ -121,6 +121,20 @@ def test_walk_up_seats_left_subtracts_students_waiting_for_this_slot_or_any():
 # --- open_courses / course_for_page ---------------------------------------------------------------------------------
 
 
+def test_walk_up_seats_left_takes_off_this_slots_running_offers_and_the_waiting_alike():
+    slot = priced_slot(capacity=6)
+    other = priced_slot(course=slot.course)
+    RegistrationFactory(slot=slot)
+    offer(slot)
+    offer(slot, expires_in=-datetime.timedelta(seconds=1))  # ran out: holds nothing
+    offer(other)
+    WaitlistEntryFactory(course=slot.course)
+    WaitlistEntryFactory(course=priced_slot().course)  # another course's list
+
+    assert selectors.walk_up_seats_left(slot) == 6 - 1 - 1 - 1
+    assert selectors.walk_up_seats_left(slot) == seats_left(slot) - selectors.waiting_count(slot)
+
+
 def test_open_courses_lists_active_courses_that_have_not_ended():
     listed = CourseFactory(name="Listed")
     ends_today = CourseFactory(name="Ends today", start_date=TODAY - datetime.timedelta(days=7), end_date=TODAY)
