@@ -47,7 +47,11 @@ class Registration(models.Model):
         Course, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("course")
     )
     slot = models.ForeignKey(
-        CourseSlot, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("time slot")
+        CourseSlot,
+        on_delete=models.PROTECT,
+        related_name="registrations",
+        verbose_name=_("time slot"),
+        db_index=False,  # registrations_slot_hold_idx starts with the slot
     )
     pricing_type = models.CharField(_("pricing type"), max_length=20, choices=CoursePricing.PricingType)
     class_date = models.DateField(
@@ -95,7 +99,14 @@ class Registration(models.Model):
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["slot", "payment_status"], name="registrations_slot_status_idx")]
+        indexes = [
+            # Seats of one slot: its registrations by status and hold end (every count, under every slot lock).
+            models.Index(fields=["slot", "payment_status", "payment_due_at"], name="registrations_slot_hold_idx"),
+            # The next hold to run out (the cached catalog's pages), and the holds to expire.
+            models.Index(fields=["payment_status", "payment_due_at"], name="registrations_status_due_idx"),
+            # The admin changelist's default order: its first page without sorting every row.
+            models.Index(fields=["-created_at", "-id"], name="registrations_created_desc_idx"),
+        ]
         constraints = [
             # Full package: one active registration per student and slot.
             models.UniqueConstraint(
