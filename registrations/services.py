@@ -696,34 +696,38 @@ class BulkOutcome:
     refused: list[tuple[Registration, RegistrationError]]
 
 
+def _each(registrations, change) -> BulkOutcome:
+    """`change(registration)` for each one, each in its own transaction: one refusal does not undo the others.
+
+    `change` returns whether it changed anything and raises RegistrationError to refuse."""
+    outcome = BulkOutcome(done=[], unchanged=[], refused=[])
+    for registration in registrations:
+        try:
+            changed = change(registration)
+        except RegistrationError as error:
+            outcome.refused.append((registration, error))
+        else:
+            (outcome.done if changed else outcome.unchanged).append(registration)
+    return outcome
+
+
 def confirm_payments(
     *, registrations, actor: User, method: str = "", note: str = "", over_capacity: bool = False
 ) -> BulkOutcome:
     """confirm_payment for each registration, each in its own transaction: one refusal does not undo the others."""
-    outcome = BulkOutcome(done=[], unchanged=[], refused=[])
-    for registration in registrations:
-        try:
-            changed = confirm_payment(
-                registration=registration, actor=actor, method=method, note=note, over_capacity=over_capacity
-            )
-        except RegistrationError as error:
-            outcome.refused.append((registration, error))
-        else:
-            (outcome.done if changed else outcome.unchanged).append(registration)
-    return outcome
+    return _each(
+        registrations,
+        lambda registration: confirm_payment(
+            registration=registration, actor=actor, method=method, note=note, over_capacity=over_capacity
+        ),
+    )
 
 
 def cancel_registrations(*, registrations, actor: User, reason: str) -> BulkOutcome:
     """cancel_registration (by the studio) for each registration, each in its own transaction."""
-    outcome = BulkOutcome(done=[], unchanged=[], refused=[])
-    for registration in registrations:
-        try:
-            changed = cancel_registration(registration=registration, actor=actor, reason=reason)
-        except RegistrationError as error:
-            outcome.refused.append((registration, error))
-        else:
-            (outcome.done if changed else outcome.unchanged).append(registration)
-    return outcome
+    return _each(
+        registrations, lambda registration: cancel_registration(registration=registration, actor=actor, reason=reason)
+    )
 
 
 def reopen_registration(*, registration: Registration, actor: User, reason: str = "") -> bool:
@@ -771,15 +775,9 @@ def reopen_registration(*, registration: Registration, actor: User, reason: str 
 
 def reopen_registrations(*, registrations, actor: User, reason: str = "") -> BulkOutcome:
     """reopen_registration for each registration, each in its own transaction."""
-    outcome = BulkOutcome(done=[], unchanged=[], refused=[])
-    for registration in registrations:
-        try:
-            changed = reopen_registration(registration=registration, actor=actor, reason=reason)
-        except RegistrationError as error:
-            outcome.refused.append((registration, error))
-        else:
-            (outcome.done if changed else outcome.unchanged).append(registration)
-    return outcome
+    return _each(
+        registrations, lambda registration: reopen_registration(registration=registration, actor=actor, reason=reason)
+    )
 
 
 def admin_register_student(
