@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.services import cancel_session
-from dance_portal.csv import csv_response
+from studio.csv import csv_response
 
 
 class ClassSessionForm(forms.ModelForm):

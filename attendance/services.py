@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.selectors import session_roster
 from courses.models import Course
-from dance_portal.emails import send_email
+from studio.emails import send_email
 from students.models import Student
 
 
@@ -102,6 +102,7 @@ def _email_session_canceled(*, session: ClassSession, student: Student) -> None:
     send_email(
         kind="session_canceled",
         to=student.email,
+        about=session,
         context={"student": student, "session": session, "course": session.course},
         dedupe_key=f"session_canceled:{session.pk}:{student.pk}",
     )

@@ -21,7 +21,7 @@ from attendance import selectors, services
 from attendance.forms import RosterMarksForm, StudentMarkForm
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course
-from dance_portal.csv import csv_response
+from studio.csv import csv_response
 
 DETAIL_TEMPLATE = "attendance/session_detail.html"
 # Tells attendance.js that an htmx response is our row (not a login page or a captive Wi-Fi portal).

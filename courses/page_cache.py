@@ -33,7 +33,7 @@ from django.template import RequestContext
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
-from dance_portal.models import StudioLogo, SystemSetting
+from studio.models import StudioLogo, SystemSetting
 from registrations.models import Registration
 from waitlist.models import WaitlistEntry
 

@@ -11,7 +11,7 @@ from django_ratelimit.core import is_ratelimited
 
 from courses import page_cache
 from courses.models import Course
-from dance_portal.studio_settings import get_settings
+from studio.config import studio_settings
 from registrations import selectors, services
 from registrations.forms import RegistrationForm
 from registrations.models import Registration
@@ -41,9 +41,9 @@ def _prefill(student) -> dict:
 def payment_methods(studio: dict) -> list[str]:
     """The methods the studio has set up; both when none is (the studio then sends the details itself)."""
     methods = []
-    if studio["venmo_username"]:
+    if studio.venmo_username:
         methods.append(Registration.PaymentMethod.VENMO)
-    if studio["zelle_phone"] or studio["zelle_email"]:
+    if studio.zelle_phone or studio.zelle_email:
         methods.append(Registration.PaymentMethod.ZELLE)
     return methods or list(Registration.PaymentMethod.values)
 
@@ -81,7 +81,7 @@ def _catalog_context(*, studio: dict, student, number: int) -> dict:
         "page": page,
         "previous_url": _catalog_url(page.previous_page_number()) if page.has_previous() else None,
         "next_url": _catalog_url(page.next_page_number()) if page.has_next() else None,
-        "registration_open": studio["registration_open"],
+        "registration_open": studio.registration_open,
     }
 
 
@@ -109,11 +109,11 @@ def course_list(request):
                 request,
                 name=f"catalog:{number}",
                 template_name="courses/course_list.html",
-                context=lambda: _catalog_context(studio=get_settings(), student=None, number=number),
+                context=lambda: _catalog_context(studio=studio_settings(), student=None, number=number),
             )
             if response is not None:
                 return response
-        context = _catalog_context(studio=get_settings(), student=_student(request), number=number)
+        context = _catalog_context(studio=studio_settings(), student=_student(request), number=number)
     except _NotACatalogPage as error:
         return redirect(error.url)
     return render(request, "courses/course_list.html", context)
@@ -148,7 +148,7 @@ def render_course_page(request, *, course: Course, student, form=None, waitlist_
     """The course page: the registration form, and the waitlist form when a time slot is full (or registering
     failed because it filled up). Unbound forms are made here, prefilled for a signed-in student."""
     context = _course_page_context(
-        course=course, student=student, studio=get_settings(), form=form, waitlist_form=waitlist_form
+        course=course, student=student, studio=studio_settings(), form=form, waitlist_form=waitlist_form
     )
     return render(request, "courses/course_detail.html", context, status=status)
 
@@ -163,7 +163,7 @@ def _course_page_context(*, course: Course, student, studio: dict, form=None, wa
         "course": course,
         "form": form,
         "waitlist_form": waitlist_form,
-        "registration_open": studio["registration_open"],
+        "registration_open": studio.registration_open,
     }
     return context
 
@@ -189,7 +189,7 @@ def course_detail(request, course_id):
         raise Http404("No such open course") from None
     if request.method != "POST":
         return render_course_page(request, course=course, student=student)
-    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(get_settings()))
+    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(studio_settings()))
     refusal = None
     if form.is_valid():
         try:
@@ -214,7 +214,7 @@ def _course_page_after_refusal(request, *, course_id: int, student, refusal: ser
         course = selectors.course_for_page(course_id=course_id, student=student)
     except Course.DoesNotExist:  # closed or deleted since the form was checked
         raise Http404("No such open course") from None
-    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(get_settings()))
+    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(studio_settings()))
     waitlist_form = None
     if form.is_valid() and refusal is not None:
         if isinstance(refusal, services.SlotFull):
@@ -233,7 +233,7 @@ def _cached_course_page(request, *, course_id: int):
             course = selectors.course_for_page(course_id=course_id)
         except Course.DoesNotExist:
             raise Http404("No such open course") from None
-        return _course_page_context(course=course, student=None, studio=get_settings())
+        return _course_page_context(course=course, student=None, studio=studio_settings())
 
     return page_cache.cached_page(
         request, name=f"course:{course_id}", template_name="courses/course_detail.html", context=context

@@ -3,17 +3,18 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DancePortalConfig(AppConfig):
+    """The project package, the top floor: URLs, the admin dashboard and the pages that compose every app."""
+
     name = "dance_portal"
-    verbose_name = _("Studio")
+    verbose_name = _("Dance portal")
 
     def ready(self):
-        from django.core.signals import request_finished, request_started
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_migrate
 
-        from dance_portal import studio_settings
-        from dance_portal.models import SystemSetting
+        from dance_portal.roles import sync_staff_groups
 
-        request_started.connect(studio_settings.start_request_memo, dispatch_uid="studio_settings_start")
-        request_finished.connect(studio_settings.end_request_memo, dispatch_uid="studio_settings_end")
-        for signal in (post_save, post_delete):
-            signal.connect(studio_settings.clear_request_memo, sender=SystemSetting, dispatch_uid=f"settings_{signal}")
+        # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
+        post_migrate.connect(
+            lambda sender, using, **kwargs: sync_staff_groups(using=using), sender=self, weak=False,
+            dispatch_uid="dance_portal_sync_staff_groups",
+        )

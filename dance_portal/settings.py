@@ -49,12 +49,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
-    "dance_portal",
+    # The portal's apps, floor by floor: each imports only the apps above it in this list (README "Layout").
+    "studio",
     "students",
     "courses",
     "registrations",
-    "attendance",
     "waitlist",
+    "attendance",
+    "dance_portal",
 ]
 
 MIDDLEWARE = [
@@ -85,7 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dance_portal.context_processors.studio",
+                "studio.context_processors.studio",
             ],
         },
     },

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dance_portal import branding, views
+from dance_portal import views
+from studio import branding
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from courses.models import Course, CoursePricing, CourseSlot
-from dance_portal.csv import csv_response
+from studio.csv import csv_response
 from registrations import services
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student

@@ -21,7 +21,7 @@ from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CoursePricing, CourseSlot
-from dance_portal.studio_settings import get_settings
+from studio.config import studio_settings
 from registrations.models import Registration
 from students.models import Student
 from waitlist.models import WaitlistEntry
@@ -292,24 +292,24 @@ def venmo_qr_svg(url: str) -> str:
 
 def payment_instructions(registration: Registration) -> PaymentInstructions:
     """What the student needs to pay `registration`: amount, reference, note, and Venmo links or Zelle details."""
-    studio = get_settings()
+    studio = studio_settings()
     amount = registration.payment_amount
     amount_text = f"{amount:.2f}"
     dates = class_dates_text(registration)
     note = f"{registration.reference} {registration.course.name}" + (f" ({dates})" if dates else "")
     venmo_username = app_url = web_url = qr_svg = ""
     zelle_name = zelle_phone = zelle_email = ""
-    if registration.payment_method == Registration.PaymentMethod.VENMO and studio["venmo_username"]:
-        venmo_username = studio["venmo_username"]
+    if registration.payment_method == Registration.PaymentMethod.VENMO and studio.venmo_username:
+        venmo_username = studio.venmo_username
         user, encoded_note = quote(venmo_username, safe=""), quote(note, safe="")
         app_url = f"venmo://paycharge?txn=pay&recipients={user}&amount={amount_text}&note={encoded_note}"
         web_url = f"https://venmo.com/{user}?txn=pay&amount={amount_text}&note={encoded_note}"
         qr_svg = venmo_qr_svg(web_url)
     elif registration.payment_method == Registration.PaymentMethod.ZELLE:
         zelle_name, zelle_phone, zelle_email = (
-            studio["zelle_recipient_name"],
-            studio["zelle_phone"],
-            studio["zelle_email"],
+            studio.zelle_recipient_name,
+            studio.zelle_phone,
+            studio.zelle_email,
         )
     return PaymentInstructions(
         method=registration.payment_method,

@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.page_cache import bump_catalog_version
-from dance_portal.emails import send_email
-from dance_portal.studio_settings import get_settings
+from studio.emails import send_email
+from studio.config import studio_settings
 from registrations import selectors
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student, normalize_email
@@ -280,6 +280,7 @@ def send_registration_received(registration: Registration) -> None:
     send_email(
         kind="registration_received",
         to=registration.student.email,
+        about=registration,
         context=_registration_email_context(registration),
         dedupe_key=f"registration_received:{registration.pk}",
     )
@@ -291,6 +292,7 @@ def send_already_registered(registration: Registration) -> None:
     send_email(
         kind="already_registered",
         to=registration.student.email,
+        about=registration,
         context=_registration_email_context(registration),
         dedupe_key=f"already_registered:{registration.pk}:{timezone.now():%Y-%m-%dT%H}",
     )
@@ -311,8 +313,8 @@ def register_student(
     Raises RegistrationClosed, NotEligible, InvalidChoice, SlotFull, AlreadyRegistered (and emails the link to the
     existing registration), RegistrationLimitReached, or RegistrationError(field=...) for bad details.
     """
-    studio = get_settings()
-    if not studio["registration_open"]:
+    studio = studio_settings()
+    if not studio.registration_open:
         raise RegistrationClosed()
     details = _clean_details(details)
     if verified_student is not None and verified_student.email != details.email:
@@ -347,7 +349,7 @@ def register_student(
         class_date=class_date,
         verified_student=verified_student,
         amount=price.price,
-        limit=studio["max_registrations_per_student"],
+        limit=studio.max_registrations_per_student,
     )
     try:
         try:
@@ -489,7 +491,7 @@ def create_registration(
         payment_status=PaymentStatus.PENDING,
         payment_amount=amount,
         payment_method=payment_method,
-        payment_due_at=now + datetime.timedelta(hours=get_settings()["payment_hold_hours"]),
+        payment_due_at=now + datetime.timedelta(hours=studio_settings().payment_hold_hours),
         admin_override=admin_override,
     )
     try:
@@ -582,6 +584,7 @@ def cancel_registration(
         send_email(
             kind="registration_canceled",
             to=registration.student.email,
+        about=registration,
             context=_status_email_context(registration, reason=reason, by_student=by_student),
             dedupe_key=f"registration_canceled:{registration.pk}:{event.pk}",
         )
@@ -680,6 +683,7 @@ def confirm_payment(
         send_email(
             kind="payment_confirmed",
             to=registration.student.email,
+        about=registration,
             context=_status_email_context(registration),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
@@ -747,7 +751,7 @@ def reopen_registration(*, registration: Registration, actor: User, reason: str 
         if selectors.seats_left(slot, class_date=registration.class_date, now=now) <= 0:
             raise SlotFull(_("The time slot is full; the registration cannot be re-opened."))
         registration.payment_status = PaymentStatus.PENDING
-        registration.payment_due_at = now + datetime.timedelta(hours=get_settings()["payment_hold_hours"])
+        registration.payment_due_at = now + datetime.timedelta(hours=studio_settings().payment_hold_hours)
         registration.canceled_at = None
         registration.canceled_by = None
         registration.cancel_reason = ""
@@ -862,7 +866,7 @@ def _hold_email_context(registration: Registration) -> dict:
 def send_hold_reminders(*, now: datetime.datetime | None = None) -> int:
     """Email "your hold runs out soon" once per hold when half of payment_hold_hours is left; returns how many."""
     now = now or timezone.now()
-    hours = get_settings()["payment_hold_hours"]
+    hours = studio_settings().payment_hold_hours
     if not hours:
         return 0
     due = (
@@ -884,6 +888,7 @@ def send_hold_reminders(*, now: datetime.datetime | None = None) -> int:
             log = send_email(
                 kind="hold_expiring",
                 to=registration.student.email,
+        about=registration,
                 context=_hold_email_context(registration),
                 dedupe_key=key,
             )
@@ -920,6 +925,7 @@ def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
                 send_email(
                     kind="hold_expired",
                     to=registration.student.email,
+        about=registration,
                     context=_hold_email_context(registration),
                     dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
                 )

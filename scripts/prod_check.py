@@ -337,7 +337,7 @@ print(json.dumps({"race": [race_course.pk, race_slot.pk], "batch": [batch_course
 COUNTS = """
 import json
 from django.db.models import Count
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.models import Registration
 from django_tasks_db.models import DBTaskResult
 active = Registration.objects.filter(slot_id=%(slot)d, payment_status__in=["pending", "completed"])

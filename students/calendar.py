@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
-from dance_portal.studio_settings import get_settings
+from studio.config import studio_settings
 from registrations.models import Registration
 from students import selectors
 from students.models import Student
@@ -55,7 +55,7 @@ def _event(occurrence: selectors.ClassOccurrence, *, stamp: datetime.datetime) -
 
 def student_calendar(student: Student) -> bytes:
     """The student's classes as an .ics file: one VEVENT per class, local times with a VTIMEZONE (DST-correct)."""
-    studio_name = get_settings()["studio_name"]
+    studio_name = studio_settings().studio_name
     stamp = timezone.now().replace(microsecond=0)
     calendar = Calendar.new(
         name=_("%(studio)s: my classes") % {"studio": studio_name},

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from dance_portal.emails import send_email
+from studio.emails import send_email
 from students.models import Student, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def send_sign_in_link(*, email: str) -> bool:
     send_email(
         kind="sign_in_link",
         to=student.email,
+        about=student,
         context={"student": student, "sign_in_url": sign_in_url(student), "valid_minutes": SIGN_IN_LINK_MINUTES},
     )
     return True

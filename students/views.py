@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
-from dance_portal.studio_settings import get_settings
+from studio.config import studio_settings
 from registrations import selectors as registration_selectors
 from registrations import services as registration_services
 from registrations.models import Registration
@@ -136,7 +136,7 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
     feed_url = settings.SITE_URL + reverse("students:calendar_feed", args=[token])
     context = {
         "student": student,
-        "studio": get_settings(),
+        "studio": studio_settings(),
         "active_registrations": active,
         "past_registrations": [r for r in registrations if r.payment_status not in Registration.ACTIVE_STATUSES],
         "waitlist_entries": list(selectors.student_waitlist_entries(student)),

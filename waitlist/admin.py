@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dance_portal.csv import csv_response
+from studio.csv import csv_response
 from waitlist import services
 from waitlist.models import WaitlistEntry
 

@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.page_cache import bump_catalog_version
 from courses.templatetags.course_tags import slot_schedule
-from dance_portal.emails import send_email
-from dance_portal.studio_settings import get_settings
+from studio.emails import send_email
+from studio.config import studio_settings
 from registrations import selectors as registration_selectors
 from registrations.models import Registration
 from registrations.services import (
@@ -241,8 +241,8 @@ def join_waitlist(
     seat is free: register instead), AlreadyOnWaitlist (and emails the link to the existing entry), or
     RegistrationError(field=...) for bad details.
     """
-    studio = get_settings()
-    if not studio["registration_open"]:
+    studio = studio_settings()
+    if not studio.registration_open:
         raise RegistrationClosed()
     details = _clean_details(details)
     if verified_student is not None and verified_student.email != details.email:
@@ -287,6 +287,7 @@ def join_waitlist(
             send_email(
                 kind="waitlist_joined",
                 to=student.email,
+                about=entry,
                 context=_entry_context(entry, again=False),
                 dedupe_key=f"waitlist_joined:{entry.pk}",
             )
@@ -302,6 +303,7 @@ def join_waitlist(
             send_email(
                 kind="waitlist_joined",
                 to=existing.student.email,
+                about=existing,
                 context=_entry_context(existing, again=True),
                 # Hourly: a bot resubmitting someone's address cannot flood their inbox.
                 dedupe_key=f"waitlist_joined_again:{existing.pk}:{timezone.now():%Y-%m-%dT%H}",
@@ -398,6 +400,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
     send_email(
         kind="waitlist_offer",
         to=entry.student.email,
+        about=entry,
         context=_entry_context(
             entry,
             slot=slot,
@@ -415,7 +418,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
 def _offerable(slot: CourseSlot, *, now: datetime.datetime, studio: dict) -> bool:
     """Offers are made only while registration is open, for an active course, before the slot's last class."""
     return (
-        studio["registration_open"]
+        studio.registration_open
         and slot.course.is_active
         and not slot_has_started_its_last_class(slot, now=now)
         and offer_pricing(slot) is not None
@@ -443,8 +446,8 @@ def offer_freed_seats(*, slot: CourseSlot) -> list[WaitlistEntry]:
 
     Runs in its own transaction (call it after the commit that freed the seat). Returns the entries offered a seat.
     """
-    studio = get_settings()
-    if not studio["waitlist_auto_offer"]:
+    studio = studio_settings()
+    if not studio.waitlist_auto_offer:
         return []
     offered = []
     with transaction.atomic():
@@ -459,7 +462,7 @@ def offer_freed_seats(*, slot: CourseSlot) -> list[WaitlistEntry]:
         for entry in _next_waiting(slot.course_id, slot, now=now):
             if len(offered) >= free:
                 break
-            _make_offer(entry, slot, now=now, hours=studio["waitlist_offer_hours"])
+            _make_offer(entry, slot, now=now, hours=studio.waitlist_offer_hours)
             offered.append(entry)
     return offered
 
@@ -502,7 +505,7 @@ def _why_not_offer(entry: WaitlistEntry, *, now: datetime.datetime, studio: dict
 def send_offers(*, entries, over_capacity: bool = False) -> tuple[list[WaitlistEntry], list[str]]:
     """The studio offers seats to waiting entries, in position order per course, only into free seats unless
     `over_capacity`. Returns (entries offered, a message for each entry skipped saying why)."""
-    studio = get_settings()
+    studio = studio_settings()
     offered, skipped = [], []
     by_course: dict[int, list[int]] = {}
     for entry in entries:
@@ -521,7 +524,7 @@ def send_offers(*, entries, over_capacity: bool = False) -> tuple[list[WaitlistE
                 if slot is None:
                     skipped.append(f"{entry.student.full_name} ({entry.course}): {reason}")
                     continue
-                _make_offer(entry, slot, now=now, hours=studio["waitlist_offer_hours"])
+                _make_offer(entry, slot, now=now, hours=studio.waitlist_offer_hours)
                 offered.append(entry)
     return offered, skipped
 
@@ -591,6 +594,7 @@ def _expire_in_place(entry: WaitlistEntry) -> CourseSlot:
     send_email(
         kind="offer_expired",
         to=entry.student.email,
+        about=entry,
         context=_entry_context(entry, slot=slot, schedule=slot_schedule(slot, entry.course)),
         dedupe_key=f"offer_expired:{entry.pk}",
     )
@@ -603,7 +607,7 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
     Single use. Raises OfferUnavailable (accepted, declined, expired, left, withdrawn, class started: final), or
     RegistrationClosed, NotEligible, InvalidChoice, AlreadyRegistered, RegistrationLimitReached (the offer stays open).
     """
-    studio = get_settings()
+    studio = studio_settings()
     if payment_method not in Registration.PaymentMethod.values:
         raise InvalidChoice(_("Choose Venmo or Zelle."), field="payment_method")
     expired_slot = None
@@ -619,14 +623,14 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
             expired_slot = _expire_in_place(entry)
             _offer_on_commit(expired_slot)
         else:
-            if not studio["registration_open"]:
+            if not studio.registration_open:
                 raise RegistrationClosed()
             course = entry.course
             if not course.is_active:
                 raise InvalidChoice(_("This course is no longer open."))
             if not _may_attend(entry.student, course):
                 raise NotEligible()
-            limit = studio["max_registrations_per_student"]
+            limit = studio.max_registrations_per_student
             if limit and Registration.objects.filter(
                 registration_selectors.holds_seat(now), student=entry.student
             ).count() >= limit:

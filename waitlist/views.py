@@ -13,7 +13,7 @@ from django_ratelimit.core import is_ratelimited
 
 from courses.models import Course
 from courses.views import payment_methods, render_course_page
-from dance_portal.studio_settings import get_settings
+from studio.config import studio_settings
 from registrations import selectors
 from registrations.services import NotEligible, RegistrationError, StudentDetails
 from students.portal import signed_in_student
@@ -125,7 +125,7 @@ def offer(request, token):
     entry = services.entry_for_token(token)
     if entry is None:
         return render(request, "waitlist/offer_invalid.html", status=404)
-    methods = payment_methods(get_settings())
+    methods = payment_methods(studio_settings())
     if request.method != "POST":
         problem = services.offer_status(entry)
         if problem is not None:

@@ -11,7 +11,7 @@ from attendance.selectors import session_starts_at
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
 from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, CourseSlotFactory
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import SystemSetting
+from studio.models import SystemSetting
 from registrations import services
 from registrations.models import Registration
 from students.tests.factories import StudentFactory

@@ -18,7 +18,7 @@ from courses.templatetags.course_tags import (
 )
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
 from courses.views import CATALOG_PAGE_SIZE
-from dance_portal.models import SystemSetting
+from studio.models import SystemSetting
 from registrations.tests.factories import RegistrationFactory
 
 pytestmark = pytest.mark.django_db

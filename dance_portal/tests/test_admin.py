@@ -12,8 +12,9 @@ from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
-from dance_portal.models import EmailLog, StudioLogo, SystemSetting
-from dance_portal.studio_settings import DEFINITIONS
+from studio.models import EmailLog, StudioLogo, SystemSetting
+from studio.config import DEFINITIONS
+from dance_portal.roles import PORTAL_APPS
 from registrations.models import Registration, RegistrationEvent
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
@@ -29,7 +30,6 @@ def admin_user(django_user_model):
     """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
-PORTAL_APPS = {"dance_portal", "students", "courses", "registrations", "attendance", "waitlist"}
 # Written only by the services (or by the mailer): the admin offers no add form for them.
 NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog}
 # One row at most: "add" leads to the row there.
@@ -329,12 +329,24 @@ def test_email_log_page_links_the_registration_it_is_about(admin_client):
         subject="Registration received",
         body_text="Hi",
         dedupe_key=f"registration_received:{registration.pk}",
+        about=registration,
     )
 
     html = admin_client.get(_url(EmailLog, "change", log.pk)).content.decode()
 
     assert _url(Registration, "change", registration.pk) in html
     assert registration.reference in html
+
+
+def test_a_resent_email_keeps_the_link_to_what_it_is_about(admin_client):
+    registration = RegistrationFactory()
+    original = EmailLog.objects.create(
+        kind="registration_received", to_email="a@example.org", subject="S", body_text="Hi", about=registration
+    )
+
+    admin_client.post(_url(EmailLog, "changelist"), {"action": "resend", "_selected_action": [original.pk]})
+
+    assert EmailLog.objects.exclude(pk=original.pk).get().about == registration
 
 
 def _call_action(action, model, queryset, admin_user, rf):

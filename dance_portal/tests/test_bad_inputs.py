@@ -18,7 +18,7 @@ from attendance.models import AttendanceRecord
 from attendance.tests.factories import ClassSessionFactory
 from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.models import Registration
 from registrations.services import cancel_registration
 from registrations.tests.factories import RegistrationFactory

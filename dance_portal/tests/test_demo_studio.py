@@ -13,8 +13,8 @@ from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory
 from dance_portal.management.commands import demo_studio
-from dance_portal.models import SystemSetting
-from dance_portal.studio_settings import get_setting
+from studio.models import SystemSetting
+from studio.config import studio_settings
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student
 from waitlist.models import WaitlistEntry
@@ -212,11 +212,11 @@ def test_demo_studio_marks_a_past_drop_in_on_its_class_date_only():
 def test_demo_studio_writes_studio_settings_with_example_domains():
     run_demo_studio()
 
-    assert get_setting("studio_name") == "Demo Dance Studio"
-    assert get_setting("venmo_username") == "demo-dance-studio"
-    assert get_setting("zelle_recipient_name") == "Demo Dance Studio"
-    assert get_setting("zelle_email") == "payments@demo-studio.example"
-    assert get_setting("contact_email") == "hello@demo-studio.example"
+    assert studio_settings().studio_name == "Demo Dance Studio"
+    assert studio_settings().venmo_username == "demo-dance-studio"
+    assert studio_settings().zelle_recipient_name == "Demo Dance Studio"
+    assert studio_settings().zelle_email == "payments@demo-studio.example"
+    assert studio_settings().contact_email == "hello@demo-studio.example"
 
 
 def test_demo_studio_keeps_a_setting_the_owner_already_saved():
@@ -224,8 +224,8 @@ def test_demo_studio_keeps_a_setting_the_owner_already_saved():
 
     run_demo_studio()
 
-    assert get_setting("studio_name") == "Salsa Corner"
-    assert get_setting("venmo_username") == "demo-dance-studio"
+    assert studio_settings().studio_name == "Salsa Corner"
+    assert studio_settings().venmo_username == "demo-dance-studio"
 
 
 def test_demo_studio_creates_about_twenty_students_with_lowercase_example_emails_and_accents():

@@ -11,12 +11,12 @@ from attendance.models import AttendanceRecord
 from attendance.tests.factories import ClassSessionFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from dance_portal.roles import PORTAL_APPS, sync_staff_groups
 from students.tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
 
 groups_migration = importlib.import_module("dance_portal.migrations.0002_groups")
-PORTAL_APPS = ["dance_portal", "students", "courses", "registrations", "attendance", "waitlist"]
 
 
 def _codenames(group_name):
@@ -45,7 +45,7 @@ def test_studio_admin_group_has_every_permission_of_the_portal_apps():
     )
 
     assert ("registrations", "view_registration") in expected
-    assert ("dance_portal", "change_systemsetting") in expected
+    assert ("studio", "change_systemsetting") in expected
     assert _codenames("Studio admin") == expected
 
 
@@ -87,7 +87,7 @@ def test_instructor_can_view_registrations_but_not_change_them(client, staff_in_
 def test_instructor_cannot_open_settings_or_the_waitlist(client, staff_in_group):
     client.force_login(staff_in_group("Instructor"))
 
-    assert client.get(reverse("admin:dance_portal_systemsetting_changelist")).status_code == 403
+    assert client.get(reverse("admin:studio_systemsetting_changelist")).status_code == 403
     assert client.get(reverse("admin:waitlist_waitlistentry_changelist")).status_code == 403
     assert client.get(reverse("admin:courses_course_add")).status_code == 403
 
@@ -129,3 +129,11 @@ def test_groups_migration_reverses_and_reapplies():
     groups_migration.create_groups(state_apps, schema_editor)
     assert len(_codenames("Instructor")) == len(groups_migration.INSTRUCTOR_PERMISSIONS)
     assert _codenames("Studio admin")
+
+
+def test_a_permission_added_later_is_the_studio_admins_after_the_next_migrate():
+    Group.objects.get(name="Studio admin").permissions.remove(Permission.objects.get(codename="view_emaillog"))
+
+    sync_staff_groups()
+
+    assert ("studio", "view_emaillog") in _codenames("Studio admin")

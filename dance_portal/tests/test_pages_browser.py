@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.services import cancel_registration
 from registrations.tests.factories import RegistrationFactory

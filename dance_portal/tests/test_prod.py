@@ -19,7 +19,7 @@ from django.urls import path
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from courses.tests.factories import priced_slot
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from dance_portal.settings import JsonLogFormatter
 from dance_portal.urls import urlpatterns as site_urlpatterns
 from registrations.services import StudentDetails, register_student
@@ -97,7 +97,7 @@ def test_error_gets_the_500_page_in_the_site_style_even_with_the_database_down()
 def test_500_page_needs_no_context_processor():
     client = Client(raise_request_exception=False)
 
-    with mock.patch("dance_portal.context_processors.studio", side_effect=AssertionError("called")) as studio:
+    with mock.patch("studio.context_processors.studio", side_effect=AssertionError("called")) as studio:
         response = client.get("/broken/")
 
     assert response.status_code == 500

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.models import Registration, RegistrationEvent
 from registrations.services import cancel_registration, confirm_payment
 from registrations.tests.factories import RegistrationFactory

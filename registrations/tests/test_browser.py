@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

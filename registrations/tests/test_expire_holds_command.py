@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 

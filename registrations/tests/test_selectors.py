@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import SystemSetting
+from studio.models import SystemSetting
 from registrations import selectors
 from registrations.models import Registration
 from registrations.selectors import (

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations import services
 from registrations.models import Registration, RegistrationEvent
 from registrations.services import (

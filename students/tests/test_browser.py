@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.models import Registration, RegistrationEvent
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from students import services
 from students.models import Student
 from students.tests.factories import StudentFactory

@@ -7,7 +7,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from students import services, tasks
 from students.portal import SESSION_KEY
 from students.tests.factories import StudentFactory

@@ -4,7 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.tests.factories import CourseSlotFactory
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from students.tests.factories import StudentFactory
 from waitlist import services

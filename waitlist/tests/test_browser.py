@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.services import cancel_registration
 from registrations.tests.factories import RegistrationFactory

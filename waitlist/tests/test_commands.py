@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from dance_portal.models import EmailLog
+from studio.models import EmailLog
 from registrations.services import cancel_registration
 from waitlist import services
 from waitlist.models import WaitlistEntry

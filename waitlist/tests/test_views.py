@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.services import cancel_registration
 from students.portal import SESSION_KEY

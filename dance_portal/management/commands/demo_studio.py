@@ -28,8 +28,8 @@ from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course, CoursePricing, CourseSlot
-from dance_portal.models import SystemSetting
-from dance_portal.studio_settings import DEFINITIONS, get_setting
+from studio.models import SystemSetting
+from studio.config import DEFINITIONS, studio_settings
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student, normalize_email
 from waitlist.models import WaitlistEntry
@@ -340,7 +340,7 @@ def create_demo_studio(*, admin, today: datetime.date, now: datetime.datetime) -
     create_settings()
     students = {student.email: student for student in create_students(now=now)}
     courses = {spec.key: create_course(spec, today=today) for spec in COURSES}
-    hold_hours = get_setting("payment_hold_hours")
+    hold_hours = studio_settings().payment_hold_hours
     for spec in REGISTRATIONS:
         slot = courses[spec.course].slots.order_by("pk")[spec.slot]
         student = students[spec.student]

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dance_portal.csv import csv_response, csv_safe
+from studio.csv import csv_response, csv_safe
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,13 @@ import logging
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from dance_portal.branding import logo_url
-from dance_portal.models import EmailLog
-from dance_portal.studio_settings import get_settings
+from studio.branding import logo_url
+from studio.models import EmailLog
+from studio.config import studio_settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def one_line(text: str) -> str:
 
 def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
     """Subject, text and HTML of an email, rendered in the studio's time zone with the studio's settings."""
-    context = {"studio": get_settings(), "site_url": settings.SITE_URL, "studio_logo_url": logo_url(), **context}
+    context = {"studio": studio_settings(), "site_url": settings.SITE_URL, "studio_logo_url": logo_url(), **context}
     with timezone.override(settings.TIME_ZONE):
         subject = render_to_string(f"emails/{kind}_subject.txt", context)
         body_text = render_to_string(f"emails/{kind}.txt", context)
@@ -36,14 +36,18 @@ def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
     return one_line(subject)[:SUBJECT_MAX_LENGTH], body_text.strip() + "\n", body_html
 
 
-def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = None) -> EmailLog | None:
+def send_email(
+    *, kind: str, to: str, context: dict, dedupe_key: str | None = None, about: models.Model | None = None
+) -> EmailLog | None:
     """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used.
+
+    `about`: the row the email is about (a registration, a waitlist entry...), linked from the email log.
 
     The key is checked by inserting the row (a unique column), not by reading first: the usual first use costs no
     extra query, and a repeat is rendered for nothing but still not recorded or sent.
     """
     subject, body_text, body_html = render_email(kind=kind, context=context)
-    enabled = get_settings()["email_notifications_enabled"]
+    enabled = studio_settings().email_notifications_enabled
     log = EmailLog(
         kind=kind,
         to_email=to,
@@ -52,6 +56,7 @@ def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = No
         body_html=body_html,
         status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
         dedupe_key=dedupe_key,
+        about=about,
     )
     try:
         # A savepoint: two requests racing on one dedupe key must not break the caller's transaction.
@@ -62,8 +67,33 @@ def send_email(*, kind: str, to: str, context: dict, dedupe_key: str | None = No
             return None  # sent already, or by a request racing this one
         raise
     if enabled:
-        from dance_portal.tasks import deliver_email
-
-        # Robust: a queue that is down must not turn a committed registration into an error page; the row stays queued.
-        transaction.on_commit(partial(deliver_email.enqueue, log.pk), robust=True)
+        _deliver_on_commit(log)
     return log
+
+
+def resend_email(*, log: EmailLog) -> EmailLog:
+    """Record a copy of an email (no dedupe key, the same subject of the email) and deliver it after the commit;
+    recorded as skipped when notifications are off."""
+    enabled = studio_settings().email_notifications_enabled
+    copy = EmailLog(
+        kind=log.kind,
+        to_email=log.to_email,
+        subject=log.subject,
+        body_text=log.body_text,
+        body_html=log.body_html,
+        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
+        about_type_id=log.about_type_id,
+        about_id=log.about_id,
+    )
+    with transaction.atomic():
+        copy.save()
+        if enabled:
+            _deliver_on_commit(copy)
+    return copy
+
+
+def _deliver_on_commit(log: EmailLog) -> None:
+    from studio.tasks import deliver_email
+
+    # Robust: a queue that is down must not turn a committed registration into an error page; the row stays queued.
+    transaction.on_commit(partial(deliver_email.enqueue, log.pk), robust=True)

@@ -9,13 +9,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import http_date
 
-from dance_portal.branding import LOGO_MAX_BYTES, sniff_image
-from dance_portal.models import StudioLogo, SystemSetting
+from studio.branding import LOGO_MAX_BYTES, sniff_image
+from studio.models import StudioLogo, SystemSetting
 
 pytestmark = pytest.mark.django_db
 
 LOGO = "/branding/logo"
-ADD = "/admin/dance_portal/studiologo/add/"
+ADD = "/admin/studio/studiologo/add/"
 
 
 def png(width: int = 3, height: int = 2, padding: int = 0, grey: int = 0) -> bytes:
@@ -119,9 +119,9 @@ def test_admin_upload_accepts_a_png_of_exactly_512_kb(admin_client):
 def test_admin_offers_no_second_logo_but_replaces_the_one_there(admin_client):
     old = store_logo()
 
-    assert admin_client.get(ADD).url == reverse("admin:dance_portal_studiologo_change", args=[1])
+    assert admin_client.get(ADD).url == reverse("admin:studio_studiologo_change", args=[1])
     response = upload(admin_client, "new.webp", webp_lossless(64, 32), "image/webp",
-                      url=reverse("admin:dance_portal_studiologo_change", args=[1]))
+                      url=reverse("admin:studio_studiologo_change", args=[1]))
 
     assert response.status_code == 302
     logo = StudioLogo.objects.get()
@@ -132,7 +132,7 @@ def test_admin_offers_no_second_logo_but_replaces_the_one_there(admin_client):
 def test_admin_change_page_shows_a_preview_of_the_logo(admin_client):
     store_logo()
 
-    response = admin_client.get(reverse("admin:dance_portal_studiologo_change", args=[1]))
+    response = admin_client.get(reverse("admin:studio_studiologo_change", args=[1]))
 
     assert response.status_code == 200
     assert 'src="/branding/logo?v=' in response.content.decode()
@@ -242,7 +242,7 @@ def test_email_header_shows_the_logo_by_its_absolute_url_when_given_one():
 
 
 def test_sent_emails_carry_the_uploaded_logo(settings):
-    from dance_portal.emails import render_email
+    from studio.emails import render_email
 
     settings.SITE_URL = "https://dance.example"
     logo = store_logo()

@@ -7,8 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
 from django.utils import timezone
 
-from dance_portal.models import EmailLog
-from dance_portal.studio_settings import get_setting
+from studio.models import EmailLog
+from studio.config import studio_settings
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def deliver_email(email_log_id: int) -> str:
     log = EmailLog.objects.filter(pk=email_log_id).first()
     if log is None or log.status != EmailLog.Status.QUEUED:
         return str(log.status) if log else "missing"
-    reply_to = get_setting("contact_email")
+    reply_to = studio_settings().contact_email
     # The To header is the bare address: no display name that a crafted student name could break out of.
     message = EmailMultiAlternatives(
         subject=log.subject,

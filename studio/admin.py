@@ -1,19 +1,17 @@
 """Admin for the studio's settings, logo and email log."""
 
-from functools import partial
-
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from dance_portal.branding import LOGO_MAX_BYTES, sniff_image, versioned_logo_url
-from dance_portal.models import EmailLog, StudioLogo, SystemSetting
-from dance_portal.studio_settings import DEFINITIONS, get_settings
+from studio import emails
+from studio.branding import LOGO_MAX_BYTES, sniff_image, versioned_logo_url
+from studio.config import DEFINITIONS, studio_settings
+from studio.models import EmailLog, StudioLogo, SystemSetting
 
 
 def missing_setting_keys() -> list[str]:
@@ -23,7 +21,7 @@ def missing_setting_keys() -> list[str]:
 
 
 class SystemSettingForm(forms.ModelForm):
-    """A setting row; the value is checked per key by SystemSetting.clean() (studio_settings.parse_setting)."""
+    """A setting row; the value is checked per key by SystemSetting.clean() (studio.config.parse_setting)."""
 
     class Meta:
         model = SystemSetting
@@ -55,15 +53,15 @@ def format_default(value) -> str:
 def settings_overview() -> list[dict]:
     """Every known setting, with or without a row: key, description, current value, default, its row if any."""
     rows = {row.setting_key: row for row in SystemSetting.objects.all()}
-    current = get_settings()
+    current = studio_settings()
     return [
         {
             "key": key,
             "description": definition.description,
-            "value": format_default(current[key]),
+            "value": format_default(getattr(current, key)),
             "default": format_default(definition.default),
             "row": rows.get(key),
-            "is_default": key not in rows or current[key] == definition.default,
+            "is_default": key not in rows or getattr(current, key) == definition.default,
         }
         for key, definition in DEFINITIONS.items()
     ]
@@ -72,7 +70,7 @@ def settings_overview() -> list[dict]:
 @admin.register(SystemSetting)
 class SystemSettingAdmin(admin.ModelAdmin):
     form = SystemSettingForm
-    change_list_template = "admin/dance_portal/systemsetting/change_list.html"
+    change_list_template = "admin/studio/systemsetting/change_list.html"
     list_display = ["setting_key", "setting_value", "default_value", "setting_description", "updated_at"]
     search_fields = ["setting_key", "setting_value", "description"]
     fields = ["setting_key", "setting_value", "description", "updated_at"]
@@ -113,46 +111,6 @@ class SystemSettingAdmin(admin.ModelAdmin):
         return obj.description or (definition.description if definition else "")
 
 
-def resend_email(*, log: EmailLog) -> EmailLog:
-    """Record a copy of an email (no dedupe key) and deliver it after the commit; skipped when notifications are off."""
-    enabled = get_settings()["email_notifications_enabled"]
-    copy = EmailLog(
-        kind=log.kind,
-        to_email=log.to_email,
-        subject=log.subject,
-        body_text=log.body_text,
-        body_html=log.body_html,
-        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
-    )
-    with transaction.atomic():
-        copy.save()
-        if enabled:
-            from dance_portal.tasks import deliver_email
-
-            transaction.on_commit(partial(deliver_email.enqueue, copy.pk), robust=True)
-    return copy
-
-
-# Kinds whose dedupe key is "<kind>:<registration id>[:...]" (see registrations.services).
-_REGISTRATION_KINDS = {
-    "registration_received",
-    "already_registered",
-    "payment_confirmed",
-    "registration_canceled",
-    "hold_expiring",
-    "hold_expired",
-}
-
-
-def registration_id_of(log: EmailLog) -> int | None:
-    """The registration an email is about, when its dedupe key names it."""
-    kind, _sep, rest = (log.dedupe_key or "").partition(":")
-    if kind not in _REGISTRATION_KINDS:
-        return None
-    first = rest.split(":", 1)[0]
-    return int(first) if first.isdigit() else None
-
-
 @admin.register(EmailLog)
 class EmailLogAdmin(admin.ModelAdmin):
     """The record of every email: read-only. Bodies are shown as escaped text, never rendered as HTML."""
@@ -169,7 +127,7 @@ class EmailLogAdmin(admin.ModelAdmin):
         "status",
         "error",
         "dedupe_key",
-        "registration",
+        "about_link",
         "created_at",
         "sent_at",
         "body_text",
@@ -177,18 +135,14 @@ class EmailLogAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description=_("registration"))
-    def registration(self, obj):
-        registration_id = registration_id_of(obj)
-        if registration_id is None:
+    @admin.display(description=_("about"))
+    def about_link(self, obj):
+        """A link to the admin page of the row the email is about (a registration, a waitlist entry...)."""
+        about = obj.about
+        if about is None:
             return "–"
-        from registrations.models import Registration
-
-        registration = Registration.objects.filter(pk=registration_id).only("pk", "reference").first()
-        if registration is None:
-            return "–"
-        url = reverse("admin:registrations_registration_change", args=[registration.pk])
-        return format_html('<a href="{}">{}</a>', url, registration.reference)
+        url = reverse(f"admin:{about._meta.app_label}_{about._meta.model_name}_change", args=[about.pk])
+        return format_html('<a href="{}">{}</a>', url, about)
 
     def has_resend_permission(self, request):
         # Resending writes a new row: the "add" permission (the add form itself stays closed).
@@ -196,7 +150,7 @@ class EmailLogAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend"), permissions=["resend"])
     def resend(self, request, queryset):
-        copies = [resend_email(log=log) for log in queryset.order_by("created_at", "pk")]
+        copies = [emails.resend_email(log=log) for log in queryset.order_by("created_at", "pk")]
         skipped = sum(copy.status == EmailLog.Status.SKIPPED for copy in copies)
         self.message_user(
             request,
@@ -263,7 +217,7 @@ class StudioLogoAdmin(admin.ModelAdmin):
         # One row at most: with a logo there, "add" is replacing it. (Checked here, not in has_add_permission,
         # which every admin page's app list would pay for with a query.)
         if StudioLogo.objects.exists():
-            return redirect(reverse("admin:dance_portal_studiologo_change", args=[1]))
+            return redirect(reverse("admin:studio_studiologo_change", args=[1]))
         return super().add_view(request, form_url, extra_context)
 
     @admin.display(description=_("preview"))

@@ -1,17 +1,18 @@
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from dance_portal.studio_settings import DEFINITIONS, parse_setting
+from studio.config import parse_setting
 
 
 class SystemSetting(models.Model):
-    """One studio setting; the keys, types and defaults live in `studio_settings.DEFINITIONS`."""
+    """One studio setting; the keys, types and defaults live in `studio.config`."""
 
-    setting_key = models.CharField(
-        _("setting"), max_length=64, primary_key=True, choices=[(k, k) for k in DEFINITIONS]
-    )
+    # Any text here: the admin form offers the known keys, and clean() refuses the others.
+    setting_key = models.CharField(_("setting"), max_length=64, primary_key=True)
     setting_value = models.TextField(_("value"), blank=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -53,6 +54,13 @@ class EmailLog(models.Model):
     error = models.TextField(_("error"), blank=True)
     # Set for emails that must go out at most once (e.g. "payment confirmed:<registration id>").
     dedupe_key = models.CharField(_("dedupe key"), max_length=100, null=True, blank=True)
+    # What the email is about (a registration, a waitlist entry, a class session...): any app's row, so that this
+    # ground-floor app names no app above it. A resend keeps it.
+    about_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("about (type)")
+    )
+    about_id = models.PositiveBigIntegerField(_("about (id)"), null=True, blank=True)
+    about = GenericForeignKey("about_type", "about_id")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -63,7 +71,13 @@ class EmailLog(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=Status.values), name="%(app_label)s_%(class)s_status_valid"),
             models.UniqueConstraint(fields=["dedupe_key"], name="%(app_label)s_%(class)s_dedupe_key_unique"),
+            models.CheckConstraint(
+                condition=Q(about_type__isnull=True, about_id__isnull=True)
+                | Q(about_type__isnull=False, about_id__isnull=False),
+                name="%(app_label)s_%(class)s_about_complete",
+            ),
         ]
+        indexes = [models.Index(fields=["about_type", "about_id"], name="studio_emaillog_about_idx")]
 
     def __str__(self):
         return f"{self.kind} → {self.to_email}"

@@ -1,11 +1,12 @@
-"""The one typed registry of the studio's settings (SPEC §3 "Settings").
+"""The studio's settings (README "Settings"), typed: one frozen `StudioSettings` read once per request.
 
-Rows of `SystemSetting` override the defaults below; a missing row means the default, the same everywhere.
-Read a value only through `get_setting(key)`; admin edits are validated by `parse_setting(key, raw)`.
+Rows of `SystemSetting` override the defaults of `StudioSettings`; a missing row (or one that no longer parses) means
+the default, the same everywhere. Read them as `studio = studio_settings()` then `studio.payment_hold_hours`: an
+unknown name fails loudly. Admin edits are checked by `parse_setting(key, raw)`.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 from asgiref.local import Local
@@ -115,52 +116,71 @@ def _parse_instagram_handle(raw: str) -> str:
 
 
 @dataclass(frozen=True)
+class StudioSettings:
+    """Every studio setting with its documented default; `DEFINITIONS` says how each is typed in the admin."""
+
+    studio_name: str = "Dance Studio"
+    registration_open: bool = True
+    email_notifications_enabled: bool = True
+    venmo_username: str = ""
+    zelle_recipient_name: str = ""
+    zelle_phone: str = ""
+    zelle_email: str = ""
+    payment_hold_hours: int = 48
+    waitlist_offer_hours: int = 48
+    waitlist_auto_offer: bool = True
+    max_registrations_per_student: int = 0
+    contact_email: str = ""
+    accent_color: str = "#4b2a84"
+    social_handle: str = ""
+
+
+@dataclass(frozen=True)
 class SettingDefinition:
     key: str
-    default: Any
     parse: Callable[[str], Any]
     description: str
 
+    @property
+    def default(self) -> Any:
+        return _DEFAULTS[self.key]
+
+
+_DEFAULTS: dict[str, Any] = {field.name: field.default for field in fields(StudioSettings)}
 
 DEFINITIONS: dict[str, SettingDefinition] = {
     d.key: d
     for d in [
-        SettingDefinition("studio_name", "Dance Studio", _parse_required_text, "Name shown on every page and email."),
-        SettingDefinition("registration_open", True, _parse_bool, "Off: nothing can be registered or joined."),
-        SettingDefinition("email_notifications_enabled", True, _parse_bool, "Off: no emails are sent."),
-        SettingDefinition("venmo_username", "", _parse_venmo_username, "Venmo username that receives payments."),
-        SettingDefinition("zelle_recipient_name", "", _parse_text, "Name shown as the Zelle recipient."),
-        SettingDefinition("zelle_phone", "", _parse_phone, "Phone number registered with Zelle."),
-        SettingDefinition("zelle_email", "", _parse_email, "Email address registered with Zelle."),
+        SettingDefinition("studio_name", _parse_required_text, "Name shown on every page and email."),
+        SettingDefinition("registration_open", _parse_bool, "Off: nothing can be registered or joined."),
+        SettingDefinition("email_notifications_enabled", _parse_bool, "Off: no emails are sent."),
+        SettingDefinition("venmo_username", _parse_venmo_username, "Venmo username that receives payments."),
+        SettingDefinition("zelle_recipient_name", _parse_text, "Name shown as the Zelle recipient."),
+        SettingDefinition("zelle_phone", _parse_phone, "Phone number registered with Zelle."),
+        SettingDefinition("zelle_email", _parse_email, "Email address registered with Zelle."),
         SettingDefinition(
             "payment_hold_hours",
-            48,
             _int_parser(minimum=0, maximum=24 * 30),
             "Hours a pending registration holds its seat (0 = pending holds nothing).",
         ),
         SettingDefinition(
-            "waitlist_offer_hours",
-            48,
-            _int_parser(minimum=1, maximum=24 * 30),
-            "Hours a waitlist offer stays open.",
+            "waitlist_offer_hours", _int_parser(minimum=1, maximum=24 * 30), "Hours a waitlist offer stays open."
         ),
         SettingDefinition(
-            "waitlist_auto_offer", True, _parse_bool, "Send waitlist offers automatically when a seat frees."
+            "waitlist_auto_offer", _parse_bool, "Send waitlist offers automatically when a seat frees."
         ),
         SettingDefinition(
             "max_registrations_per_student",
-            0,
             _int_parser(minimum=0, maximum=1000),
             "Active registrations one student may hold (0 = no limit).",
         ),
-        SettingDefinition("contact_email", "", _parse_email, "Address students can write to."),
+        SettingDefinition("contact_email", _parse_email, "Address students can write to."),
         SettingDefinition(
             "accent_color",
-            "#4b2a84",
             _parse_hex_colour,
             "Studio colour (#RRGGBB) for the header and buttons; white text must be readable on it.",
         ),
-        SettingDefinition("social_handle", "", _parse_instagram_handle, "Instagram handle, without the @."),
+        SettingDefinition("social_handle", _parse_instagram_handle, "Instagram handle, without the @."),
     ]
 }
 
@@ -191,37 +211,27 @@ def clear_request_memo(**kwargs) -> None:
     _request_memo.values = None
 
 
-def get_setting(key: str) -> Any:
-    """Return the typed value of a studio setting: the stored row if valid, else the documented default."""
-    from dance_portal.models import SystemSetting
+def _read() -> StudioSettings:
+    from studio.models import SystemSetting
 
-    if getattr(_request_memo, "active", False):
-        return get_settings()[key]
-    definition = DEFINITIONS[key]
-    raw = SystemSetting.objects.filter(setting_key=key).values_list("setting_value", flat=True).first()
-    if raw is None:
-        return definition.default
-    try:
-        return definition.parse(raw)
-    except ValidationError:
-        return definition.default
+    values = {}
+    for key, raw in SystemSetting.objects.values_list("setting_key", "setting_value"):
+        definition = DEFINITIONS.get(key)
+        if definition is None:
+            continue  # a row of a setting that no longer exists
+        try:
+            values[key] = definition.parse(raw)
+        except ValidationError:
+            pass  # a row saved before its rule changed: the default, as if it were missing
+    return StudioSettings(**values)
 
 
-def get_settings() -> dict[str, Any]:
-    """Return every studio setting as a dict in one query (none when this request has read them already)."""
-    from dance_portal.models import SystemSetting
-
+def studio_settings() -> StudioSettings:
+    """The studio's settings in one query (none when this request has read them already)."""
     memo = getattr(_request_memo, "values", None)
     if memo is not None:
-        return dict(memo)
-    stored = dict(SystemSetting.objects.values_list("setting_key", "setting_value"))
-    values = {}
-    for key, definition in DEFINITIONS.items():
-        try:
-            values[key] = definition.parse(stored[key]) if key in stored else definition.default
-        except ValidationError:
-            values[key] = definition.default
+        return memo
+    values = _read()
     if getattr(_request_memo, "active", False):
         _request_memo.values = values
-        return dict(values)
     return values

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from dance_portal.models import EmailLog, SystemSetting
+from studio.models import EmailLog, SystemSetting
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def test_email_log_rows_without_dedupe_key_are_not_deduplicated():
 def test_email_log_status_rejects_unknown_value():
     row = email_log()
 
-    with pytest.raises(IntegrityError, match="dance_portal_emaillog_status_valid"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="studio_emaillog_status_valid"), transaction.atomic():
         EmailLog.objects.filter(pk=row.pk).update(status="bounced")
 
 

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from dance_portal.models import SystemSetting
-from dance_portal.studio_settings import DEFINITIONS, get_setting, get_settings, parse_setting
+from studio.config import DEFINITIONS, StudioSettings, parse_setting, studio_settings
+from studio.models import SystemSetting
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,29 @@ def test_registry_documents_every_setting_of_the_spec():
 
 
 @pytest.mark.parametrize("key", DEFAULTS)
-def test_get_setting_without_a_row_returns_the_documented_default(key):
-    assert get_setting(key) == DEFAULTS[key]
+def test_setting_without_a_row_is_the_documented_default(key):
+    assert getattr(studio_settings(), key) == DEFAULTS[key]
+    assert DEFINITIONS[key].default == DEFAULTS[key]
 
 
-def test_get_settings_without_rows_returns_every_default():
-    assert get_settings() == DEFAULTS
+def test_settings_without_rows_are_every_default():
+    assert studio_settings() == StudioSettings(**DEFAULTS)
+
+
+def test_an_unknown_setting_name_fails_loudly():
+    with pytest.raises(AttributeError):
+        studio_settings().payment_hold_hour  # noqa: B018 (a typo must not read as a default)
+
+
+def test_settings_cannot_be_changed_in_memory():
+    with pytest.raises(AttributeError):
+        studio_settings().payment_hold_hours = 99
+
+
+def test_a_row_of_a_setting_that_no_longer_exists_is_ignored():
+    store("retired_setting", "1")
+
+    assert studio_settings() == StudioSettings(**DEFAULTS)
 
 
 @pytest.mark.parametrize(
@@ -61,8 +78,7 @@ def test_get_settings_without_rows_returns_every_default():
 def test_stored_setting_is_read_as_its_type(key, raw, value):
     store(key, raw)
 
-    assert get_setting(key) == value
-    assert get_settings()[key] == value
+    assert getattr(studio_settings(), key) == value
 
 
 @pytest.mark.parametrize(
@@ -72,35 +88,32 @@ def test_stored_setting_is_read_as_its_type(key, raw, value):
 def test_invalid_stored_setting_falls_back_to_the_default(key, raw):
     store(key, raw)
 
-    assert get_setting(key) == DEFAULTS[key]
-    assert get_settings()[key] == DEFAULTS[key]
+    assert getattr(studio_settings(), key) == DEFAULTS[key]
 
 
-def test_get_settings_reads_every_setting_in_one_query(django_assert_num_queries):
+def test_settings_are_read_in_one_query(django_assert_num_queries):
     store("studio_name", "Salsa Sur")
     store("payment_hold_hours", "12")
 
     with django_assert_num_queries(1):
-        values = get_settings()
+        values = studio_settings()
 
-    assert (values["studio_name"], values["payment_hold_hours"]) == ("Salsa Sur", 12)
+    assert (values.studio_name, values.payment_hold_hours) == ("Salsa Sur", 12)
 
 
 def test_a_request_reads_the_settings_once_and_sees_a_setting_saved_during_it(django_assert_num_queries):
-    from dance_portal.studio_settings import end_request_memo, start_request_memo
+    from studio.config import end_request_memo, start_request_memo
 
-    # What request_started and request_finished call (dance_portal/apps.py); sending the real signals would also close
+    # What request_started and request_finished call (studio/apps.py); sending the real signals would also close
     # the test's database connection. The registration POST's query budget covers the wiring.
     store("payment_hold_hours", "12")
     start_request_memo()
     try:
         with django_assert_num_queries(1):
-            assert get_settings()["payment_hold_hours"] == 12
-            assert get_setting("payment_hold_hours") == 12
-            get_settings()["payment_hold_hours"] = 99  # a caller's copy: the memo is not changed
-            assert get_setting("payment_hold_hours") == 12
+            assert studio_settings().payment_hold_hours == 12
+            assert studio_settings().payment_hold_hours == 12
         SystemSetting.objects.filter(setting_key="payment_hold_hours").get().delete()
-        assert get_setting("payment_hold_hours") == DEFAULTS["payment_hold_hours"]
+        assert studio_settings().payment_hold_hours == DEFAULTS["payment_hold_hours"]
     finally:
         end_request_memo()
 
@@ -108,11 +121,11 @@ def test_a_request_reads_the_settings_once_and_sees_a_setting_saved_during_it(dj
 def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_queries):
     store("payment_hold_hours", "12")
     with django_assert_num_queries(2):
-        get_settings()
-        get_settings()
+        studio_settings()
+        studio_settings()
     SystemSetting.objects.filter(setting_key="payment_hold_hours").update(setting_value="6")  # no signal
 
-    assert get_setting("payment_hold_hours") == 6
+    assert studio_settings().payment_hold_hours == 6
 
 
 @pytest.mark.parametrize(

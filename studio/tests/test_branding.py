@@ -1,9 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from dance_portal.branding import branding_css_text
-from dance_portal.models import SystemSetting
-from dance_portal.studio_settings import contrast_with_white, get_setting, parse_setting
+from studio.branding import branding_css_text
+from studio.models import SystemSetting
+from studio.config import contrast_with_white, parse_setting, studio_settings
 from registrations.tests.factories import RegistrationFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_social_handle_rejects_what_instagram_does_not_allow(raw):
 
 def test_a_stored_bad_accent_color_falls_back_to_the_default():
     store("accent_color", "#ffffff")
-    assert get_setting("accent_color") == "#4b2a84"
+    assert studio_settings().accent_color == "#4b2a84"
 
 
 def test_branding_css_sets_the_accent_and_a_darker_hover_shade():
@@ -95,7 +95,7 @@ def test_header_footer_and_payment_page_show_the_studio_contact_and_instagram(cl
 
 
 def test_emails_carry_the_studio_colour_contact_and_instagram():
-    from dance_portal.emails import render_email
+    from studio.emails import render_email
 
     store("studio_name", "Groove Studio")
     store("contact_email", "hello@groove.example")

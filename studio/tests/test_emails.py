@@ -7,9 +7,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
-from dance_portal.emails import send_email
-from dance_portal.models import EmailLog, SystemSetting
-from dance_portal.tasks import deliver_email
+from studio.emails import send_email
+from studio.models import EmailLog, SystemSetting
+from studio.tasks import deliver_email
 from registrations.models import Registration
 from registrations.services import (
     AlreadyRegistered,

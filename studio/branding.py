@@ -15,7 +15,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import condition, require_GET, require_safe
 
-from dance_portal.studio_settings import get_setting
+from studio.config import studio_settings
 
 LOGO_MAX_BYTES = 512 * 1024
 
@@ -52,7 +52,7 @@ def branding_css_text(accent: str) -> str:
 @cache_control(public=True, max_age=24 * 3600)
 def branding_css(request):
     """/branding.css: the studio colour as CSS custom properties for site.css to use."""
-    return HttpResponse(branding_css_text(get_setting("accent_color")), content_type="text/css; charset=utf-8")
+    return HttpResponse(branding_css_text(studio_settings().accent_color), content_type="text/css; charset=utf-8")
 
 
 def sniff_image(data: bytes) -> tuple[str, int | None, int | None] | None:
@@ -100,7 +100,7 @@ def _webp_size(data: bytes) -> tuple[int | None, int | None]:
 
 def logo_url() -> str:
     """The logo's URL with its upload time as version (one small query), or "" when there is no logo."""
-    from dance_portal.models import StudioLogo
+    from studio.models import StudioLogo
 
     updated_at = StudioLogo.objects.values_list("updated_at", flat=True).first()
     return "" if updated_at is None else versioned_logo_url(updated_at)
@@ -112,7 +112,7 @@ def versioned_logo_url(updated_at) -> str:
 
 
 def _logo_updated_at(request):
-    from dance_portal.models import StudioLogo
+    from studio.models import StudioLogo
 
     return StudioLogo.objects.values_list("updated_at", flat=True).first()
 
@@ -123,7 +123,7 @@ def _logo_updated_at(request):
 @condition(last_modified_func=_logo_updated_at)
 def studio_logo(request):
     """/branding/logo: the uploaded logo as stored, never sniffed or run as a document; 404 when there is none."""
-    from dance_portal.models import StudioLogo
+    from studio.models import StudioLogo
 
     logo = StudioLogo.objects.filter(pk=1).first()
     if logo is None:
