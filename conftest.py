@@ -16,6 +16,21 @@ def _test_settings(settings):
     }
 
 
+@pytest.fixture
+def sign_in():
+    """sign_in(client, student) signs `client` in to the portal the real way: a fresh link, posted."""
+    from django.urls import reverse
+
+    from students.services import make_sign_in_token
+
+    def sign_in_as(client, student):
+        response = client.post(reverse("students:sign_in", args=[make_sign_in_token(student)]))
+        assert response.status_code == 302
+        return client
+
+    return sign_in_as
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked postgres_only unless the database is PostgreSQL."""
     if connection.vendor == "postgresql":

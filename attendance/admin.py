@@ -106,6 +106,9 @@ def export_attendance_csv(modeladmin, request, queryset):
 
 @admin.register(AttendanceRecord)
 class AttendanceRecordAdmin(admin.ModelAdmin):
+    """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
+    the roster, the session's date and who marks. A correction is made there too."""
+
     list_display = ["session", "student", "status", "marked_by", "marked_at"]
     list_filter = ["status", "session__course"]
     search_fields = [
@@ -115,20 +118,21 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
         "session__course__name",
     ]
     list_select_related = ["session__course", "student", "marked_by"]
-    autocomplete_fields = ["session", "student"]
     date_hierarchy = "marked_at"
     actions = [export_attendance_csv]
-    fields = ["session", "student", "status", "marked_by", "marked_at"]
-    readonly_fields = ["marked_by", "marked_at"]
+    fields = ["session", "roster_link", "student", "status", "marked_by", "marked_at"]
+    readonly_fields = fields
 
-    def get_readonly_fields(self, request, obj=None):
-        # A record belongs to one student in one session; a correction changes the status only.
-        if obj is not None:
-            return ["session", "student", *self.readonly_fields]
-        return self.readonly_fields
+    @admin.display(description=_("roster"))
+    def roster_link(self, obj):
+        url = reverse("attendance:detail", args=[obj.session_id])
+        return format_html('<a href="{}">{}</a>', url, _("Correct it on the roster"))
 
-    def save_model(self, request, obj, form, change):
-        if not change or "status" in form.changed_data:
-            obj.marked_by = request.user
-            obj.marked_at = timezone.now()
-        super().save_model(request, obj, form, change)
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

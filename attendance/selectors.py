@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course, CoursePricing
+from registrations import seats
 from registrations.models import Registration
 from students.models import Student
 
@@ -48,11 +49,6 @@ def covers_session(
     if class_date is not None:
         return class_date == session.session_date
     return pricing_type == CoursePricing.PricingType.FULL_PACKAGE or is_dated
-
-
-def _holding_seat(now: datetime.datetime) -> Q:
-    """Paid, or pending with a hold that has not run out (SPEC §3: correctness never waits for a sweep)."""
-    return Q(payment_status=PaymentStatus.COMPLETED) | Q(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
 
 
 def _folded(text: str) -> str:
@@ -117,7 +113,7 @@ def session_roster(session: ClassSession, *, now: datetime.datetime | None = Non
     now = now or timezone.now()
     is_dated = session.course.is_dated
     registrations = (
-        Registration.objects.filter(_holding_seat(now), slot_id=session.slot_id)
+        Registration.objects.filter(seats.holds_seat(now), slot_id=session.slot_id)
         .filter(Q(class_date__isnull=True) | Q(class_date=session.session_date))
         # Only the registration columns the roster reads (but the whole student: callers show and email it).
         # Building model instances is most of this query's time on a 60-student class.
@@ -183,7 +179,7 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
     # Grouped by slot: each session looks only at its own slot's registrations, not at every one in the window.
     registrations_by_slot = defaultdict(list)
     for slot_id, class_date, pricing_type, student_id in Registration.objects.filter(
-        _holding_seat(now), slot_id__in={s.slot_id for s in sessions}
+        seats.holds_seat(now), slot_id__in={s.slot_id for s in sessions}
     ).values_list("slot_id", "class_date", "pricing_type", "student_id"):
         registrations_by_slot[slot_id].append((class_date, pricing_type, student_id))
     marked = set(

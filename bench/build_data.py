@@ -16,7 +16,7 @@ from django.utils import timezone
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import MAX_CAPACITY, Course, CoursePricing, CourseSlot
 from registrations.models import REFERENCE_ALPHABET, Registration
-from registrations.selectors import studio_today
+from courses.selectors import studio_today
 from students.models import Student
 
 BATCH = 2000

@@ -1,27 +1,24 @@
-"""Admin for courses, their time slots and prices.
+"""Admin for courses, their time slots and prices. Every save and delete goes through courses/services.py.
 
 Slots and their prices are edited on the course page. Django has no nested inlines (course → slot → price), and a
 slot has at most two prices, one per pricing type, so the slot inline's form carries two extra money fields,
-`full_package_price` and `drop_in_price`, and writes the `CoursePricing` rows when the slot is saved: a value
-creates or updates that price row, a blank removes it. No third-party nested-inline package, and every price is
-still a `CoursePricing` row (also editable on the slot's own admin page, where prices are a plain inline).
+`full_package_price` and `drop_in_price`, saved with the slot: a value creates or updates that price row, a blank
+removes it. Every price is still a `CoursePricing` row (also editable on the slot's own admin page, where prices are a
+plain inline).
+
+What the course page shows of registrations and attendance (counts, completion links, "Generate class sessions") is
+added by the project's admin (dance_portal/admin.py), which stands above those apps.
 """
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from attendance.services import generate_class_sessions
+from courses import services
 from courses.models import Course, CoursePricing, CourseSlot
-from courses.page_cache import bump_catalog_version
-from registrations.services import offer_freed_seats_on_commit
-from registrations.models import Registration
 
 # Form field → the price row it edits.
 PRICE_FIELDS = {
@@ -29,26 +26,10 @@ PRICE_FIELDS = {
     "drop_in_price": CoursePricing.PricingType.DROP_IN,
 }
 SLOT_FIELDS = ["day_of_week", "practice_date", "start_time", "end_time", "capacity", "difficulty_level", "location"]
-ACTIVE_REGISTRATIONS = Q(registrations__payment_status__in=Registration.ACTIVE_STATUSES)
-
-
-def registered_in_busiest_class(slot: CourseSlot) -> int:
-    """Active (pending or completed) registrations on the slot's fullest class date: full packages plus drop-ins."""
-    active = slot.registrations.filter(payment_status__in=Registration.ACTIVE_STATUSES)
-    full_package = active.filter(class_date__isnull=True).count()
-    busiest_drop_in_date = (
-        active.filter(class_date__isnull=False)
-        .values("class_date")
-        .annotate(n=Count("pk"))
-        .order_by("-n")
-        .values_list("n", flat=True)
-        .first()
-    )
-    return full_package + (busiest_drop_in_date or 0)
 
 
 class CourseSlotForm(forms.ModelForm):
-    """A slot; refuses a capacity below the students already registered (nobody is cancelled automatically)."""
+    """A slot; refuses a capacity below the seats taken (nobody is turned away by lowering it)."""
 
     class Meta:
         model = CourseSlot
@@ -56,18 +37,10 @@ class CourseSlotForm(forms.ModelForm):
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]
-        if self.instance.pk is not None and capacity is not None:
-            registered = registered_in_busiest_class(self.instance)
-            if capacity < registered:
-                raise ValidationError(
-                    ngettext(
-                        "%(count)d student is registered; capacity cannot go below %(count)d.",
-                        "%(count)d students are registered; capacity cannot go below %(count)d.",
-                        registered,
-                    )
-                    % {"count": registered},
-                    code="below_registered",
-                )
+        try:
+            services.check_capacity(slot=self.instance, capacity=capacity)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["capacity"]) from None
         return capacity
 
 
@@ -99,7 +72,6 @@ class CourseSlotWithPricesForm(CourseSlotForm):
 
     def __init__(self, *args, parent_course=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.parent_course = parent_course
         if parent_course is not None:
             # Check the slot against the course as submitted on this page, not as it is stored.
             self.instance.course = parent_course
@@ -108,35 +80,10 @@ class CourseSlotWithPricesForm(CourseSlotForm):
             for field, pricing_type in PRICE_FIELDS.items():
                 self.initial.setdefault(field, stored.get(pricing_type))
 
-    def save(self, commit=True):
-        slot = super().save(commit=commit)
-        if commit:
-            self._save_prices(slot)
-        else:
-            save_m2m = self.save_m2m
-
-            def save_m2m_and_prices():
-                save_m2m()
-                self._save_prices(self.instance)
-
-            self.save_m2m = save_m2m_and_prices
-        return slot
-
-    def _save_prices(self, slot: CourseSlot) -> None:
-        for field, pricing_type in PRICE_FIELDS.items():
-            price = self.cleaned_data.get(field)
-            if price is None:
-                slot.prices.filter(pricing_type=pricing_type).delete()
-            else:
-                CoursePricing.objects.update_or_create(
-                    course_slot=slot, pricing_type=pricing_type, defaults={"price": price}
-                )
-
-
-def _adds_seats(slot_form) -> bool:
-    """A saved slot form that may have added seats: a new slot or a changed capacity (for a new one, too, capacity
-    differs from its empty initial value). Lowered capacity frees nothing; the waitlist service finds no free seat."""
-    return slot_form.instance.pk is not None and "capacity" in slot_form.changed_data
+    @property
+    def prices(self) -> dict:
+        """Pricing type -> the price typed (None: no such price), for services.save_slot."""
+        return {pricing_type: self.cleaned_data.get(field) for field, pricing_type in PRICE_FIELDS.items()}
 
 
 class CourseSlotInlineFormSet(BaseInlineFormSet):
@@ -166,28 +113,8 @@ class CourseSlotInline(admin.TabularInline):
         return super().get_queryset(request).prefetch_related("prices")
 
 
-class BumpsCatalogVersion:
-    """Admin writes of courses, slots and prices (with their inlines) make the cached catalog pages out of date."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        bump_catalog_version()
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        bump_catalog_version()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        bump_catalog_version()
-
-    def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
-        bump_catalog_version()
-
-
 @admin.register(Course)
-class CourseAdmin(BumpsCatalogVersion, admin.ModelAdmin):
+class CourseAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "course_type",
@@ -196,15 +123,13 @@ class CourseAdmin(BumpsCatalogVersion, admin.ModelAdmin):
         "end_date",
         "is_active",
         "slot_count",
-        "active_registration_count",
         "instructor",
         "level",
     ]
     list_filter = ["is_active", "course_type", "required_student_type"]
     search_fields = ["name", "instructor", "level"]
     date_hierarchy = "start_date"
-    readonly_fields = ["attendance_links", "created_at", "updated_at"]
-    actions = ["generate_sessions"]
+    readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
         (
             None,
@@ -221,52 +146,37 @@ class CourseAdmin(BumpsCatalogVersion, admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Attendance"), {"fields": ["attendance_links"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [CourseSlotInline]
 
+    def save_model(self, request, obj, form, change):
+        services.save_course(course=obj)
+
+    def delete_model(self, request, obj):
+        services.delete_course(course=obj)
+
+    def delete_queryset(self, request, queryset):
+        for course in queryset:
+            services.delete_course(course=course)
+
     def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        # New seats (a new slot, or capacity raised) go to the waitlist first.
+        if formset.model is not CourseSlot:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # applies each form's values to its slot; the services write them
+        for slot in formset.deleted_objects:
+            services.delete_slot(slot=slot)
         for slot_form in formset.forms:
-            if slot_form not in formset.deleted_forms and _adds_seats(slot_form):
-                offer_freed_seats_on_commit(slot_form.instance)
-
-    @admin.action(description=_("Generate class sessions"), permissions=["change"])
-    def generate_sessions(self, request, queryset):
-        created = sum(len(generate_class_sessions(course=course)) for course in queryset)
-        self.message_user(request, ngettext("Created %d session.", "Created %d sessions.", created) % created)
-
-    @admin.display(description=_("attendance"))
-    def attendance_links(self, obj):
-        if obj.pk is None:
-            return "–"
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse("attendance:completion", args=[obj.pk]),
-            _("Completion (students × sessions)"),
-            reverse("attendance:export", args=[obj.pk]),
-            _("Export CSV"),
-        )
+            if slot_form in formset.deleted_forms or not slot_form.has_changed():
+                continue
+            services.save_slot(slot=slot_form.instance, prices=slot_form.prices)
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _slot_count=Count("slots", distinct=True),
-                _active_registrations=Count("registrations", filter=ACTIVE_REGISTRATIONS, distinct=True),
-            )
-        )
+        return super().get_queryset(request).annotate(_slot_count=Count("slots", distinct=True))
 
     @admin.display(description=_("slots"), ordering="_slot_count")
     def slot_count(self, obj):
         return obj._slot_count
-
-    @admin.display(description=_("registered"), ordering="_active_registrations")
-    def active_registration_count(self, obj):
-        return obj._active_registrations
 
 
 class CoursePricingInline(admin.TabularInline):
@@ -277,7 +187,7 @@ class CoursePricingInline(admin.TabularInline):
 
 
 @admin.register(CourseSlot)
-class CourseSlotAdmin(BumpsCatalogVersion, admin.ModelAdmin):
+class CourseSlotAdmin(admin.ModelAdmin):
     form = CourseSlotForm
     list_display = [
         "course",
@@ -285,7 +195,6 @@ class CourseSlotAdmin(BumpsCatalogVersion, admin.ModelAdmin):
         "start_time",
         "end_time",
         "capacity",
-        "active_registration_count",
         "price_list",
         "difficulty_level",
         "location",
@@ -298,29 +207,32 @@ class CourseSlotAdmin(BumpsCatalogVersion, admin.ModelAdmin):
     inlines = [CoursePricingInline]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if _adds_seats(form):
-            offer_freed_seats_on_commit(obj)
+        services.save_slot(slot=obj)
+
+    def delete_model(self, request, obj):
+        services.delete_slot(slot=obj)
+
+    def delete_queryset(self, request, queryset):
+        for slot in queryset:
+            services.delete_slot(slot=slot)
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)
+        for price in formset.deleted_objects:
+            services.delete_price(price=price)
+        for price in [*formset.new_objects, *(obj for obj, _changed in formset.changed_objects)]:
+            services.save_price(price=price)
 
     def get_readonly_fields(self, request, obj=None):
         # A slot's registrations and sessions name its course too: moving the slot would split them.
         return ["course"] if obj is not None else []
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_active_registrations=Count("registrations", filter=ACTIVE_REGISTRATIONS))
-            .prefetch_related("prices")
-        )
+        return super().get_queryset(request).prefetch_related("prices")
 
     @admin.display(description=_("weekday / date"), ordering="practice_date")
     def when(self, obj):
         return obj.practice_date or obj.get_day_of_week_display()
-
-    @admin.display(description=_("registered"), ordering="_active_registrations")
-    def active_registration_count(self, obj):
-        return obj._active_registrations
 
     @admin.display(description=_("prices"))
     def price_list(self, obj):
@@ -328,9 +240,19 @@ class CourseSlotAdmin(BumpsCatalogVersion, admin.ModelAdmin):
 
 
 @admin.register(CoursePricing)
-class CoursePricingAdmin(BumpsCatalogVersion, admin.ModelAdmin):
+class CoursePricingAdmin(admin.ModelAdmin):
     list_display = ["course_slot", "pricing_type", "price"]
     list_filter = ["pricing_type", "course_slot__course__course_type"]
     search_fields = ["course_slot__course__name"]
     list_select_related = ["course_slot__course"]
     autocomplete_fields = ["course_slot"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_price(price=obj)
+
+    def delete_model(self, request, obj):
+        services.delete_price(price=obj)
+
+    def delete_queryset(self, request, queryset):
+        for price in queryset:
+            services.delete_price(price=price)

@@ -61,7 +61,7 @@ class Course(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("courses:detail", args=[self.pk])
+        return reverse("registrations:course", args=[self.pk])
 
     @property
     def is_crew_only(self) -> bool:
@@ -216,3 +216,24 @@ class CoursePricing(models.Model):
 
     def __str__(self):
         return f"{self.get_pricing_type_display()}: ${self.price}"
+
+
+class CatalogVersion(models.Model):
+    """How often what the catalog shows of a course (its details, slots, prices and seats) has changed.
+
+    The cached catalog and course pages are keyed by these versions, so a page stored before a change is never served
+    after it. Written by courses.services.catalog_changed() only.
+    """
+
+    course = models.OneToOneField(
+        Course, on_delete=models.CASCADE, primary_key=True, related_name="+", verbose_name=_("course")
+    )
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("catalog version")
+        verbose_name_plural = _("catalog versions")
+
+    def __str__(self):
+        return f"{self.course_id} v{self.version}"

@@ -16,7 +16,8 @@ from django.utils import timezone
 from attendance.models import ClassSession
 from attendance.selectors import door_sessions
 from courses.models import Course, CourseSlot
-from registrations import selectors
+from courses.selectors import studio_today
+from registrations import seats
 from registrations.models import Registration
 from waitlist.models import WaitlistEntry
 
@@ -95,7 +96,7 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
         reported_count=Count("pk", filter=pending & Q(payment_reported_at__isnull=False)),
         revenue=Sum("payment_amount", filter=Q(payment_status=PaymentStatus.COMPLETED)),
     )
-    today = selectors.studio_today()
+    today = studio_today()
     open_courses = Course.objects.filter(is_active=True, end_date__gte=today)
     # The catalog's order: what runs now, then what starts next. Cheap (no seat count decides who is shown),
     # stable from one morning to the next, and a full class shows up anyway in the waitlists.
@@ -105,7 +106,7 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
         )[:DASHBOARD_COURSES]
     )
     all_slots = [slot for course in courses for slot in course.slots.all()]
-    seats = selectors.seat_counts(all_slots, now=now) if all_slots else {}
+    counts = seats.seat_counts(all_slots, now=now) if all_slots else {}
     # One row per open course with someone waiting: a few hundred small rows at most, summed here.
     waiting_rows = list(
         WaitlistEntry.objects.filter(
@@ -120,9 +121,9 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
     for course in courses:
         slots = []
         for slot in course.slots.all():
-            counts = seats[slot.pk]
+            slot_counts = counts[slot.pk]
             # A full package needs a seat on every date: the busiest date shows how full the slot is.
-            slots.append(SlotFill(slot=slot, taken=counts.taken(), capacity=counts.capacity))
+            slots.append(SlotFill(slot=slot, taken=slot_counts.taken(), capacity=slot_counts.capacity))
         fills.append(CourseFill(course=course, slots=slots, waiting=waiting.get(course.pk, 0)))
     return Dashboard(
         today=today,

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "registrations",
     "waitlist",
     "attendance",
+    "portal",
     "dance_portal",
 ]
 
@@ -261,7 +262,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Rate limits on public forms (SPEC §4): a limited request gets templates/429.html.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_VIEW = "students.views.ratelimited"
+RATELIMIT_VIEW = "studio.views.rate_limited"
 # Where the client IP comes from: REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust sets that header.
 RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 # Public form limits, "N/s", "N/m", "N/h" or "N/d"; per client IP unless the name says per email.

@@ -9,10 +9,11 @@ urlpatterns = [
     path("branding.css", branding.branding_css, name="branding_css"),
     path("branding/logo", branding.studio_logo, name="studio_logo"),
     path("admin/", admin.site.urls),
-    path("", include("courses.urls")),
-    path("registrations/", include("registrations.urls")),
+    path("", include("registrations.urls")),
     path("waitlist/", include("waitlist.urls")),
     path("attendance/", include("attendance.urls")),
+    # The student portal: its pages, and signing in to it with an emailed link.
+    path("me/", include("portal.urls")),
     path("me/", include("students.urls")),
 ]
 

@@ -12,11 +12,8 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.templatetags.admin_list import ResultList, result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value
-from django.contrib.admin.views.main import ChangeList
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min, Q
 from django.http import HttpResponseRedirect
@@ -31,7 +28,10 @@ from django.utils.translation import ngettext
 
 from courses.models import Course, CoursePricing, CourseSlot
 from studio.csv import csv_response
-from registrations import services
+from registrations import services, transitions
+from registrations.admin_changelist import RegistrationChangeList
+from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RegisterStudentForm, ReopenForm
+from registrations.errors import RegistrationError
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student
 
@@ -117,175 +117,6 @@ class CourseFilter(admin.RelatedFieldListFilter):
             courses = courses.order_by(*ordering)
         # The same (pk, str(course)) pairs as field.get_choices(): a course's str is its name.
         return list(courses.values_list("pk", "name"))
-
-
-# --- forms of the actions and of "Register a student" --------------------------------------------------------------
-
-
-class ConfirmPaymentForm(forms.Form):
-    method = forms.TypedChoiceField(
-        label=_("Paid with"),
-        choices=[("", _("As the student chose")), *Registration.PaymentMethod.choices],
-        required=False,
-    )
-    note = forms.CharField(
-        label=_("Transaction note"),
-        required=False,
-        max_length=Registration._meta.get_field("transaction_note").max_length,
-        help_text=_("Optional: e.g. the Venmo or Zelle transaction id."),
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
-    )
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        max_length=Registration._meta.get_field("cancel_reason").max_length,
-        help_text=_("Sent to the student in the cancellation email."),
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
-    )
-
-
-class ReopenForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"),
-        required=False,
-        max_length=200,
-        help_text=_("Optional: recorded in the registration's history."),
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
-    )
-
-
-class RegisterStudentForm(forms.Form):
-    """What the owner chooses; every rule is checked by services.admin_register_student."""
-
-    pricing_type = forms.ChoiceField(label=_("Pricing type"), choices=CoursePricing.PricingType.choices)
-    class_date = forms.DateField(
-        label=_("Class date"),
-        required=False,
-        help_text=_("Only for a drop-in on a weekly series: the one class it is for."),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    payment_method = forms.ChoiceField(label=_("Payment method"), choices=Registration.PaymentMethod.choices)
-    over_capacity = forms.BooleanField(
-        label=_("Over capacity"),
-        required=False,
-        help_text=_("Register the student even when the time slot is full."),
-    )
-    amount = forms.DecimalField(
-        label=_("Amount"),
-        required=False,
-        min_value=0,
-        max_digits=8,
-        decimal_places=2,
-        help_text=_("Leave empty to charge the time slot's price. Another amount needs a reason."),
-    )
-    reason = forms.CharField(
-        label=_("Reason"),
-        required=False,
-        max_length=200,
-        help_text=_("Recorded in the registration's history."),
-        widget=forms.TextInput(attrs={"class": "vTextField"}),
-    )
-
-    field_order = ["student", "slot"]
-
-    def __init__(self, *args, admin_site, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The admin's own autocomplete (RegistrationAdmin.autocomplete_fields lists both fields).
-        self.fields["student"] = forms.ModelChoiceField(
-            label=_("Student"),
-            queryset=Student.objects.all(),
-            widget=AutocompleteSelect(Registration._meta.get_field("student"), admin_site),
-        )
-        self.fields["slot"] = forms.ModelChoiceField(
-            label=_("Time slot"),
-            queryset=CourseSlot.objects.select_related("course"),
-            widget=AutocompleteSelect(Registration._meta.get_field("slot"), admin_site),
-        )
-        self.order_fields(self.field_order)
-
-
-# --- the changelist of a studio with tens of thousands of registrations --------------------------------------------
-
-
-def periods_with_rows(queryset, field_name: str, kind: str, bounds=None) -> list[datetime.datetime]:
-    """The years, months or days (`kind`) in which `queryset` has a `field_name`, as `QuerySet.datetimes()` returns
-    them, found with one MIN per such period on the field's index (registrations_created_desc_idx) instead of a
-    DISTINCT DATE_TRUNC over every row. Each MIN starts past the last period found, so together they read the index
-    at most once; the queries are one per period with rows (at most the 31 days of a month, 12 months, or the
-    studio's years), not one per row. `bounds`: the first and last dates, when already read."""
-    bounds = bounds or queryset.aggregate(first=Min(field_name), last=Max(field_name))
-    periods = []
-    moment = bounds["first"]
-    while moment is not None:
-        local = timezone.localtime(moment)
-        start = datetime.datetime(local.year, local.month if kind != "year" else 1, local.day if kind == "day" else 1)
-        if kind == "day":
-            end = start + datetime.timedelta(days=1)
-        elif kind == "month":
-            end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-        else:
-            end = start.replace(year=start.year + 1)
-        periods.append(timezone.make_aware(start))
-        end = timezone.make_aware(end)
-        if end > bounds["last"]:
-            break
-        moment = queryset.filter(**{f"{field_name}__gte": end}).aggregate(first=Min(field_name))["first"]
-    return periods
-
-
-class _PeriodsByIndex:
-    """What Django's date_hierarchy() reads of `cl.queryset`, with datetimes() answered by periods_with_rows()."""
-
-    def __init__(self, queryset):
-        self.queryset = queryset
-        self.bounds = None
-
-    def aggregate(self, *args, **kwargs):
-        result = self.queryset.aggregate(*args, **kwargs)
-        # date_hierarchy() first reads the first and last dates (to pick the level): they are where the walk starts,
-        # and reading them again would repeat the changelist's search.
-        if set(result) == {"first", "last"}:
-            self.bounds = result
-        return result
-
-    def datetimes(self, field_name, kind):
-        return periods_with_rows(self.queryset, field_name, kind, bounds=self.bounds)
-
-
-class RegistrationChangeList(ChangeList):
-    """Django's changelist; the template asks it for a date hierarchy and rows whose cost does not grow with the
-    registrations (see change_list.html)."""
-
-    def for_date_hierarchy(self):
-        """This changelist for {% date_hierarchy %}: the same links, without a DISTINCT over every registration."""
-        changelist = copy.copy(self)
-        changelist.queryset = _PeriodsByIndex(self.queryset)
-        return changelist
-
-    def fast_result_list(self):
-        """{% result_list %}'s context with the rows rendered by RegistrationAdmin.changelist_cells(): the same HTML
-        at a fraction of the cost. None (use Django's) for a page those cells do not describe."""
-        if self.formset or self.is_popup or list(self.list_display_links) != ["reference"]:
-            return None
-        cells = self.model_admin.changelist_cells(self)
-        if not all(name in cells for name in self.list_display):
-            return None
-        # One format_html() a row: the cells' HTML once, each value escaped as format_html() does.
-        row = "".join(cells[name][0] for name in self.list_display)
-        values = [cells[name][1] for name in self.list_display]
-        headers = list(result_headers(self))
-        return {
-            "cl": self,
-            "result_hidden_fields": [],
-            "result_headers": headers,
-            "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
-            "results": [
-                ResultList(None, [format_html(row, *(value(registration) for value in values))])
-                for registration in self.result_list
-            ],
-        }
 
 
 # --- the registration admin ----------------------------------------------------------------------------------------
@@ -536,7 +367,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/registrations/registration/action_form.html", context)
 
-    def _report(self, request, outcome: services.BulkOutcome, *, done, unchanged: str):
+    def _report(self, request, outcome: transitions.BulkOutcome, *, done, unchanged: str):
         """One message for the changed registrations (`done(count)`), one for the unchanged, one per refusal."""
         if outcome.done:
             self.message_user(request, done(len(outcome.done)), messages.SUCCESS)
@@ -550,7 +381,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         action = "confirm_payments_over_capacity" if over_capacity else "confirm_payments"
         form = ConfirmPaymentForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            outcome = services.confirm_payments(
+            outcome = transitions.confirm_payments(
                 registrations=queryset.order_by("pk"),
                 actor=request.user,
                 method=form.cleaned_data["method"],
@@ -615,7 +446,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             queryset,
             action="cancel_registrations",
             form_class=CancelForm,
-            service=services.cancel_registrations,
+            service=transitions.cancel_registrations,
             done=lambda n: ngettext(
                 "Canceled %(count)d registration; the student was emailed.",
                 "Canceled %(count)d registrations; the students were emailed.",
@@ -637,7 +468,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             queryset,
             action="reopen_registrations",
             form_class=ReopenForm,
-            service=services.reopen_registrations,
+            service=transitions.reopen_registrations,
             done=lambda n: ngettext(
                 "Re-opened %(count)d registration: it waits for payment again.",
                 "Re-opened %(count)d registrations: they wait for payment again.",
@@ -699,7 +530,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                     reason=data["reason"],
                     actor=request.user,
                 )
-            except services.RegistrationError as error:
+            except RegistrationError as error:
                 form.add_error(error.field if error.field in form.fields else None, str(error))
             else:
                 self.message_user(

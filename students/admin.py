@@ -1,13 +1,15 @@
+"""Admin for students. A student's type is changed only through students.services.classify_students (only an admin
+makes a crew member). What the student page shows of registrations, waitlists and the rest is added by the project's
+admin (dance_portal/admin.py), which stands above those apps.
+"""
+
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from registrations.models import Registration
-from students.classification import classify_students
+from students import services
 from students.models import Student, normalize_email
-from waitlist.models import WaitlistEntry
 
 
 class StudentAdminForm(forms.ModelForm):
@@ -21,8 +23,6 @@ class StudentAdminForm(forms.ModelForm):
             "instagram_handle",
             "dance_experience",
             "student_type",
-            "admin_classified",
-            "profile_complete",
         ]
 
     def clean_email(self):
@@ -50,56 +50,9 @@ class ToClassifyFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class RegistrationInline(ReadOnlyInline):
-    """The student's registrations; they change only through the registration actions."""
-
-    model = Registration
-    fields = [
-        "reference",
-        "course",
-        "slot",
-        "pricing_type",
-        "class_date",
-        "payment_status",
-        "payment_amount",
-        "created_at",
-    ]
-    readonly_fields = fields
-    ordering = ["-created_at", "-pk"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("course", "slot__course")
-
-
-class WaitlistEntryInline(ReadOnlyInline):
-    model = WaitlistEntry
-    fields = ["course", "waitlist_position", "status", "preferred_slot", "offer_expires_at", "created_at"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-pk"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("course", "preferred_slot__course")
-
-
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
     form = StudentAdminForm
-    inlines = [RegistrationInline, WaitlistEntryInline]
     actions = ["make_crew_member", "make_general"]
     list_display = [
         "last_name",
@@ -117,7 +70,7 @@ class StudentAdmin(admin.ModelAdmin):
     list_filter = [ToClassifyFilter, "student_type", "dance_experience", "profile_complete"]
     search_fields = ["first_name", "last_name", "email", "phone", "instagram_handle"]
     date_hierarchy = "created_at"
-    readonly_fields = ["classified_at", "created_at", "updated_at"]
+    readonly_fields = ["admin_classified", "classified_at", "profile_complete", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "email", "phone", "instagram_handle", "dance_experience"]}),
         (_("Classification"), {"fields": ["student_type", "admin_classified", "classified_at", "profile_complete"]}),
@@ -125,15 +78,17 @@ class StudentAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        # An admin choosing the student type is the classification (SPEC: "that sets admin_classified").
+        # Choosing the student type is the classification: the one service does it (and sets admin_classified).
+        new_type = obj.student_type
         if "student_type" in form.changed_data:
-            obj.admin_classified = True
-        if obj.admin_classified and ("admin_classified" in form.changed_data or "student_type" in form.changed_data):
-            obj.classified_at = timezone.now()
-        super().save_model(request, obj, form, change)
+            obj.student_type = form.initial.get("student_type", Student.StudentType.GENERAL)
+        services.save_student_by_admin(student=obj)
+        if "student_type" in form.changed_data:
+            services.classify_students(students=[obj], student_type=new_type, by=request.user)
+            obj.refresh_from_db()
 
     def _classify(self, request, queryset, student_type: str):
-        count = classify_students(students=queryset, student_type=student_type, by=request.user)
+        count = services.classify_students(students=queryset, student_type=student_type, by=request.user)
         label = Student.StudentType(student_type).label
         self.message_user(
             request,

@@ -1,29 +1,16 @@
 """Forms of the student portal: ask for a sign-in link, and edit one's own profile (never the email)."""
 
 import re
-import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from students.models import Student, normalize_email
+from students.models import Student, normalize_email, reject_control_characters
+from students.services import strip_typed_email
 
 _INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
-
-
-def reject_control_characters(value: str) -> None:
-    """Names and phone numbers never contain control characters (tabs, line breaks, escape codes)."""
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValidationError(_("Remove the special (control) characters from this field."), code="control_characters")
-# Zero-width characters pasted around an address (str.strip() already removes spaces and NBSP).
-INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
-
-
-def strip_typed_email(value) -> str:
-    """An address as typed, without the spaces, NBSP and zero-width characters pasted around it."""
-    return str(value).strip().strip(INVISIBLE_EDGES).strip()
 
 
 class SignInLinkForm(forms.Form):

@@ -1,3 +1,6 @@
+import unicodedata
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -7,6 +10,12 @@ from django.utils.translation import gettext_lazy as _
 def normalize_email(email: str) -> str:
     """Trim and lower-case an address in Python: SQLite's LOWER() folds ASCII only (BAD-INPUTS #16)."""
     return email.strip().lower()
+
+
+def reject_control_characters(value: str) -> None:
+    """Names and phone numbers never contain control characters (NUL breaks PostgreSQL; CR/LF could break a header)."""
+    if any(unicodedata.category(char) == "Cc" for char in str(value)):
+        raise ValidationError(_("Remove the special (control) characters from this field."), code="control_characters")
 
 
 class StudentType(models.TextChoices):
@@ -27,10 +36,10 @@ class Student(models.Model):
     DanceExperience = DanceExperience
 
     email = models.EmailField(_("email"), max_length=254)
-    first_name = models.CharField(_("first name"), max_length=100)
-    last_name = models.CharField(_("last name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
-    instagram_handle = models.CharField(_("Instagram handle"), max_length=31, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, validators=[reject_control_characters])
+    last_name = models.CharField(_("last name"), max_length=100, validators=[reject_control_characters])
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[reject_control_characters])
+    instagram_handle = models.CharField(_("Instagram handle"), max_length=31, blank=True, validators=[reject_control_characters])
     dance_experience = models.CharField(
         _("dance experience"), max_length=20, choices=DanceExperience, blank=True
     )

@@ -1,4 +1,8 @@
-"""Writes of the student portal (SPEC §3 "Student portal", "Students" privacy): sign-in links, profile, calendar token.
+"""Writes of students (README "Students"): creating and updating a student, classification, the portal's sign-in
+links, profile and calendar token.
+
+Privacy: details typed on a public form without a verified session only fill a known student's blanks; a student
+verified through the portal may overwrite their own. Only an admin makes someone a crew member.
 
 A sign-in link is a signed, timestamped token (valid SIGN_IN_LINK_MINUTES) that names the student and the state of
 their last portal sign-in; signing in moves that state on, so every link made before it stops working (single use).
@@ -6,19 +10,20 @@ their last portal sign-in; signing in moves that state on, so every link made be
 
 import logging
 import secrets
-import unicodedata
+from dataclasses import dataclass, fields
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from studio.emails import send_email
 from students.models import Student, normalize_email
+from studio.emails import send_email
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +31,117 @@ SIGN_IN_LINK_MINUTES = 30
 SIGN_IN_SALT = "students.portal.sign_in_link"
 # A real token is ~110 characters; anything far longer is refused before any signature work (BAD-INPUTS #37).
 SIGN_IN_TOKEN_MAX_LENGTH = 400
+# What a student may edit of their own profile (never the email); a public form fills the first four.
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "instagram_handle", "dance_experience")
+# Zero-width characters pasted around an address (str.strip() already removes spaces and NBSP).
+INVISIBLE_EDGES = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+# --- creating and updating a student -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudentDetails:
+    """What a public form (registration, waitlist) says about the student."""
+
+    email: str
+    first_name: str
+    last_name: str
+    phone: str = ""
+    instagram_handle: str = ""
+
+
+def strip_typed_email(value) -> str:
+    """An address as typed, without the spaces, NBSP and zero-width characters pasted around it."""
+    return str(value).strip().strip(INVISIBLE_EDGES).strip()
+
+
+def clean_details(details: StudentDetails) -> StudentDetails:
+    """Trimmed details with a normalized email; raises ValidationError({field: ...}) for a bad value (too long,
+    control characters, not an address)."""
+    values = {f.name: str(getattr(details, f.name) or "").strip() for f in fields(StudentDetails)}
+    values["email"] = normalize_email(strip_typed_email(values["email"]))
+    values["instagram_handle"] = values["instagram_handle"].removeprefix("@")
+    Student(**values).full_clean(validate_unique=False, validate_constraints=False)
+    return StudentDetails(**values)
+
+
+def find_student(email: str) -> Student | None:
+    """The student with this (normalized) address, if any."""
+    return Student.objects.filter(email=normalize_email(email)).first()
+
+
+def save_student(
+    *, details: StudentDetails, verified_student: Student | None, known: Student | None, savepoint: bool = True
+) -> Student:
+    """Create (always as `general`) or update the student of `details` (cleaned by clean_details): unverified details
+    only fill blanks, a verified student's own overwrite. Call it inside the caller's transaction.
+
+    `known`: the student with this email as the caller read it a moment ago, None if there was none (a student created
+    since then is found through the unique email). `savepoint=False`: on IntegrityError (the same new address
+    registering twice at once) the caller starts its whole transaction again, instead of this savepoint's retry."""
+    if verified_student is not None:
+        student, overwrite = Student.objects.get(pk=verified_student.pk), True
+    else:
+        student, overwrite = known, False
+    if student is None:
+        new = Student(**{f.name: getattr(details, f.name) for f in fields(details)})
+        new.profile_complete = new.has_complete_profile
+        if not savepoint:
+            new.save()
+            return new
+        try:
+            # A savepoint: the same new address registering twice at once must not poison the transaction.
+            with transaction.atomic():
+                new.save()
+            return new
+        except IntegrityError:
+            # Another request created this student a moment ago: use that row (and only fill its blanks).
+            student = find_student(details.email)
+            if student is None:
+                raise
+    changed = []
+    for f in fields(details):
+        value = getattr(details, f.name)
+        if f.name != "email" and value and value != getattr(student, f.name) and (overwrite or not getattr(student, f.name)):
+            setattr(student, f.name, value)
+            changed.append(f.name)
+    if student.has_complete_profile != student.profile_complete:
+        student.profile_complete = student.has_complete_profile
+        changed.append("profile_complete")
+    if changed:
+        student.save(update_fields=[*changed, "updated_at"])
+    return student
+
+
+def save_student_by_admin(*, student: Student) -> Student:
+    """The studio creates or corrects a student's details (its form checked the email is not taken); profile_complete
+    follows. The type changes only through classify_students."""
+    student.email = normalize_email(student.email)
+    student.profile_complete = student.has_complete_profile
+    student.full_clean(validate_unique=False, validate_constraints=False)
+    student.save()
+    return student
+
+
+def classify_students(*, students, student_type: str, by: AbstractBaseUser | None = None) -> int:
+    """An admin sets the type of `students` (only an admin makes a crew member): classified now, in one
+    transaction; returns how many changed. Raises ValueError for an unknown student type.
+
+    Student has no "classified by" field, so `by` goes to the log."""
+    if student_type not in Student.StudentType.values:
+        raise ValueError(f"Unknown student type {student_type!r}.")
+    ids = [student.pk for student in students]
+    now = timezone.now()
+    with transaction.atomic():
+        count = Student.objects.filter(pk__in=ids).update(
+            student_type=student_type, admin_classified=True, classified_at=now, updated_at=now
+        )
+    logger.info("%s classified %d student(s) as %s", by, count, student_type)
+    return count
+
+
+# --- the portal's sign-in links ------------------------------------------------------------------------------------------
 
 
 class SignInLinkError(Exception):
@@ -132,9 +247,7 @@ def redeem_sign_in_link(*, token: str) -> Student:
     return student
 
 
-def _reject_control_characters(field: str, value: str) -> None:
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValidationError({field: _("Remove the special (control) characters from this field.")})
+# --- the signed-in student's own profile and calendar ------------------------------------------------------------------
 
 
 def update_profile(
@@ -156,8 +269,6 @@ def update_profile(
     }
     values = {name: str(value or "").strip() for name, value in values.items()}
     values["instagram_handle"] = values["instagram_handle"].removeprefix("@")
-    for name, value in values.items():
-        _reject_control_characters(name, value)
     with transaction.atomic():
         student = Student.objects.select_for_update().get(pk=student.pk)
         for name, value in values.items():

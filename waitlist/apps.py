@@ -1,5 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WaitlistConfig(AppConfig):
-    name = 'waitlist'
+    name = "waitlist"
+    verbose_name = _("Waitlist")
+
+    def ready(self):
+        from courses.signals import seats_freed
+        from registrations import seats
+        from waitlist import services
+        from waitlist.selectors import WaitlistClaims
+
+        # Outstanding offers hold seats, and waiting students come before walk-ups: the seat rule counts both.
+        seats.connect_claims(WaitlistClaims())
+        # A seat freed anywhere (a cancellation, an expiry, a raised capacity) goes to the waitlist first.
+        seats_freed.connect(services.offer_freed_seats_receiver, dispatch_uid="waitlist_offer_freed_seats")

@@ -11,35 +11,28 @@ import datetime
 import hashlib
 import logging
 import secrets
-from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses.formatting import slot_schedule
 from courses.models import Course, CoursePricing, CourseSlot
-from courses.page_cache import bump_catalog_version
-from courses.templatetags.course_tags import slot_schedule
-from studio.emails import send_email
-from studio.config import studio_settings
-from registrations import selectors as registration_selectors
+from courses.selectors import studio_today, upcoming_class_dates
+from courses.services import catalog_changed
+from registrations import seats
+from registrations.errors import InvalidChoice, RegistrationError
 from registrations.models import Registration
-from registrations.services import (
-    InvalidChoice,
-    NotEligible,
-    RegistrationClosed,
-    RegistrationError,
-    RegistrationLimitReached,
-    StudentDetails,
-    _clean_details,
-    _lock_slot,
-    _save_student,
-    create_registration,
-)
+from registrations.services import create_registration
+from students import services as student_services
 from students.models import Student
+from students.services import StudentDetails
+from studio.config import StudioSettings, studio_settings
+from studio.emails import send_email
 from waitlist.models import WaitlistEntry
 
 logger = logging.getLogger(__name__)
@@ -151,7 +144,7 @@ def _finish(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] = ()) 
     entry.status = status
     entry.waitlist_position = None
     entry.save(update_fields=["status", "waitlist_position", *fields, "updated_at"])
-    bump_catalog_version()  # waiting or offered seats changed: cached catalog pages are out of date
+    catalog_changed(entry.course_id)  # waiting or offered seats changed: cached pages are out of date
 
 
 def _last_class_start(slot: CourseSlot) -> datetime.datetime | None:
@@ -180,12 +173,8 @@ def offer_pricing(slot: CourseSlot) -> CoursePricing | None:
 
 def _holds_active_registration(student_id: int, slot: CourseSlot, now: datetime.datetime) -> bool:
     return Registration.objects.filter(
-        registration_selectors.holds_seat(now), student_id=student_id, slot=slot, class_date__isnull=True
+        seats.holds_seat(now), student_id=student_id, slot=slot, class_date__isnull=True
     ).exists()
-
-
-def _may_attend(student: Student, course: Course) -> bool:
-    return not course.is_crew_only or student.is_crew_member
 
 
 def _entry_context(entry: WaitlistEntry, **extra) -> dict:
@@ -215,13 +204,13 @@ def _waitlist_slots(course: Course, preferred_slot: CourseSlot | None, *, today:
     if preferred_slot is not None:
         if preferred_slot.course_id != course.pk:
             raise InvalidChoice(_("Choose one of this course's time slots."), field="preferred_slot")
-        if not registration_selectors.upcoming_class_dates(preferred_slot, today=today):
+        if not upcoming_class_dates(preferred_slot, today=today):
             raise InvalidChoice(_("This time slot has no classes left."), field="preferred_slot")
         return [preferred_slot]
     slots = [
         slot
         for slot in CourseSlot.objects.filter(course=course).select_related("course")
-        if registration_selectors.upcoming_class_dates(slot, today=today)
+        if upcoming_class_dates(slot, today=today)
     ]
     if not slots:
         raise InvalidChoice(_("This course has no classes left."))
@@ -241,25 +230,24 @@ def join_waitlist(
     seat is free: register instead), AlreadyOnWaitlist (and emails the link to the existing entry), or
     RegistrationError(field=...) for bad details.
     """
-    studio = studio_settings()
-    if not studio.registration_open:
-        raise RegistrationClosed()
-    details = _clean_details(details)
+    try:
+        details = student_services.clean_details(details)
+    except ValidationError as error:
+        raise RegistrationError.from_validation_error(error) from None
     if verified_student is not None and verified_student.email != details.email:
         raise RegistrationError(_("Use the email address you signed in with."), field="email")
-    known = verified_student or Student.objects.filter(email=details.email).first()
-    if course.is_crew_only and not (known is not None and known.is_crew_member):
-        raise NotEligible()
-    today = registration_selectors.studio_today()
+    known = verified_student or student_services.find_student(details.email)
+    seats.check_may_register(student=known, course=course)
+    today = studio_today()
     _check_course_open_for_waitlist(course, today=today)
     slots = _waitlist_slots(course, preferred_slot, today=today)
     now = timezone.now()
     # Advisory (no slot lock): the waitlist is for full classes; a free walk-up seat means "register instead".
-    if any(registration_selectors.walk_up_seats_left(slot, now=now) > 0 for slot in slots):
+    if any(seats.walk_up_seats_left(slot, now=now) > 0 for slot in slots):
         raise SeatsAvailable()
     try:
         with transaction.atomic():
-            student = _save_student(details=details, verified_student=verified_student, known=known)
+            student = student_services.save_student(details=details, verified_student=verified_student, known=known)
             _lock_course(course.pk)
             if WaitlistEntry.objects.filter(
                 student=student, course=course, status__in=WaitlistEntry.ACTIVE_STATUSES
@@ -291,7 +279,7 @@ def join_waitlist(
                 context=_entry_context(entry, again=False),
                 dedupe_key=f"waitlist_joined:{entry.pk}",
             )
-            bump_catalog_version()  # last: it locks the counter row until the commit
+            catalog_changed(course.pk)  # last: it holds the course's version row until the commit
     except _AlreadyJoined:
         # Rolled back: nothing was written. The facts go only to the mailbox owner.
         existing = (
@@ -329,7 +317,7 @@ def leave_waitlist(*, entry: WaitlistEntry, by_student: bool = True) -> None:
         _finish(entry, Status.LEFT if by_student else Status.REMOVED, fields=("responded_at",))
         _renumber(entry.course_id)
         if freed_slot is not None:
-            _offer_on_commit(freed_slot)
+            seats.announce_freed_seats(freed_slot)
 
 
 def remove_entries(*, entries) -> int:
@@ -363,12 +351,8 @@ def move_entry(*, entry: WaitlistEntry, up: bool) -> bool:
 # --- offers ----------------------------------------------------------------------------------------------------------
 
 
-def _offer_on_commit(slot: CourseSlot) -> None:
-    # Robust: a failed offer run must not turn the committed change into an error page; it is logged.
-    transaction.on_commit(partial(_offer_freed_seats_by_id, slot.pk), robust=True)
-
-
-def _offer_freed_seats_by_id(slot_id: int) -> None:
+def offer_freed_seats_receiver(sender, *, slot_id: int, **kwargs) -> None:
+    """courses.signals.seats_freed: offer the seats freed in the slot to its waitlist (connected in apps.py)."""
     slot = CourseSlot.objects.filter(pk=slot_id).first()
     if slot is not None:
         offer_freed_seats(slot=slot)
@@ -411,11 +395,11 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
         ),
         dedupe_key=f"waitlist_offer:{entry.offer_token_hash}",
     )
-    bump_catalog_version()  # last: it locks the counter row until the commit
+    catalog_changed(entry.course_id)  # last: it holds the course's version row until the commit
     return token
 
 
-def _offerable(slot: CourseSlot, *, now: datetime.datetime, studio: dict) -> bool:
+def _offerable(slot: CourseSlot, *, now: datetime.datetime, studio: StudioSettings) -> bool:
     """Offers are made only while registration is open, for an active course, before the slot's last class."""
     return (
         studio.registration_open
@@ -435,7 +419,7 @@ def _next_waiting(course_id: int, slot: CourseSlot, *, now: datetime.datetime):
     )
     for entry in candidates:
         # Someone who has since registered for this slot, or lost crew status, is passed over (and keeps their place).
-        if _holds_active_registration(entry.student_id, slot, now) or not _may_attend(entry.student, entry.course):
+        if _holds_active_registration(entry.student_id, slot, now) or not seats.is_eligible(entry.student, entry.course):
             continue
         yield entry
 
@@ -452,11 +436,11 @@ def offer_freed_seats(*, slot: CourseSlot) -> list[WaitlistEntry]:
     offered = []
     with transaction.atomic():
         _lock_course(slot.course_id)
-        slot = _lock_slot(slot)
+        slot = seats.lock_slot(slot)
         now = timezone.now()
         if not _offerable(slot, now=now, studio=studio):
             return []
-        free = registration_selectors.seats_left(slot, now=now)
+        free = seats.seats_left(slot, now=now)
         if free <= 0:
             return []
         for entry in _next_waiting(slot.course_id, slot, now=now):
@@ -471,19 +455,19 @@ def _slot_for_admin_offer(entry: WaitlistEntry, *, now: datetime.datetime) -> Co
     """The slot an admin offer is for: the preferred one, else the only open slot, else the first with a free seat."""
     if entry.preferred_slot_id is not None:
         return entry.preferred_slot
-    today = registration_selectors.studio_today()
+    today = studio_today()
     slots = [
         slot
         for slot in CourseSlot.objects.filter(course_id=entry.course_id).select_related("course")
-        if registration_selectors.upcoming_class_dates(slot, today=today)
+        if upcoming_class_dates(slot, today=today)
     ]
     if len(slots) == 1:
         return slots[0]
-    with_seat = [slot for slot in slots if registration_selectors.seats_left(slot, now=now) > 0]
+    with_seat = [slot for slot in slots if seats.seats_left(slot, now=now) > 0]
     return with_seat[0] if with_seat else None
 
 
-def _why_not_offer(entry: WaitlistEntry, *, now: datetime.datetime, studio: dict, over_capacity: bool):
+def _why_not_offer(entry: WaitlistEntry, *, now: datetime.datetime, studio: StudioSettings, over_capacity: bool):
     """(locked slot, None) when the studio may offer `entry` a seat now, else (None, the reason). Course is locked."""
     if entry.status != Status.WAITING:
         return None, _("not waiting (%(status)s).") % {"status": entry.get_status_display()}
@@ -492,10 +476,10 @@ def _why_not_offer(entry: WaitlistEntry, *, now: datetime.datetime, studio: dict
         if over_capacity:
             return None, _("every time slot is full; set the entry's preferred time slot to offer one over capacity.")
         return None, _("every time slot is full.")
-    slot = _lock_slot(slot)
+    slot = seats.lock_slot(slot)
     if not _offerable(slot, now=now, studio=studio):
         return None, _("offers are closed for this time slot (registration closed, class started or no price).")
-    if not over_capacity and registration_selectors.seats_left(slot, now=now) <= 0:
+    if not over_capacity and seats.seats_left(slot, now=now) <= 0:
         return None, _("the time slot is full.")
     if _holds_active_registration(entry.student_id, slot, now):
         return None, _("already registered for this time slot.")
@@ -546,7 +530,7 @@ def revoke_offers(*, entries) -> int:
             entry.responded_at = timezone.now()
             # The hash stays so that the emailed link can say "withdrawn" instead of "unknown".
             entry.save(update_fields=["status", "offer_slot", "offer_expires_at", "responded_at", "updated_at"])
-            bump_catalog_version()
+            catalog_changed(entry.course_id)
             revoked += 1
     return revoked
 
@@ -576,7 +560,7 @@ def offer_status(entry: WaitlistEntry, *, now: datetime.datetime | None = None) 
 def _lock_offer(entry: WaitlistEntry) -> tuple[CourseSlot | None, WaitlistEntry]:
     """Lock the course, the offered slot and the entry (the fixed lock order) and return them re-read."""
     _lock_course(entry.course_id)
-    slot = _lock_slot(entry.offer_slot) if entry.offer_slot_id else None
+    slot = seats.lock_slot(entry.offer_slot) if entry.offer_slot_id else None
     entry = (
         # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to the offered slot.
         WaitlistEntry.objects.select_for_update(of=("self",))
@@ -621,20 +605,13 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
                 raise problem
             # Found run out before the sweep: record the expiry (committed) and pass the seat on, then refuse.
             expired_slot = _expire_in_place(entry)
-            _offer_on_commit(expired_slot)
+            seats.announce_freed_seats(expired_slot)
         else:
-            if not studio.registration_open:
-                raise RegistrationClosed()
             course = entry.course
+            seats.check_may_register(student=entry.student, course=course, studio=studio)
             if not course.is_active:
                 raise InvalidChoice(_("This course is no longer open."))
-            if not _may_attend(entry.student, course):
-                raise NotEligible()
-            limit = studio.max_registrations_per_student
-            if limit and Registration.objects.filter(
-                registration_selectors.holds_seat(now), student=entry.student
-            ).count() >= limit:
-                raise RegistrationLimitReached()
+            seats.check_registration_limit(student=entry.student, now=now, studio=studio)
             price = offer_pricing(slot)
             if price is None:
                 raise InvalidChoice(_("This time slot has no price; please contact the studio."))
@@ -652,7 +629,7 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
             _finish(entry, Status.ACCEPTED, fields=("responded_at",))
             _renumber(entry.course_id)
             # With payment_hold_hours = 0 the pending registration holds nothing: the seat goes on to the next.
-            _offer_on_commit(slot)
+            seats.announce_freed_seats(slot)
     if expired_slot is not None:
         raise OfferUnavailable(_("This offer has expired."), reason=OfferUnavailable.EXPIRED)
     return registration
@@ -669,13 +646,13 @@ def decline_offer(*, entry: WaitlistEntry) -> bool:
         problem = _unavailable_reason(entry, now=now)
         if problem is not None:
             if problem.reason == OfferUnavailable.EXPIRED and entry.status == Status.OFFERED:
-                _offer_on_commit(_expire_in_place(entry))
+                seats.announce_freed_seats(_expire_in_place(entry))
             return False
         slot = entry.offer_slot
         entry.responded_at = now
         _finish(entry, Status.DECLINED, fields=("responded_at",))
         _renumber(entry.course_id)
-        _offer_on_commit(slot)
+        seats.announce_freed_seats(slot)
         return True
 
 
@@ -696,7 +673,7 @@ def expire_offers(*, now: datetime.datetime | None = None) -> int:
                     continue
                 slot = _expire_in_place(entry)
                 expired += 1
-                _offer_on_commit(slot)
+                seats.announce_freed_seats(slot)
         except Exception:
             # One bad row must not stop the sweep; it is retried on the next run.
             logger.exception("Could not expire waitlist offer %s", entry.pk)

@@ -12,13 +12,15 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from courses.models import Course
-from courses.views import payment_methods, render_course_page
-from studio.config import studio_settings
 from registrations import selectors
-from registrations.services import NotEligible, RegistrationError, StudentDetails
-from students.portal import signed_in_student
+from registrations.errors import NotEligible, RegistrationError
+from registrations.forms import WaitlistJoinForm
+from registrations.payments import payment_methods
+from registrations.views import render_course_page, student_details
+from students.session import signed_in_student
+from studio.config import studio_settings
 from waitlist import services
-from waitlist.forms import OfferAnswerForm, WaitlistJoinForm
+from waitlist.forms import OfferAnswerForm
 from waitlist.models import WaitlistEntry
 
 def _too_many(request, *, group: str, rate: str) -> bool:
@@ -56,10 +58,12 @@ def join(request, course_id):
     form = WaitlistJoinForm(request.POST, course=course)
     if form.is_valid():
         data = form.cleaned_data
-        details = StudentDetails(**{name: data[name] for name in StudentDetails.__dataclass_fields__})
         try:
             entry = services.join_waitlist(
-                course=course, details=details, preferred_slot=data["preferred_slot"], verified_student=student
+                course=course,
+                details=student_details(data),
+                preferred_slot=data["preferred_slot"],
+                verified_student=student,
             )
         except NotEligible:
             raise Http404("No such open course") from None

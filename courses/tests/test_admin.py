@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, CourseSlotFactory, priced_slot
@@ -323,7 +324,7 @@ def test_course_change_refuses_capacity_below_active_registrations(admin_client)
     response = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="2")])
 
     assert response.status_code == 200
-    assert inline_errors(response)[0]["capacity"] == ["3 students are registered; capacity cannot go below 3."]
+    assert inline_errors(response)[0]["capacity"] == ["3 seats are taken; capacity cannot go below 3."]
     slot.refresh_from_db()
     assert slot.capacity == 10
     assert Registration.objects.filter(payment_status__in=Registration.ACTIVE_STATUSES).count() == 3
@@ -350,7 +351,7 @@ def test_capacity_floor_counts_drop_ins_on_their_busiest_date_only(admin_client)
     refused = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="2")])
     allowed = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="3")])
 
-    assert inline_errors(refused)[0]["capacity"] == ["3 students are registered; capacity cannot go below 3."]
+    assert inline_errors(refused)[0]["capacity"] == ["3 seats are taken; capacity cannot go below 3."]
     assert allowed.status_code == 302
 
 
@@ -455,7 +456,7 @@ def test_slot_change_refuses_capacity_below_active_registrations(admin_client):
     )
 
     assert response.context["adminform"].form.errors["capacity"] == [
-        "3 students are registered; capacity cannot go below 3."
+        "3 seats are taken; capacity cannot go below 3."
     ]
     slot.refresh_from_db()
     assert slot.capacity == 10
@@ -514,3 +515,21 @@ def test_raising_capacity_in_the_slot_admin_offers_the_new_seat_to_the_waitlist(
     assert response.status_code == 302, response.content.decode()[:2000]
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.OFFERED
+
+
+def test_capacity_floor_is_the_seat_rule_a_run_out_hold_frees_its_seat_and_an_offer_holds_one(admin_client):
+    from waitlist.tests.factories import WaitlistEntryFactory
+
+    slot = priced_slot(capacity=10)
+    RegistrationFactory(slot=slot, payment_status=Registration.PaymentStatus.COMPLETED)
+    RegistrationFactory(slot=slot, payment_due_at=timezone.now() - datetime.timedelta(minutes=1))  # ran out
+    WaitlistEntryFactory(
+        course=slot.course, status="offered", waitlist_position=1, offer_slot=slot, offer_token_hash="h",
+        offered_at=timezone.now(), offer_expires_at=timezone.now() + datetime.timedelta(hours=1),
+    )
+
+    refused = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="1")])
+    allowed = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="2")])
+
+    assert inline_errors(refused)[0]["capacity"] == ["2 seats are taken; capacity cannot go below 2."]
+    assert allowed.status_code == 302

@@ -92,15 +92,17 @@ def test_instructor_cannot_open_settings_or_the_waitlist(client, staff_in_group)
     assert client.get(reverse("admin:courses_course_add")).status_code == 403
 
 
-def test_instructor_can_mark_attendance_in_admin(client, staff_in_group):
+def test_instructor_marks_attendance_on_the_roster(client, staff_in_group):
+    from attendance.tests.factories import ClassSessionFactory as Sessions
+    from django.utils import timezone
+
     instructor = staff_in_group("Instructor")
-    session = ClassSessionFactory()
-    student = StudentFactory()
+    registration = RegistrationFactory(payment_status=Registration.PaymentStatus.COMPLETED)
+    session = Sessions(course=registration.course, slot=registration.slot, session_date=timezone.localdate())
     client.force_login(instructor)
 
     response = client.post(
-        reverse("admin:attendance_attendancerecord_add"),
-        {"session": session.pk, "student": student.pk, "status": AttendanceRecord.Status.PRESENT},
+        reverse("attendance:detail", args=[session.pk]), {f"mark-{registration.student_id}": "present"}
     )
 
     assert response.status_code == 302

@@ -12,7 +12,7 @@ from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
 from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
-from registrations.services import cancel_registration
+from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
 from students.services import make_sign_in_token
 from students.tests.factories import StudentFactory

@@ -22,7 +22,8 @@ from courses.tests.factories import priced_slot
 from studio.models import EmailLog
 from dance_portal.settings import JsonLogFormatter
 from dance_portal.urls import urlpatterns as site_urlpatterns
-from registrations.services import StudentDetails, register_student
+from registrations.services import register_student
+from students.services import StudentDetails
 
 pytestmark = pytest.mark.django_db
 

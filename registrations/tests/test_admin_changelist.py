@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, CourseSlotFactory
-from registrations.admin import RegistrationChangeList, periods_with_rows
+from registrations.admin_changelist import RegistrationChangeList, periods_with_rows
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory

@@ -8,7 +8,7 @@ from django.db import connection
 
 from studio.models import EmailLog
 from registrations.models import Registration, RegistrationEvent
-from registrations.services import cancel_registration, confirm_payment
+from registrations.transitions import cancel_registration, confirm_payment
 from registrations.tests.factories import RegistrationFactory
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

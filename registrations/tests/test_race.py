@@ -9,9 +9,12 @@ import pytest
 from django.db import connection
 
 from courses.tests.factories import priced_slot
-from registrations import services
+from students import services as student_services
+from registrations import seats, services
 from registrations.models import Registration
-from registrations.services import SlotFull, StudentDetails, register_student
+from registrations.errors import SlotFull
+from registrations.services import register_student
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import StudentFactory
@@ -85,7 +88,7 @@ def test_without_the_slot_lock_the_same_race_oversells(monkeypatch):
         counted.wait(timeout=20)  # every racer has counted one free seat before anyone writes
         return left
 
-    monkeypatch.setattr(services, "_lock_slot", lambda slot: type(slot).objects.get(pk=slot.pk))
+    monkeypatch.setattr(seats, "lock_slot", lambda slot: type(slot).objects.get(pk=slot.pk))
     monkeypatch.setattr(services, "_walk_up_seats_left", count_then_wait_for_everyone)
 
     outcomes, active = race_for_the_last_seat()
@@ -99,7 +102,7 @@ def test_the_same_new_email_registering_twice_at_once_makes_one_student_and_one_
     that lost starts again, finds the registration and says "already registered" (no savepoints in between)."""
     slot = priced_slot(capacity=CAPACITY)
     created = threading.Barrier(2)
-    save_student = services._save_student
+    save_student = student_services.save_student
 
     def save_then_wait_for_the_other(**kwargs):
         try:
@@ -111,7 +114,7 @@ def test_the_same_new_email_registering_twice_at_once_makes_one_student_and_one_
                 except threading.BrokenBarrierError:
                     pass
 
-    monkeypatch.setattr(services, "_save_student", save_then_wait_for_the_other)
+    monkeypatch.setattr(student_services, "save_student", save_then_wait_for_the_other)
     start = threading.Barrier(2)
     outcomes = []
 

@@ -9,15 +9,13 @@ from django.utils import timezone
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import SystemSetting
+from registrations.seats import seat_counts, walk_up_seats_left
+from courses.formatting import schedule_text
 from registrations import selectors
 from registrations.models import Registration
-from registrations.selectors import (
-    course_for_page,
-    open_courses,
-    open_courses_page,
-    payment_instructions,
-    seats_left,
-)
+from registrations.payments import payment_instructions
+from registrations.seats import seats_left
+from registrations.selectors import course_for_page, open_courses, open_courses_page
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist.models import WaitlistEntry
@@ -113,9 +111,9 @@ def test_walk_up_seats_left_subtracts_students_waiting_for_this_slot_or_any():
     WaitlistEntryFactory(course=slot.course, preferred_slot=other)
     WaitlistEntryFactory(course=slot.course, status=WaitlistEntry.Status.LEFT, waitlist_position=None)
 
-    assert selectors.waiting_count(slot) == 2
-    assert selectors.walk_up_seats_left(slot) == 3
-    assert selectors.walk_up_seats_left(other) == other.capacity - 2
+    assert seat_counts([slot], with_waiting=True)[slot.pk].waiting == 2
+    assert walk_up_seats_left(slot) == 3
+    assert walk_up_seats_left(other) == other.capacity - 2
 
 
 # --- open_courses / course_for_page ---------------------------------------------------------------------------------
@@ -131,8 +129,8 @@ def test_walk_up_seats_left_takes_off_this_slots_running_offers_and_the_waiting_
     WaitlistEntryFactory(course=slot.course)
     WaitlistEntryFactory(course=priced_slot().course)  # another course's list
 
-    assert selectors.walk_up_seats_left(slot) == 6 - 1 - 1 - 1
-    assert selectors.walk_up_seats_left(slot) == seats_left(slot) - selectors.waiting_count(slot)
+    assert walk_up_seats_left(slot) == 6 - 1 - 1 - 1
+    assert walk_up_seats_left(slot) == seats_left(slot) - seat_counts([slot], with_waiting=True)[slot.pk].waiting
 
 
 def test_open_courses_lists_active_courses_that_have_not_ended():
@@ -366,5 +364,5 @@ def test_schedule_text_reads_in_plain_words():
     weekly = series_registration()
     drop_in = series_registration(pricing_type="drop_in", class_date=datetime.date(2030, 9, 10))
 
-    assert selectors.schedule_text(weekly) == "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM"
-    assert selectors.schedule_text(drop_in) == "Tue, Sep 10, 7:00 PM – 8:30 PM"
+    assert schedule_text(weekly.slot, weekly.class_date) == "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM"
+    assert schedule_text(drop_in.slot, drop_in.class_date) == "Tue, Sep 10, 7:00 PM – 8:30 PM"

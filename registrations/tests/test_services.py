@@ -9,18 +9,9 @@ from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slo
 from studio.models import EmailLog, SystemSetting
 from registrations import services
 from registrations.models import Registration, RegistrationEvent
-from registrations.services import (
-    AlreadyRegistered,
-    InvalidChoice,
-    NotEligible,
-    RegistrationClosed,
-    RegistrationError,
-    RegistrationLimitReached,
-    SlotFull,
-    StudentDetails,
-    register_student,
-    report_payment,
-)
+from registrations.errors import AlreadyRegistered, InvalidChoice, NotEligible, RegistrationClosed, RegistrationError, RegistrationLimitReached, SlotFull
+from registrations.services import register_student, report_payment
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import CrewMemberFactory, StudentFactory

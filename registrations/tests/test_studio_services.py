@@ -11,22 +11,12 @@ from django.utils import timezone
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import EmailLog, SystemSetting
+from registrations import seats
 from registrations import services
 from registrations.models import Registration, RegistrationEvent
-from registrations.services import (
-    AlreadyRegistered,
-    InvalidChoice,
-    RegistrationCanceled,
-    RegistrationError,
-    SlotFull,
-    admin_register_student,
-    cancel_registration,
-    confirm_payment,
-    confirm_payments,
-    create_registration,
-    expire_holds,
-    reopen_registration,
-)
+from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationCanceled, RegistrationError, SlotFull
+from registrations.services import admin_register_student, create_registration
+from registrations.transitions import cancel_registration, confirm_payment, confirm_payments, expire_holds, reopen_registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist.models import WaitlistEntry
@@ -73,7 +63,7 @@ def test_create_registration_takes_the_amount_from_the_price_row_and_holds_the_s
 
     with transaction.atomic():
         registration = create_registration(
-            student=student, slot=services._lock_slot(slot), pricing_type="full_package", payment_method="zelle"
+            student=student, slot=seats.lock_slot(slot), pricing_type="full_package", payment_method="zelle"
         )
 
     registration.refresh_from_db()
@@ -142,7 +132,7 @@ def test_cancel_by_the_studio_records_who_when_why_emails_and_frees_the_seat(own
     assert registration.events.get().reason == "Moved to Tuesday"
     (log,) = emails("registration_canceled")
     assert "Moved to Tuesday" in log.body_text
-    assert services.selectors.seats_left(slot) == 1
+    assert seats.seats_left(slot) == 1
 
 
 def test_cancel_twice_changes_nothing_and_sends_one_email(owner):
@@ -518,7 +508,7 @@ def test_seat_counts_never_depend_on_the_sweep_having_run():
     registration = RegistrationFactory(slot=slot)
 
     with time_machine.travel(registration.payment_due_at + datetime.timedelta(minutes=1), tick=False):
-        assert services.selectors.seats_left(slot) == 1
+        assert seats.seats_left(slot) == 1
 
 
 def test_hold_expired_email_tells_a_student_who_reported_paying_that_the_studio_will_check():

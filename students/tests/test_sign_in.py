@@ -9,12 +9,12 @@ from django.urls import reverse
 
 from studio.models import EmailLog
 from students import services, tasks
-from students.portal import SESSION_KEY
+from students.session import SESSION_KEY
 from students.tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
 
-PORTAL = reverse("students:portal")
+PORTAL = reverse("portal:home")
 LINK_SENT = reverse("students:link_sent")
 SAME_ANSWER = "If this email is registered, a sign-in link is on its way"
 

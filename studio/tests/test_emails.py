@@ -11,12 +11,9 @@ from studio.emails import send_email
 from studio.models import EmailLog, SystemSetting
 from studio.tasks import deliver_email
 from registrations.models import Registration
-from registrations.services import (
-    AlreadyRegistered,
-    StudentDetails,
-    register_student,
-    send_registration_received,
-)
+from registrations.errors import AlreadyRegistered
+from registrations.services import register_student, send_registration_received
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
 

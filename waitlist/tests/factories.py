@@ -5,7 +5,7 @@ from factory.django import DjangoModelFactory
 
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import EmailLog
-from registrations.services import StudentDetails
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
 from waitlist.models import WaitlistEntry

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
-from registrations.services import cancel_registration
+from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import OFFER_LINK

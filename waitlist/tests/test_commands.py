@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from studio.models import EmailLog
-from registrations.services import cancel_registration
+from registrations.transitions import cancel_registration
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import full_slot, student_details

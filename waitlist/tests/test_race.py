@@ -12,7 +12,10 @@ from django.db import connection
 from courses.tests.factories import priced_slot
 from registrations import services as registration_services
 from registrations.models import Registration
-from registrations.services import SlotFull, StudentDetails, cancel_registration, register_student
+from registrations.errors import SlotFull
+from registrations.services import register_student
+from registrations.transitions import cancel_registration
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from waitlist import services
 from waitlist.models import WaitlistEntry

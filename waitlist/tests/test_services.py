@@ -8,18 +8,13 @@ from django.utils import timezone
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import EmailLog, SystemSetting
+from registrations import seats
 from registrations import selectors
 from registrations.models import Registration
-from registrations.services import (
-    InvalidChoice,
-    NotEligible,
-    RegistrationClosed,
-    RegistrationError,
-    SlotFull,
-    StudentDetails,
-    cancel_registration,
-    register_student,
-)
+from registrations.errors import InvalidChoice, NotEligible, RegistrationClosed, RegistrationError, SlotFull
+from registrations.services import register_student
+from registrations.transitions import cancel_registration
+from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import CrewMemberFactory, StudentFactory
@@ -320,7 +315,7 @@ def test_walk_up_cannot_take_a_freed_seat_while_someone_waits(commit):
     join(slot, "a")
     free_a_seat(slot, commit)
 
-    assert selectors.seats_left(slot) == 1
+    assert seats.seats_left(slot) == 1
     with pytest.raises(SlotFull):
         register_student(
             course=slot.course,
@@ -337,7 +332,7 @@ def test_walk_up_cannot_take_a_seat_held_by_an_outstanding_offer(commit):
     free_a_seat(slot, commit)
     assert offered_to("waitera@example.org").status == Status.OFFERED
 
-    assert selectors.seats_left(slot) == 0
+    assert seats.seats_left(slot) == 0
     with pytest.raises(SlotFull):
         register_student(
             course=slot.course,
@@ -409,7 +404,7 @@ def test_offer_freed_seats_offers_as_many_seats_as_are_free(commit):
     offered = services.offer_freed_seats(slot=slot)
 
     assert [entry.student.email for entry in offered] == [f"waiter{n}@example.org" for n in "abc"]
-    assert selectors.seats_left(slot) == 0
+    assert seats.seats_left(slot) == 0
     assert services.offer_freed_seats(slot=slot) == []
 
 
@@ -484,7 +479,7 @@ def offer_one(commit, *, waiting=("a",), capacity=1, **slot_kwargs):
 
 def test_accept_offer_registers_the_student_pending_into_the_held_seat_of_a_full_looking_slot(commit):
     slot, entry = offer_one(commit)
-    assert selectors.seats_left(slot) == 0  # the offer holds the seat
+    assert seats.seats_left(slot) == 0  # the offer holds the seat
 
     with commit():
         registration = services.accept_offer(entry=entry, payment_method="zelle")
@@ -498,7 +493,7 @@ def test_accept_offer_registers_the_student_pending_into_the_held_seat_of_a_full
     entry.refresh_from_db()
     assert (entry.status, entry.waitlist_position) == (Status.ACCEPTED, None)
     assert entry.responded_at is not None
-    assert selectors.seats_left(slot) == 0
+    assert seats.seats_left(slot) == 0
     assert Registration.objects.filter(slot=slot, payment_status__in=Registration.ACTIVE_STATUSES).count() == 1
     assert EmailLog.objects.filter(kind="registration_received", to_email=entry.student.email).exists()
 
@@ -618,7 +613,7 @@ def test_roll_over_chain_a_declines_b_is_offered_b_expires_c_is_offered(commit):
         "waiterc@example.org",
     ]
     assert_positions(slot.course, ["waiterc@example.org"])
-    assert selectors.seats_left(slot) == 0
+    assert seats.seats_left(slot) == 0
 
 
 def test_expire_offers_leaves_open_offers_alone_and_is_idempotent(commit):
@@ -639,7 +634,7 @@ def test_counts_ignore_an_expired_offer_before_the_sweep_runs(commit):
     expire(entry)
 
     assert WaitlistEntry.objects.get(pk=entry.pk).status == Status.OFFERED
-    assert selectors.seats_left(slot) == 1
+    assert seats.seats_left(slot) == 1
 
 
 # --- studio actions ----------------------------------------------------------------------------------------------------
@@ -705,7 +700,7 @@ def test_revoke_offer_puts_the_entry_back_to_waiting_at_its_place_and_kills_the_
     with pytest.raises(OfferUnavailable) as error:
         services.accept_offer(entry=entry, payment_method="venmo")
     assert error.value.reason == OfferUnavailable.WITHDRAWN
-    assert selectors.seats_left(slot) == 1
+    assert seats.seats_left(slot) == 1
     assert services.revoke_offers(entries=[entry]) == 0
 
 

@@ -10,8 +10,8 @@ from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
-from registrations.services import cancel_registration
-from students.portal import SESSION_KEY
+from registrations.transitions import cancel_registration
+from students.session import SESSION_KEY
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist import services
 from waitlist.models import WaitlistEntry
@@ -119,7 +119,7 @@ def test_course_page_registration_prefilled_for_a_signed_in_student_updates_thei
     assert 'value="me@example.org"' in html
 
     response = client.post(
-        slot.course.get_absolute_url(),
+        reverse("registrations:create", args=[slot.course.pk]),
         {
             "slot": slot.pk,
             "pricing_type": "full_package",
@@ -152,7 +152,7 @@ def test_registration_refused_as_full_shows_the_join_form_filled_in(client):
     slot = full_slot()
 
     response = client.post(
-        slot.course.get_absolute_url(),
+        reverse("registrations:create", args=[slot.course.pk]),
         {
             "slot": slot.pk,
             "pricing_type": "full_package",

@@ -8,7 +8,7 @@ on it having run.
 
 from django.core.management.base import BaseCommand
 
-from registrations.services import expire_holds
+from registrations.transitions import expire_holds
 
 
 class Command(BaseCommand):

@@ -7,17 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Course
-from courses.templatetags.course_tags import (
-    date_range,
-    moment,
-    money,
-    price_summary,
-    seats_text,
-    slot_schedule,
-    time_range,
-)
+from courses.formatting import date_range, moment, money, price_summary, seats_text, slot_schedule, time_range
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
-from courses.views import CATALOG_PAGE_SIZE
+from registrations.views import CATALOG_PAGE_SIZE
 from studio.models import SystemSetting
 from registrations.tests.factories import RegistrationFactory
 
@@ -133,7 +125,7 @@ def test_catalog_shows_schedule_location_level_prices_and_seats(client):
     assert "Beginner" in html
     assert "$120 full package · $35 drop-in" in html
     assert "9 seats left" in html
-    assert reverse("courses:detail", args=[course.pk]) in html
+    assert reverse("registrations:course", args=[course.pk]) in html
 
 
 def test_catalog_shows_free_classes_as_free(client):
@@ -363,3 +355,12 @@ def test_course_page_answers_404_for_courses_not_listed_for_the_visitor(client, 
 def test_course_page_answers_404_for_an_unknown_id(client):
     assert client.get("/courses/999999/").status_code == 404
     assert client.get("/courses/abc/").status_code == 404
+
+
+def test_a_registration_posted_to_the_course_page_address_is_sent_on_to_the_register_address(client):
+    course = CourseFactory()
+
+    response = client.post(course.get_absolute_url(), {"email": "ana@example.org"})
+
+    assert response.status_code == 307
+    assert response["Location"] == reverse("registrations:create", args=[course.pk])

@@ -21,17 +21,17 @@ from waitlist.tests.factories import WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db
 
-PORTAL = reverse("students:portal")
-PROFILE = reverse("students:profile")
+PORTAL = reverse("portal:home")
+PROFILE = reverse("portal:profile")
 PaymentStatus = Registration.PaymentStatus
 
 
 def cancel_url(registration):
-    return reverse("students:cancel_registration", args=[registration.public_id])
+    return reverse("portal:cancel_registration", args=[registration.public_id])
 
 
 def leave_url(entry):
-    return reverse("students:leave_waitlist", args=[entry.public_id])
+    return reverse("portal:leave_waitlist", args=[entry.public_id])
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_portal_pages_are_not_cached(client, sign_in, ana):
 
 
 def test_every_page_links_to_my_registrations(client):
-    html = client.get(reverse("courses:list")).content.decode()
+    html = client.get(reverse("registrations:catalog")).content.decode()
 
     assert f'href="{PORTAL}"' in html
     assert "My registrations" in html
@@ -186,7 +186,7 @@ def test_cancel_of_another_students_registration_is_404_and_changes_nothing(clie
 def test_cancel_of_an_unknown_registration_is_404(client, sign_in, ana):
     sign_in(client, ana)
 
-    assert client.post(reverse("students:cancel_registration", args=[uuid.uuid4()])).status_code == 404
+    assert client.post(reverse("portal:cancel_registration", args=[uuid.uuid4()])).status_code == 404
     assert client.get("/me/registrations/1/cancel/").status_code == 404  # numeric ids are not URLs
 
 
@@ -396,21 +396,21 @@ def crew_course():
 def test_signed_in_crew_member_sees_crew_only_classes_in_the_catalog(client, sign_in, crew_course):
     sign_in(client, CrewMemberFactory())
 
-    assert "Crew Practice" in client.get(reverse("courses:list")).content.decode()
+    assert "Crew Practice" in client.get(reverse("registrations:catalog")).content.decode()
     assert client.get(crew_course.get_absolute_url()).status_code == 200
 
 
 def test_signed_in_general_student_does_not_see_crew_only_classes(client, sign_in, crew_course):
     sign_in(client, StudentFactory())
 
-    assert "Crew Practice" not in client.get(reverse("courses:list")).content.decode()
+    assert "Crew Practice" not in client.get(reverse("registrations:catalog")).content.decode()
     assert client.get(crew_course.get_absolute_url()).status_code == 404
 
 
 def test_signed_out_visitor_does_not_see_crew_only_classes_even_with_a_crew_email(client, crew_course):
     CrewMemberFactory(email="crew@example.org")
 
-    assert "Crew Practice" not in client.get(reverse("courses:list")).content.decode()
+    assert "Crew Practice" not in client.get(reverse("registrations:catalog")).content.decode()
     assert client.get(crew_course.get_absolute_url()).status_code == 404
 
 
@@ -418,4 +418,4 @@ def test_signing_out_hides_crew_only_classes_again(client, sign_in, crew_course)
     sign_in(client, CrewMemberFactory())
     client.post(reverse("students:sign_out"))
 
-    assert "Crew Practice" not in client.get(reverse("courses:list")).content.decode()
+    assert "Crew Practice" not in client.get(reverse("registrations:catalog")).content.decode()

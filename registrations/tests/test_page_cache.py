@@ -1,4 +1,4 @@
-"""The cached catalog and course pages (courses/page_cache.py): fresh after every write, hold expiry and setting."""
+"""The cached catalog and course pages (registrations/page_cache.py): fresh after every write, hold expiry and setting."""
 
 import datetime
 import re
@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
 from studio.models import SystemSetting
-from registrations import services
+from registrations import services, transitions
+from students.services import StudentDetails
 from registrations.models import Registration
 from students.tests.factories import StudentFactory
 from waitlist import services as waitlist_services
@@ -32,8 +33,8 @@ def owner():
     return User.objects.create_superuser(username="owner", email="owner@example.org", password=None)
 
 
-def details(n: int) -> services.StudentDetails:
-    return services.StudentDetails(email=f"dancer{n}@example.org", first_name="Dee", last_name=f"Dancer{n}",
+def details(n: int) -> StudentDetails:
+    return StudentDetails(email=f"dancer{n}@example.org", first_name="Dee", last_name=f"Dancer{n}",
                                    phone="555-0100")
 
 
@@ -63,7 +64,7 @@ def test_catalog_shows_the_seat_freed_by_a_cancellation(client, slot, owner):
     registration = register(slot, 1)
     assert "1 seat left" in client.get(CATALOG).content.decode()
 
-    services.cancel_registration(registration=registration, actor=owner)
+    transitions.cancel_registration(registration=registration, actor=owner)
 
     assert "2 seats left" in client.get(CATALOG).content.decode()
 
@@ -80,11 +81,11 @@ def test_catalog_shows_the_seat_of_a_hold_that_ran_out_without_any_write(client,
 
 def test_catalog_shows_a_waitlist_offer_that_ran_out(client, slot, owner, django_capture_on_commit_callbacks):
     register(slot, 1)
-    services.confirm_payment(registration=register(slot, 2), actor=owner)  # paid: it keeps its seat
+    transitions.confirm_payment(registration=register(slot, 2), actor=owner)  # paid: it keeps its seat
     entry = waitlist_services.join_waitlist(course=slot.course, details=details(3), preferred_slot=slot)
     registration = Registration.objects.get(slot=slot, payment_status=Registration.PaymentStatus.PENDING)
     with django_capture_on_commit_callbacks(execute=True):  # the freed seat is offered to the waitlist
-        services.cancel_registration(registration=registration, actor=owner)
+        transitions.cancel_registration(registration=registration, actor=owner)
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.OFFERED
     assert "Full" in client.get(CATALOG).content.decode()
@@ -160,7 +161,7 @@ def test_signed_in_crew_member_never_gets_the_anonymous_catalog(client, slot):
     client.get(CATALOG)  # the anonymous page is cached
     member = StudentFactory(student_type="crew_member")
     session = client.session
-    from students.portal import SESSION_KEY
+    from students.session import SESSION_KEY
 
     session[SESSION_KEY] = member.pk
     session.save()
@@ -168,15 +169,23 @@ def test_signed_in_crew_member_never_gets_the_anonymous_catalog(client, slot):
     assert "Crew Only Practice" in client.get(CATALOG).content.decode()
 
 
-def test_missing_counter_row_turns_the_cache_off(client, slot):
-    from django.db import connection
+def test_a_seat_taken_in_one_course_leaves_another_courses_page_cached(client, slot, django_assert_num_queries):
+    other = priced_slot(course=CourseFactory(name="Waacking L1"), capacity=2)
+    client.get(other.course.get_absolute_url())
 
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM courses_catalogversion")
-    client.get(CATALOG)
-    Registration.objects.create(  # a write that does not bump: only visible without the cache
-        student=StudentFactory(), course=slot.course, slot=slot, pricing_type="full_package",
-        payment_amount=120, payment_method="venmo", payment_due_at=timezone.now() + datetime.timedelta(days=1),
-    )
+    register(slot, 1)
 
-    assert "1 seat left" in client.get(CATALOG).content.decode()
+    with django_assert_num_queries(1):  # the cache key: no page rendered again
+        assert "2 seats left" in client.get(other.course.get_absolute_url()).content.decode()
+
+
+def test_a_course_without_a_version_row_gets_one_at_its_first_change(client, slot):
+    from courses.models import CatalogVersion
+
+    assert not CatalogVersion.objects.filter(course=slot.course).exists()
+    client.get(slot.course.get_absolute_url())
+
+    register(slot, 1)
+
+    assert CatalogVersion.objects.get(course=slot.course).version == 1
+    assert "1 seat left" in client.get(slot.course.get_absolute_url()).content.decode()

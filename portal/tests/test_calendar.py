@@ -48,7 +48,7 @@ def student():
 
 def feed(client, student):
     token = services.ensure_calendar_token(student=student)
-    response = client.get(reverse("students:calendar_feed", args=[token]))
+    response = client.get(reverse("portal:calendar_feed", args=[token]))
     assert response.status_code == 200
     return response
 
@@ -211,7 +211,7 @@ def test_names_with_markup_and_newlines_stay_inside_their_property(client, stude
 def test_unknown_calendar_token_is_404(client, token):
     StudentFactory(calendar_token="known-token")
 
-    assert client.get(reverse("students:calendar_feed", args=[token])).status_code == 404
+    assert client.get(reverse("portal:calendar_feed", args=[token])).status_code == 404
 
 
 def test_calendar_token_is_made_once_and_kept(student):
@@ -227,27 +227,27 @@ def test_renewing_the_calendar_address_retires_the_old_one(client, sign_in, stud
     old = services.ensure_calendar_token(student=student)
     sign_in(client, student)
 
-    response = client.post(reverse("students:renew_calendar"))
+    response = client.post(reverse("portal:renew_calendar"))
 
     assert response.status_code == 302
     student.refresh_from_db()
     assert student.calendar_token != old
-    assert client.get(reverse("students:calendar_feed", args=[old])).status_code == 404
-    assert client.get(reverse("students:calendar_feed", args=[student.calendar_token])).status_code == 200
-    assert student.calendar_token in client.get(reverse("students:portal")).content.decode()
+    assert client.get(reverse("portal:calendar_feed", args=[old])).status_code == 404
+    assert client.get(reverse("portal:calendar_feed", args=[student.calendar_token])).status_code == 200
+    assert student.calendar_token in client.get(reverse("portal:home")).content.decode()
 
 
 def test_renewing_the_calendar_address_needs_a_sign_in(client, student):
     old = services.ensure_calendar_token(student=student)
 
-    client.post(reverse("students:renew_calendar"))
+    client.post(reverse("portal:renew_calendar"))
 
     student.refresh_from_db()
     assert student.calendar_token == old
 
 
 def test_portal_shows_the_feed_address_as_https_and_webcal(client, sign_in, student):
-    html = sign_in(client, student).get(reverse("students:portal")).content.decode()
+    html = sign_in(client, student).get(reverse("portal:home")).content.decode()
 
     student.refresh_from_db()
     assert f"https://studio.example.org/me/calendar/{student.calendar_token}.ics" in html

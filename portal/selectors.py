@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from attendance.models import ClassSession
 from registrations.models import Registration
-from registrations.selectors import holds_seat
+from registrations.seats import holds_seat
 from students.models import Student
 from waitlist.models import WaitlistEntry
 

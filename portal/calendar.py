@@ -11,7 +11,7 @@ from icalendar.enums import STATUS
 
 from studio.config import studio_settings
 from registrations.models import Registration
-from students import selectors
+from portal import selectors
 from students.models import Student
 
 REFRESH = datetime.timedelta(hours=6)
@@ -61,7 +61,7 @@ def student_calendar(student: Student) -> bytes:
         name=_("%(studio)s: my classes") % {"studio": studio_name},
         prodid=f"-//{studio_name}//Dance portal//EN",
         uid=f"student-{student.pk}-classes@{settings.SITE_URL.split('://', 1)[-1].split('/', 1)[0]}",
-        url=settings.SITE_URL + reverse("students:portal"),
+        url=settings.SITE_URL + reverse("portal:home"),
         refresh_interval=REFRESH,
     )
     calendar.add("X-WR-TIMEZONE", settings.TIME_ZONE)

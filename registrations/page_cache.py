@@ -3,9 +3,10 @@
 A cached page is found by a key that changes whenever what it shows may change, so nothing is ever deleted and
 every worker process (each with its own cache) stops using an old page at the same moment:
 
-- the catalog version, a counter in the database (table courses_catalogversion, one row) that every write changing
-  seats or courses bumps inside its own transaction (`bump_catalog_version`): the new key appears exactly when that
-  transaction commits;
+- the catalog versions (courses.models.CatalogVersion, one row per course) that every write changing a course's
+  details, slots, prices or seats bumps inside its own transaction (courses.services.catalog_changed): the new key
+  appears exactly when that transaction commits. A course page is keyed by its course's version, so a seat taken in
+  one course leaves every other course's page cached; the catalog by all of them;
 - the studio's date (courses end and class dates pass at midnight), the logo's upload time (a new or removed logo)
   and the settings table's row count and latest change (name, registration open, payment methods, colours...: a
   setting saved, added or removed).
@@ -26,16 +27,16 @@ import re
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Min
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template import RequestContext
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from courses.models import CatalogVersion
+from registrations.seats import next_seat_release
+from students.session import signed_in_student
 from studio.models import StudioLogo, SystemSetting
-from registrations.models import Registration
-from waitlist.models import WaitlistEntry
 
 CACHE_SECONDS = 300  # a key not asked for in 5 minutes is dropped; correctness never depends on this
 _CSRF_MARK = "pagecachecsrftoken0d41f8"
@@ -43,9 +44,14 @@ _NONCE_MARK = "pagecachecspnonce7be3c2"
 _MARKS = (_CSRF_MARK, _NONCE_MARK)
 _MARK_PATTERN = re.compile(f"({_CSRF_MARK}|{_NONCE_MARK})")
 
+# The versions (all courses' for the catalog, one course's for its page), the logo and the settings, in one query.
+_VERSIONS = CatalogVersion._meta.db_table
 _STATE_SQL = f"""
 SELECT
-    (SELECT version FROM courses_catalogversion WHERE id = 1),
+    (SELECT COUNT(*) FROM {_VERSIONS}),
+    (SELECT SUM(version) FROM {_VERSIONS}),
+    (SELECT MAX(changed_at) FROM {_VERSIONS}),
+    (SELECT version FROM {_VERSIONS} WHERE course_id = %s),
     (SELECT updated_at FROM {StudioLogo._meta.db_table} WHERE id = 1),
     (SELECT COUNT(*) FROM {SystemSetting._meta.db_table}),
     (SELECT MAX(updated_at) FROM {SystemSetting._meta.db_table})
@@ -54,44 +60,24 @@ SELECT
 _BETWEEN_TAGS = re.compile(r">\s+<")
 
 
-def bump_catalog_version() -> None:
-    """Mark every cached catalog and course page out of date once the current transaction commits.
-
-    Call it inside the transaction of each write that changes seats, waitlists, courses, slots or prices, as its
-    last statement: it locks the counter row until the commit.
-    """
+def _state_key(now: datetime.datetime, *, course_id: int | None) -> str:
+    """The part of the key read from the database: for a course page (`course_id`) its course's version, for the
+    catalog every course's versions; the logo and the settings for both."""
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE courses_catalogversion SET version = version + 1 WHERE id = 1")
-
-
-def _state_key(now: datetime.datetime) -> str | None:
-    """The part of the key read from the database, or None when the counter row is missing (then: no caching)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_STATE_SQL)
-        version, logo_updated_at, settings_count, settings_changed = cursor.fetchone()
-    if version is None:
-        return None
+        cursor.execute(_STATE_SQL, [course_id])
+        courses, versions, last_change, course_version, logo_updated_at, settings_count, settings_changed = (
+            cursor.fetchone()
+        )
+    # A new course adds a row, a deleted one takes its row away, every change adds one to a version and moves the
+    # last change: together they tell every state of the catalog apart.
+    versions = f"{courses}:{versions}:{last_change}" if course_id is None else f"course {course_version or 0}"
     today = timezone.localdate(now, timezone=timezone.get_default_timezone())
     # Only compared for equality: SQLite returns text where PostgreSQL returns a datetime.
-    return f"{version}:{today.isoformat()}:{logo_updated_at or ''}:{settings_count}:{settings_changed}"
-
-
-def _next_seat_release(now: datetime.datetime) -> datetime.datetime | None:
-    """When the earliest pending hold or waitlist offer running at `now` runs out (None: nothing is running)."""
-    holds = Registration.objects.filter(payment_status=Registration.PaymentStatus.PENDING, payment_due_at__gt=now)
-    offers = WaitlistEntry.objects.filter(status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=now)
-    ends = [
-        holds.aggregate(end=Min("payment_due_at"))["end"],
-        offers.aggregate(end=Min("offer_expires_at"))["end"],
-    ]
-    return min((end for end in ends if end is not None), default=None)
+    return f"{versions}:{today.isoformat()}:{logo_updated_at or ''}:{settings_count}:{settings_changed}"
 
 
 def cacheable(request) -> bool:
     """Anonymous GETs without a message waiting: everyone in that position sees the same page."""
-    # Imported here: the portal imports registration code that imports this module's neighbours.
-    from students.portal import signed_in_student
-
     return (
         request.method in ("GET", "HEAD")
         and not request.user.is_authenticated
@@ -121,22 +107,21 @@ def _fill_marks(request, pieces: list) -> bytes:
     return b"".join(values[piece] if isinstance(piece, str) else piece for piece in pieces)
 
 
-def cached_page(request, *, name: str, template_name: str, context) -> HttpResponse | None:
-    """The page `name` from the cache, rendering and storing it on a miss; None when the database has no counter.
+def cached_page(request, *, name: str, course_id: int | None, template_name: str, context) -> HttpResponse:
+    """The page `name` (of course `course_id`, or None for the catalog) from the cache, rendering and storing it on a
+    miss.
 
     `context` is a callable returning the template context, with the settings as "studio"; it runs only on a miss
     (it may raise Http404).
     """
     now = timezone.now()
-    state = _state_key(now)
-    if state is None:
-        return None
+    state = _state_key(now, course_id=course_id)
     digest = hashlib.sha256(state.encode()).hexdigest()[:32]
     key = f"page:{name}:{translation.get_language()}:{digest}"
     stored = cache.get(key)
     if stored is None or (stored[0] is not None and now >= stored[0]):
         # Read before rendering: a hold the page counts as running ends at this moment or later.
-        fresh_until = _next_seat_release(now)
+        fresh_until = next_seat_release(now=now)
         stored = (fresh_until, _split_at_marks(_render_with_marks(request, template_name, context())))
         cache.set(key, stored, CACHE_SECONDS)
     return HttpResponse(_fill_marks(request, stored[1]))

@@ -3,9 +3,10 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from courses.tests.factories import CourseFactory, priced_slot
-from courses.views import CATALOG_PAGE_SIZE
+from registrations.views import CATALOG_PAGE_SIZE
 from registrations.tests.factories import RegistrationFactory
 from waitlist.tests.factories import WaitlistEntryFactory
 
@@ -66,7 +67,7 @@ def test_signed_in_visitor_catalog_query_count_does_not_grow_with_the_studio(
     size, client, django_assert_max_num_queries
 ):
     """Signed-in visitors bypass the cache: the session and the student cost two more queries, nothing per row."""
-    from students.portal import SESSION_KEY
+    from students.session import SESSION_KEY
     from students.tests.factories import StudentFactory
 
     a_studio(*size)
@@ -95,6 +96,6 @@ def test_registration_post_query_count_does_not_grow_with_the_studio(size, clien
             "first_name": "Ana", "last_name": "Lima", "phone": "555-0100", "instagram_handle": ""}
 
     with django_assert_max_num_queries(REGISTER_POST):
-        response = client.post(course.get_absolute_url(), data)
+        response = client.post(reverse("registrations:create", args=[course.pk]), data)
 
     assert response.status_code == 302

@@ -1,0 +1,155 @@
+"""How the portal writes classes in words, in one place: times ("7–8:30 pm"), dates, schedules ("Tuesdays 7–8:30 pm,
+Sep 1 – Sep 22"), moments, money ("$120"), prices and seats. Pages, emails and forms all use these (the templates
+through courses/templatetags/course_tags.py); CSV exports keep ISO dates and plain numbers.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.utils import dateformat, timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
+
+from courses.models import CoursePricing
+
+
+def _weekday_plural(day: int) -> str:
+    # Built per call so the names follow the active language.
+    names = [
+        pgettext("every week", "Mondays"),
+        pgettext("every week", "Tuesdays"),
+        pgettext("every week", "Wednesdays"),
+        pgettext("every week", "Thursdays"),
+        pgettext("every week", "Fridays"),
+        pgettext("every week", "Saturdays"),
+        pgettext("every week", "Sundays"),
+    ]
+    return names[day]
+
+
+def _clock(value: datetime.time) -> str:
+    """7, 8:30, 12 — the hour on a 12-hour clock, minutes only when there are some."""
+    hour = value.hour % 12 or 12
+    return f"{hour}:{value.minute:02d}" if value.minute else str(hour)
+
+
+def _meridiem(value: datetime.time) -> str:
+    return _("am") if value.hour < 12 else _("pm")
+
+
+def time_range(start: datetime.time, end: datetime.time) -> str:
+    """"7–8:30 pm", or "11:30 am–1 pm" when the class crosses noon."""
+    if _meridiem(start) == _meridiem(end):
+        return f"{_clock(start)}–{_clock(end)} {_meridiem(end)}"
+    return f"{_clock(start)} {_meridiem(start)}–{_clock(end)} {_meridiem(end)}"
+
+
+def _day(value: datetime.date, *, with_year: bool) -> str:
+    return dateformat.format(value, "M j, Y" if with_year else "M j")
+
+
+def date_range(start: datetime.date, end: datetime.date, *, today: datetime.date | None = None) -> str:
+    """"Sep 1 – Sep 22"; the year is added when it is not this year."""
+    this_year = (today or timezone.localdate()).year
+    if start == end:
+        return _day(start, with_year=start.year != this_year)
+    if start.year != end.year:
+        return f"{_day(start, with_year=True)} – {_day(end, with_year=True)}"
+    return f"{_day(start, with_year=False)} – {_day(end, with_year=end.year != this_year)}"
+
+
+def schedule_parts(slot, course, *, today: datetime.date | None = None) -> tuple[str, str]:
+    """("Tuesdays 7–8:30 pm", "Sep 1 – Sep 22") for a weekly slot, ("Sat, Oct 3", "2–4 pm") for a dated one."""
+    hours = time_range(slot.start_time, slot.end_time)
+    if slot.practice_date is not None:
+        this_year = (today or timezone.localdate()).year
+        day = dateformat.format(slot.practice_date, "D, M j" if slot.practice_date.year == this_year else "D, M j, Y")
+        return day, hours
+    # The first and last class on the slot's weekday, computed rather than read through slot.course (no query).
+    first = course.start_date + datetime.timedelta(days=(slot.day_of_week - course.start_date.weekday()) % 7)
+    last = course.end_date - datetime.timedelta(days=(course.end_date.weekday() - slot.day_of_week) % 7)
+    if first > last:
+        first, last = course.start_date, course.end_date
+    return f"{_weekday_plural(slot.day_of_week)} {hours}", date_range(first, last, today=today)
+
+
+def slot_schedule(slot, course, *, today: datetime.date | None = None) -> str:
+    """A slot's schedule: "Tuesdays 7–8:30 pm, Sep 1 – Sep 22" (weekly) or "Sat, Oct 3, 2–4 pm" (dated)."""
+    return ", ".join(schedule_parts(slot, course, today=today))
+
+
+def moment(value: datetime.datetime | None) -> str:
+    """An aware datetime in the studio's words: "Fri, Nov 27, 10:30 am" (the year only when it is not this year)."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    this_year = timezone.localdate().year
+    day = dateformat.format(local, "D, M j" if local.year == this_year else "D, M j, Y")
+    return f"{day}, {_clock(local.time())} {_meridiem(local.time())}"
+
+
+def money(value) -> str:
+    """Decimal("120.00") → "$120"; Decimal("35.50") → "$35.50"."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(value)
+    if amount == amount.to_integral_value():
+        return f"${amount:,.0f}"
+    return f"${amount:,.2f}"
+
+
+def price_summary(prices: dict) -> str:
+    """"$120 full package · $35 drop-in", "Free", or "" when the slot has no price."""
+    if not prices:
+        return ""
+    if all(Decimal(price) == 0 for price in prices.values()):
+        return _("Free")
+    labels = {
+        CoursePricing.PricingType.FULL_PACKAGE: _("full package"),
+        CoursePricing.PricingType.DROP_IN: _("drop-in"),
+    }
+    parts = []
+    for pricing_type in CoursePricing.PricingType.values:
+        if pricing_type in prices:
+            price = prices[pricing_type]
+            amount = _("free") if Decimal(price) == 0 else money(price)
+            parts.append(f"{amount} {labels[pricing_type]}")
+    return " · ".join(parts)
+
+
+
+def seats_text(seats: int) -> str:
+    """"4 seats left", "1 seat left" or "Full – join the waitlist"."""
+    if seats <= 0:
+        return _("Full – join the waitlist")
+    return ngettext("%(count)d seat left", "%(count)d seats left", seats) % {"count": seats}
+
+
+def plain_date(day: datetime.date) -> str:
+    """A date in plain words for notes and emails, e.g. "Sep 1"."""
+    return date_format(day, "M j")
+
+
+def class_dates_text(slot, class_date: datetime.date | None = None) -> str:
+    """The dates a registration covers: "Sep 1" for one class (`class_date`, or a dated slot), "Sep 1 – Oct 6" for
+    a series."""
+    if class_date is not None:
+        return plain_date(class_date)
+    dates = slot.class_dates()
+    if not dates:
+        return ""
+    if len(dates) == 1:
+        return plain_date(dates[0])
+    return f"{plain_date(dates[0])} – {plain_date(dates[-1])}"
+
+
+def schedule_text(slot, class_date: datetime.date | None = None) -> str:
+    """When a registration's class meets: "Tue, Sep 1, 7:00 PM – 8:30 PM" or "Every Tuesday, Sep 1 – Oct 6, 7:00 PM –
+    8:30 PM"."""
+    times = f"{time_format(slot.start_time, 'g:i A')} – {time_format(slot.end_time, 'g:i A')}"
+    day = class_date or slot.practice_date
+    if day is not None:
+        return f"{date_format(day, 'D, M j')}, {times}"
+    weekday = _("Every %(day)s") % {"day": slot.get_day_of_week_display()}
+    return f"{weekday}, {class_dates_text(slot)}, {times}"

@@ -1,0 +1,94 @@
+"""The forms of the registration admin's actions (confirm, cancel, re-open) and of "Register a student". They check
+the input; the services apply every rule."""
+
+from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import CoursePricing, CourseSlot
+from registrations.models import Registration
+from students.models import Student
+
+
+class ConfirmPaymentForm(forms.Form):
+    method = forms.TypedChoiceField(
+        label=_("Paid with"),
+        choices=[("", _("As the student chose")), *Registration.PaymentMethod.choices],
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Transaction note"),
+        required=False,
+        max_length=Registration._meta.get_field("transaction_note").max_length,
+        help_text=_("Optional: e.g. the Venmo or Zelle transaction id."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=Registration._meta.get_field("cancel_reason").max_length,
+        help_text=_("Sent to the student in the cancellation email."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional: recorded in the registration's history."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+
+class RegisterStudentForm(forms.Form):
+    """What the owner chooses; every rule is checked by services.admin_register_student."""
+
+    pricing_type = forms.ChoiceField(label=_("Pricing type"), choices=CoursePricing.PricingType.choices)
+    class_date = forms.DateField(
+        label=_("Class date"),
+        required=False,
+        help_text=_("Only for a drop-in on a weekly series: the one class it is for."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    payment_method = forms.ChoiceField(label=_("Payment method"), choices=Registration.PaymentMethod.choices)
+    over_capacity = forms.BooleanField(
+        label=_("Over capacity"),
+        required=False,
+        help_text=_("Register the student even when the time slot is full."),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("Leave empty to charge the time slot's price. Another amount needs a reason."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        help_text=_("Recorded in the registration's history."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+
+    field_order = ["student", "slot"]
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The admin's own autocomplete (RegistrationAdmin.autocomplete_fields lists both fields).
+        self.fields["student"] = forms.ModelChoiceField(
+            label=_("Student"),
+            queryset=Student.objects.all(),
+            widget=AutocompleteSelect(Registration._meta.get_field("student"), admin_site),
+        )
+        self.fields["slot"] = forms.ModelChoiceField(
+            label=_("Time slot"),
+            queryset=CourseSlot.objects.select_related("course"),
+            widget=AutocompleteSelect(Registration._meta.get_field("slot"), admin_site),
+        )
+        self.order_fields(self.field_order)

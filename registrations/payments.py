@@ -1,0 +1,88 @@
+"""How a student pays a registration (README "Payments"): the amount, the reference, and Venmo links with a QR code or
+the Zelle details, from the studio's settings. The studio confirms each payment by hand."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+import segno
+from django.utils.translation import gettext as _
+
+from courses.formatting import class_dates_text
+from registrations.models import Registration
+from studio.config import StudioSettings, studio_settings
+
+PaymentMethod = Registration.PaymentMethod
+
+
+def payment_methods(studio: StudioSettings) -> list[str]:
+    """The methods the studio has set up; both when none is (the studio then sends the details itself)."""
+    methods = []
+    if studio.venmo_username:
+        methods.append(PaymentMethod.VENMO)
+    if studio.zelle_phone or studio.zelle_email:
+        methods.append(PaymentMethod.ZELLE)
+    return methods or list(PaymentMethod.values)
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    method: str
+    amount: Decimal
+    reference: str
+    note: str
+    venmo_username: str
+    venmo_app_url: str
+    venmo_web_url: str
+    venmo_qr_svg: str
+    zelle_recipient_name: str
+    zelle_phone: str
+    zelle_email: str
+
+    @property
+    def amount_text(self) -> str:
+        return f"{self.amount:.2f}"
+
+
+def venmo_qr_svg(url: str) -> str:
+    """Inline SVG of a QR code for `url`, made on our server; no script and no style attribute (CSP)."""
+    return segno.make(url, error="m").svg_inline(
+        scale=4, svgclass="venmo-qr", lineclass=None, title=str(_("QR code to pay with Venmo"))
+    )
+
+
+def payment_note(registration: Registration) -> str:
+    """The note for the payment app: the reference, the course and its dates, e.g. "DRP-7K3Q House L1 (Sep 1 – Sep 22)"."""
+    dates = class_dates_text(registration.slot, registration.class_date)
+    return f"{registration.reference} {registration.course.name}" + (f" ({dates})" if dates else "")
+
+
+def payment_instructions(registration: Registration) -> PaymentInstructions:
+    """What the student needs to pay `registration`: amount, reference, note, and Venmo links or Zelle details."""
+    studio = studio_settings()
+    amount = registration.payment_amount
+    amount_text = f"{amount:.2f}"
+    note = payment_note(registration)
+    venmo_username = app_url = web_url = qr_svg = ""
+    zelle_name = zelle_phone = zelle_email = ""
+    if registration.payment_method == PaymentMethod.VENMO and studio.venmo_username:
+        venmo_username = studio.venmo_username
+        user, encoded_note = quote(venmo_username, safe=""), quote(note, safe="")
+        app_url = f"venmo://paycharge?txn=pay&recipients={user}&amount={amount_text}&note={encoded_note}"
+        web_url = f"https://venmo.com/{user}?txn=pay&amount={amount_text}&note={encoded_note}"
+        qr_svg = venmo_qr_svg(web_url)
+    elif registration.payment_method == PaymentMethod.ZELLE:
+        zelle_name, zelle_phone, zelle_email = studio.zelle_recipient_name, studio.zelle_phone, studio.zelle_email
+    return PaymentInstructions(
+        method=registration.payment_method,
+        amount=amount,
+        reference=registration.reference,
+        note=note,
+        venmo_username=venmo_username,
+        venmo_app_url=app_url,
+        venmo_web_url=web_url,
+        venmo_qr_svg=qr_svg,
+        zelle_recipient_name=zelle_name,
+        zelle_phone=zelle_phone,
+        zelle_email=zelle_email,
+    )

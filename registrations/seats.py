@@ -1,0 +1,249 @@
+"""The seat rule, written once (README "Registrations and seats"), and who may take a seat.
+
+Seats taken in a slot on a date = completed registrations + pending ones whose hold has not run out + seats held
+outside registrations (outstanding waitlist offers, which the waitlist app reports through `connect_claims`). A
+registration without a class date (a full package, or any registration of a dated class) takes a seat on every date
+of its slot; a drop-in on a series takes one on its class date only. Every count compares `payment_due_at` with now:
+nothing waits for a background sweep.
+
+Every write that takes a seat locks the slot row (`lock_slot`), counts, then writes, in one transaction. Every write
+that frees one calls `announce_freed_seats`: after the commit `courses.signals.seats_freed` is sent, and the waitlist,
+which connects to it, offers the seat to the next student first (while anyone waits, a walk-up cannot take a freed seat).
+
+Every other module reads seats through the public names here; nothing else writes the rule down.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from courses.models import Course, CourseSlot
+from courses.signals import seats_freed
+from registrations.errors import NotEligible, RegistrationClosed, RegistrationLimitReached
+from registrations.models import Registration
+from students.models import Student
+from studio.config import StudioSettings, studio_settings
+
+PaymentStatus = Registration.PaymentStatus
+
+
+# --- holds -----------------------------------------------------------------------------------------------------------
+
+
+def hold_deadline(*, now: datetime.datetime) -> datetime.datetime:
+    """Until when a registration made or re-opened at `now` holds its seat unpaid (payment_hold_hours; 0: not at all)."""
+    return now + datetime.timedelta(hours=studio_settings().payment_hold_hours)
+
+
+def holds_seat(now: datetime.datetime) -> Q:
+    """Registrations that take a seat at `now`: paid, or pending with a hold that has not run out."""
+    return Q(payment_status=PaymentStatus.COMPLETED) | Q(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+
+
+def hold_ran_out(now: datetime.datetime) -> Q:
+    """Pending registrations whose hold has run out at `now`: they hold nothing, whether or not they are expired yet."""
+    return Q(payment_status=PaymentStatus.PENDING, payment_due_at__lte=now)
+
+
+def is_holding_seat(registration: Registration, *, now: datetime.datetime) -> bool:
+    """`holds_seat` for one registration in memory."""
+    if registration.payment_status == PaymentStatus.COMPLETED:
+        return True
+    return registration.payment_status == PaymentStatus.PENDING and registration.payment_due_at > now
+
+
+def has_hold_run_out(registration: Registration, *, now: datetime.datetime) -> bool:
+    """`hold_ran_out` for one registration in memory: pending, and its seat is no longer held."""
+    return registration.payment_status == PaymentStatus.PENDING and registration.payment_due_at <= now
+
+
+# --- seats held outside registrations ----------------------------------------------------------------------------------
+
+
+class SeatClaims:
+    """Seats held outside registrations, and the students waiting for a seat. This base holds none and has nobody
+    waiting; the waitlist app connects its own (outstanding offers, waiting entries) in its AppConfig.ready()."""
+
+    def held_by_slot(self, slot_ids: list[int], *, now: datetime.datetime) -> dict[int, int]:
+        """Seats held in each slot (on every one of its dates) at `now`."""
+        return {}
+
+    def waiting_by_slot(self, slots: list[CourseSlot]) -> dict[int, int]:
+        """Students waiting for a seat in each slot."""
+        return {}
+
+    def held_and_waiting(self, slot: CourseSlot, *, now: datetime.datetime) -> tuple[int, int]:
+        """(seats held, students waiting) of one slot, in one query: it runs under the slot lock of every walk-up."""
+        return 0, 0
+
+    def next_release(self, *, now: datetime.datetime) -> datetime.datetime | None:
+        """When the earliest seat held at `now` is released by itself (None: nothing is held)."""
+        return None
+
+
+_claims = SeatClaims()
+
+
+def connect_claims(claims: SeatClaims) -> None:
+    """Count `claims` in every seat count from now on (one source at a time: the waitlist's)."""
+    global _claims
+    _claims = claims
+
+
+# --- counting ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatCounts:
+    """The seats of one slot at one moment."""
+
+    capacity: int
+    every_date: int  # registrations without a class date + seats held elsewhere: a seat on every date
+    by_date: dict[datetime.date, int] = field(default_factory=dict)  # drop-ins on a series, per class date
+    waiting: int = 0  # students waiting for a seat here (counted only when asked for)
+
+    def taken(self, class_date: datetime.date | None = None) -> int:
+        """Seats taken on `class_date`, or on the busiest date (what a full package needs: a seat on every date)."""
+        on_date = self.by_date.get(class_date, 0) if class_date else max(self.by_date.values(), default=0)
+        return self.every_date + on_date
+
+    def left(self, class_date: datetime.date | None = None) -> int:
+        """Seats free on `class_date` (every date without one), never below 0."""
+        return max(0, self.capacity - self.taken(class_date))
+
+    def walk_up_left(self, class_date: datetime.date | None = None) -> int:
+        """Seats a public registration may take: freed seats go to the students waiting first."""
+        return max(0, self.left(class_date) - self.waiting)
+
+
+def seat_counts(
+    slots: list[CourseSlot], *, now: datetime.datetime | None = None, with_waiting: bool = False
+) -> dict[int, SeatCounts]:
+    """Seat counts of many slots (slot id -> SeatCounts) in two queries, three `with_waiting`."""
+    now = now or timezone.now()
+    slot_ids = [slot.pk for slot in slots]
+    every_date: dict[int, int] = defaultdict(int)
+    by_date: dict[int, dict[datetime.date, int]] = defaultdict(dict)
+    rows = (
+        Registration.objects.filter(holds_seat(now), slot_id__in=slot_ids)
+        .values("slot_id", "class_date")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        if row["class_date"] is None:
+            every_date[row["slot_id"]] += row["n"]
+        else:
+            by_date[row["slot_id"]][row["class_date"]] = row["n"]
+    for slot_id, held in _claims.held_by_slot(slot_ids, now=now).items():
+        every_date[slot_id] += held
+    waiting = _claims.waiting_by_slot(slots) if with_waiting else {}
+    return {
+        slot.pk: SeatCounts(
+            capacity=slot.capacity,
+            every_date=every_date[slot.pk],
+            by_date=by_date[slot.pk],
+            waiting=waiting.get(slot.pk, 0),
+        )
+        for slot in slots
+    }
+
+
+def seats_left(
+    slot: CourseSlot, *, class_date: datetime.date | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Seats free in `slot` (on `class_date`, or on every date for a full package), never below 0."""
+    return seat_counts([slot], now=now)[slot.pk].left(class_date)
+
+
+def walk_up_seats_left(
+    slot: CourseSlot, *, class_date: datetime.date | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Seats a public registration may take in `slot`: while anyone waits, freed seats go to the waitlist first.
+
+    Two queries (it runs under the slot lock of every registration): the registrations, and the seats held elsewhere
+    with the students waiting."""
+    now = now or timezone.now()
+    rows = (
+        Registration.objects.filter(holds_seat(now), slot_id=slot.pk)
+        .values("class_date")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    every_date = sum(row["n"] for row in rows if row["class_date"] is None)
+    by_date = {row["class_date"]: row["n"] for row in rows if row["class_date"] is not None}
+    held, waiting = _claims.held_and_waiting(slot, now=now)
+    counts = SeatCounts(capacity=slot.capacity, every_date=every_date + held, by_date=by_date, waiting=waiting)
+    return counts.walk_up_left(class_date)
+
+
+def seats_taken(slot: CourseSlot, *, now: datetime.datetime | None = None) -> int:
+    """Seats taken in `slot` on its busiest date: the lowest capacity it can have without turning anyone away."""
+    return seat_counts([slot], now=now)[slot.pk].taken()
+
+
+def next_seat_release(*, now: datetime.datetime) -> datetime.datetime | None:
+    """When the earliest seat taken at `now` frees by itself (a pending hold or an offer running out), or None."""
+    hold_end = (
+        Registration.objects.filter(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+        .order_by("payment_due_at")
+        .values_list("payment_due_at", flat=True)
+        .first()
+    )
+    ends = [end for end in (hold_end, _claims.next_release(now=now)) if end is not None]
+    return min(ends, default=None)
+
+
+# --- locking and announcing --------------------------------------------------------------------------------------------
+
+
+def lock_slot(slot: CourseSlot) -> CourseSlot:
+    """Lock and re-read the slot row (with its course): two requests racing for its last seat queue up here.
+
+    Call it inside the transaction that counts and writes. Lock order: a course (the waitlist's lock) before its slot,
+    a slot before its registrations."""
+    # of=("self",): the slot row only, not its course, which the waitlist locks before a slot.
+    return CourseSlot.objects.select_related("course").select_for_update(of=("self",)).get(pk=slot.pk)
+
+
+def announce_freed_seats(slot: CourseSlot | int) -> None:
+    """Send `courses.signals.seats_freed` for `slot` once the current transaction commits: the waitlist, connected to
+    it, offers the seat first. A receiver's failure is logged, not raised: the freeing write has committed."""
+    slot_id = slot if isinstance(slot, int) else slot.pk
+    transaction.on_commit(partial(seats_freed.send, sender=CourseSlot, slot_id=slot_id), robust=True)
+
+
+# --- who may take a seat -----------------------------------------------------------------------------------------------
+
+
+def is_eligible(student: Student | None, course: Course) -> bool:
+    """The crew rule: a crew-only course is for crew members; anything else for anyone (a new student included)."""
+    return not course.is_crew_only or (student is not None and student.is_crew_member)
+
+
+def check_may_register(*, student: Student | None, course: Course, studio: StudioSettings | None = None) -> None:
+    """May `student` (None: someone new) register for, join the waitlist of, or accept an offer for `course`?
+
+    Raises RegistrationClosed while registration is closed and NotEligible by the crew rule. The limit per student is
+    `check_registration_limit`, counted inside the write's transaction.
+    """
+    studio = studio or studio_settings()
+    if not studio.registration_open:
+        raise RegistrationClosed()
+    if not is_eligible(student, course):
+        raise NotEligible()
+
+
+def check_registration_limit(
+    *, student: Student, now: datetime.datetime, studio: StudioSettings | None = None
+) -> None:
+    """Raises RegistrationLimitReached when the student already holds max_registrations_per_student seats (0: no
+    limit). A registration whose hold ran out holds nothing and does not count."""
+    limit = (studio or studio_settings()).max_registrations_per_student
+    if limit and Registration.objects.filter(holds_seat(now), student=student).count() >= limit:
+        raise RegistrationLimitReached()

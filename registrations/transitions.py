@@ -1,0 +1,350 @@
+"""What happens to a registration after it is made (README "Registrations and seats", "Payments"): the studio confirms
+a payment, the studio or the student cancels, the studio re-opens, a hold runs out.
+
+Every transition locks the slot, then the registration (the fixed lock order), records its history row, and sends its
+email after the commit; a freed seat is announced to the waitlist (seats.announce_freed_seats).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import CourseSlot
+from courses.services import catalog_changed
+from registrations import seats
+from registrations.errors import (
+    AlreadyRegistered,
+    InvalidChoice,
+    RegistrationCanceled,
+    RegistrationError,
+    SlotFull,
+)
+from registrations.models import Registration
+from registrations.payments import payment_instructions
+from registrations.services import (
+    actor_label_for,
+    conflicting_registration,
+    expire_hold,
+    record_event,
+    registration_email_context,
+)
+from studio.config import studio_settings
+from studio.emails import send_email
+
+PaymentStatus = Registration.PaymentStatus
+
+
+def _lock_registration(registration: Registration) -> tuple[CourseSlot, Registration]:
+    """Lock the slot, then the registration (the fixed lock order), and return both re-read."""
+    slot = seats.lock_slot(registration.slot)
+    # of=("self",): lock the registration row only, not the joined student and course rows (the waitlist locks a
+    # course before its slot; locking it here, after the slot, would deadlock with it).
+    registration = (
+        Registration.objects.select_for_update(of=("self",)).select_related("student", "course").get(pk=registration.pk)
+    )
+    return slot, registration
+
+
+def _check_no_other_active(registration: Registration) -> None:
+    """Re-activating must not give the student a second active registration for the same seat."""
+    other = conflicting_registration(
+        student=registration.student, slot=registration.slot, class_date=registration.class_date
+    )
+    if other is not None and other.pk != registration.pk:
+        raise AlreadyRegistered(
+            _("The student already has another active registration for this class (%(reference)s).")
+            % {"reference": other.reference}
+        )
+
+
+# --- confirm, cancel, re-open -------------------------------------------------------------------------------------------
+
+
+def confirm_payment(
+    *,
+    registration: Registration,
+    actor: AbstractBaseUser,
+    method: str = "",
+    note: str = "",
+    over_capacity: bool = False,
+) -> bool:
+    """Confirm a pending or expired registration as paid (who, when, method, note) and email the student once.
+
+    Returns False and changes nothing when it is already paid. Raises RegistrationCanceled for a canceled one,
+    SlotFull when a registration whose hold ran out finds its slot full (unless `over_capacity`), InvalidChoice for
+    an unknown method and AlreadyRegistered when the student holds another active registration for the seat.
+    """
+    if method and method not in Registration.PaymentMethod.values:
+        raise InvalidChoice(_("Choose Venmo or Zelle."), field="method")
+    note = str(note).strip()[: Registration._meta.get_field("transaction_note").max_length]
+    with transaction.atomic():
+        slot, registration = _lock_registration(registration)
+        status = registration.payment_status
+        if status == PaymentStatus.COMPLETED:
+            return False
+        if status == PaymentStatus.CANCELED:
+            raise RegistrationCanceled()
+        now = timezone.now()
+        if status == PaymentStatus.EXPIRED:
+            _check_no_other_active(registration)
+        # A registration whose hold ran out holds no seat: it may take a free one (any free seat: the studio
+        # decides, so waiting entries without an offer do not block it) or, when told so, go past capacity.
+        past_capacity = not seats.is_holding_seat(registration, now=now) and (
+            seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0
+        )
+        if past_capacity and not over_capacity:
+            raise SlotFull(_("The time slot is full: use “confirm over capacity” to confirm it anyway."))
+        registration.payment_status = PaymentStatus.COMPLETED
+        registration.confirmed_at = now
+        registration.confirmed_by = actor
+        registration.payment_method = method or registration.payment_method
+        registration.transaction_note = note
+        fields_ = ["payment_status", "confirmed_at", "confirmed_by", "payment_method", "transaction_note"]
+        if past_capacity:
+            registration.admin_override = True
+            fields_.append("admin_override")
+        registration.save(update_fields=[*fields_, "updated_at"])
+        reason = _("Payment confirmed (%(method)s).") % {"method": registration.get_payment_method_display()}
+        if past_capacity:
+            reason = f"{reason} {_('Confirmed over capacity.')}"
+        if note:
+            reason = f"{reason} {note}"
+        record_event(registration, from_status=status, actor=actor, actor_label=actor_label_for(actor), reason=reason)
+        send_email(
+            kind="payment_confirmed",
+            to=registration.student.email,
+            about=registration,
+            context=registration_email_context(registration),
+            dedupe_key=f"payment_confirmed:{registration.pk}",
+        )
+        catalog_changed(slot.course_id)
+    return True
+
+
+def cancel_registration(
+    *, registration: Registration, actor: AbstractBaseUser | None = None, reason: str = "", by_student: bool = False
+) -> bool:
+    """Cancel a pending or paid registration (a student only a pending one), email the student and free the seat.
+
+    Returns False and changes nothing when it is already canceled; raises RegistrationError when the student may
+    not cancel it (paid) or when it has expired.
+    """
+    reason = str(reason).strip()[: Registration._meta.get_field("cancel_reason").max_length]
+    with transaction.atomic():
+        slot, registration = _lock_registration(registration)
+        status = registration.payment_status
+        if status == PaymentStatus.CANCELED:
+            return False
+        if by_student and status != PaymentStatus.PENDING:
+            raise RegistrationError(_("A paid registration can only be canceled by the studio. Please contact us."))
+        if status not in Registration.ACTIVE_STATUSES:
+            raise RegistrationError(_("This registration has expired; there is nothing to cancel."))
+        registration.payment_status = PaymentStatus.CANCELED
+        registration.canceled_at = timezone.now()
+        registration.canceled_by = None if by_student else actor
+        registration.cancel_reason = reason
+        registration.save(
+            update_fields=["payment_status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"]
+        )
+        event = record_event(
+            registration,
+            from_status=status,
+            actor=None if by_student else actor,
+            actor_label="student" if by_student else actor_label_for(actor),
+            reason=reason or (_("Canceled by the student.") if by_student else ""),
+        )
+        send_email(
+            kind="registration_canceled",
+            to=registration.student.email,
+            about=registration,
+            context=registration_email_context(registration, reason=reason, by_student=by_student),
+            dedupe_key=f"registration_canceled:{registration.pk}:{event.pk}",
+        )
+        catalog_changed(slot.course_id)
+        seats.announce_freed_seats(slot)
+    return True
+
+
+def reopen_registration(*, registration: Registration, actor: AbstractBaseUser, reason: str = "") -> bool:
+    """Re-open a canceled or expired registration as pending with a new hold, if its seat is free.
+
+    Returns False and changes nothing when it is already pending or paid. Raises SlotFull when no seat is free and
+    AlreadyRegistered when the student holds another active registration for the seat.
+    """
+    reason = str(reason).strip()
+    with transaction.atomic():
+        slot, registration = _lock_registration(registration)
+        status = registration.payment_status
+        if status in Registration.ACTIVE_STATUSES:
+            return False
+        now = timezone.now()
+        _check_no_other_active(registration)
+        if seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0:
+            raise SlotFull(_("The time slot is full; the registration cannot be re-opened."))
+        registration.payment_status = PaymentStatus.PENDING
+        registration.payment_due_at = seats.hold_deadline(now=now)
+        registration.canceled_at = None
+        registration.canceled_by = None
+        registration.cancel_reason = ""
+        registration.save(
+            update_fields=[
+                "payment_status",
+                "payment_due_at",
+                "canceled_at",
+                "canceled_by",
+                "cancel_reason",
+                "updated_at",
+            ]
+        )
+        record_event(
+            registration,
+            from_status=status,
+            actor=actor,
+            actor_label=actor_label_for(actor),
+            reason=reason or _("Re-opened by the studio."),
+        )
+        catalog_changed(slot.course_id)
+    return True
+
+
+# --- many at once (admin actions) ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk admin action did: the registrations changed, those already in the target state, the refusals."""
+
+    done: list[Registration]
+    unchanged: list[Registration]
+    refused: list[tuple[Registration, RegistrationError]]
+
+
+def _each(registrations, change) -> BulkOutcome:
+    """`change(registration)` for each one, each in its own transaction: one refusal does not undo the others.
+
+    `change` returns whether it changed anything and raises RegistrationError to refuse."""
+    outcome = BulkOutcome(done=[], unchanged=[], refused=[])
+    for registration in registrations:
+        try:
+            changed = change(registration)
+        except RegistrationError as error:
+            outcome.refused.append((registration, error))
+        else:
+            (outcome.done if changed else outcome.unchanged).append(registration)
+    return outcome
+
+
+def confirm_payments(
+    *, registrations, actor: AbstractBaseUser, method: str = "", note: str = "", over_capacity: bool = False
+) -> BulkOutcome:
+    """confirm_payment for each registration, each in its own transaction: one refusal does not undo the others."""
+    return _each(
+        registrations,
+        lambda registration: confirm_payment(
+            registration=registration, actor=actor, method=method, note=note, over_capacity=over_capacity
+        ),
+    )
+
+
+def cancel_registrations(*, registrations, actor: AbstractBaseUser, reason: str) -> BulkOutcome:
+    """cancel_registration (by the studio) for each registration, each in its own transaction."""
+    return _each(
+        registrations, lambda registration: cancel_registration(registration=registration, actor=actor, reason=reason)
+    )
+
+
+def reopen_registrations(*, registrations, actor: AbstractBaseUser, reason: str = "") -> BulkOutcome:
+    """reopen_registration for each registration, each in its own transaction."""
+    return _each(
+        registrations, lambda registration: reopen_registration(registration=registration, actor=actor, reason=reason)
+    )
+
+
+# --- holds running out (cron) ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldSweep:
+    reminded: int
+    expired: int
+
+
+def _hold_email_context(registration: Registration) -> dict:
+    return registration_email_context(
+        registration, instructions=payment_instructions(registration), hold_until=registration.payment_due_at
+    )
+
+
+def send_hold_reminders(*, now: datetime.datetime | None = None) -> int:
+    """Email "your hold runs out soon" once per hold when half of payment_hold_hours is left; returns how many."""
+    now = now or timezone.now()
+    hours = studio_settings().payment_hold_hours
+    if not hours:
+        return 0
+    due = (
+        Registration.objects.filter(
+            payment_status=PaymentStatus.PENDING,
+            payment_due_at__gt=now,
+            payment_due_at__lte=now + datetime.timedelta(hours=hours / 2),
+            # A student who says they paid is waiting for the studio, not the other way round.
+            payment_reported_at__isnull=True,
+        )
+        .select_related("student", "course", "slot__course")
+        .order_by("payment_due_at", "pk")
+    )
+    sent = 0
+    for registration in due:
+        # One reminder per hold: a re-opened registration has a new hold and gets a new reminder.
+        key = f"hold_expiring:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}"
+        with transaction.atomic():
+            log = send_email(
+                kind="hold_expiring",
+                to=registration.student.email,
+                about=registration,
+                context=_hold_email_context(registration),
+                dedupe_key=key,
+            )
+        sent += log is not None
+    return sent
+
+
+def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
+    """Mark pending registrations whose hold ran out as expired (history, "hold expired" email), slot by slot, and
+    offer the freed seats to the waitlist after each commit; returns how many expired.
+
+    Seat counts never wait for this: a run-out hold already holds nothing. Pending registrations made with a
+    zero-hour hold (payment_hold_hours = 0) never held a seat and stay pending.
+    """
+    now = now or timezone.now()
+    run_out = Registration.objects.filter(seats.hold_ran_out(now)).exclude(
+        payment_due_at__lte=F("created_at") + datetime.timedelta(minutes=1)
+    )
+    expired = 0
+    for slot_id in sorted(set(run_out.values_list("slot_id", flat=True))):
+        with transaction.atomic():
+            slot = seats.lock_slot(CourseSlot(pk=slot_id))
+            locked = run_out.filter(slot=slot).select_for_update(of=("self",)).select_related("student", "course")
+            for registration in locked:
+                expire_hold(registration)
+                send_email(
+                    kind="hold_expired",
+                    to=registration.student.email,
+                    about=registration,
+                    context=_hold_email_context(registration),
+                    dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
+                )
+                expired += 1
+            catalog_changed(slot.course_id)
+            seats.announce_freed_seats(slot)
+    return expired
+
+
+def expire_holds(*, now: datetime.datetime | None = None) -> HoldSweep:
+    """The hold sweep run from cron: halfway reminders, then run-out holds expired and their seats offered."""
+    now = now or timezone.now()
+    return HoldSweep(reminded=send_hold_reminders(now=now), expired=expire_run_out_holds(now=now))
