@@ -34,6 +34,10 @@ class ClassSession(models.Model):
             models.CheckConstraint(
                 condition=Q(start_time__lt=F("end_time")), name="%(app_label)s_%(class)s_start_before_end"
             ),
+            models.CheckConstraint(
+                condition=Q(is_canceled=False) | Q(canceled_at__isnull=False),
+                name="%(app_label)s_%(class)s_canceled_has_canceled_at",
+            ),
         ]
 
     def __str__(self):

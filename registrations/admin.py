@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 
 from courses.models import Course, CoursePricing, CourseSlot
 from studio.csv import csv_response
-from registrations import services, transitions
+from registrations import seats, services, transitions
 from registrations.admin_changelist import RegistrationChangeList
 from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RegisterStudentForm, ReopenForm
 from registrations.errors import RegistrationError
@@ -98,12 +98,9 @@ class HoldFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         if self.value() == "running":
-            return queryset.filter(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+            return queryset.filter(seats.hold_running(now))
         if self.value() == "expired":
-            return queryset.filter(
-                Q(payment_status=PaymentStatus.EXPIRED)
-                | Q(payment_status=PaymentStatus.PENDING, payment_due_at__lte=now)
-            )
+            return queryset.filter(Q(payment_status=PaymentStatus.EXPIRED) | seats.hold_ran_out(now))
         return queryset
 
 

@@ -144,6 +144,35 @@ class Registration(models.Model):
                 condition=Q(class_date__isnull=True) | Q(pricing_type="drop_in"),
                 name="%(app_label)s_%(class)s_class_date_only_for_drop_in",
             ),
+            # A pending registration always says until when it holds its seat (0 hours: until it was made).
+            models.CheckConstraint(
+                condition=~Q(payment_status="pending") | Q(payment_due_at__isnull=False),
+                name="%(app_label)s_%(class)s_pending_has_hold_deadline",
+            ),
+            # A paid registration says when it was confirmed; a canceled one when it was canceled.
+            models.CheckConstraint(
+                condition=~Q(payment_status="completed") | Q(confirmed_at__isnull=False),
+                name="%(app_label)s_%(class)s_completed_has_confirmed_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(payment_status="canceled") | Q(canceled_at__isnull=False),
+                name="%(app_label)s_%(class)s_canceled_has_canceled_at",
+            ),
+            # Who confirmed or canceled goes with when.
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | Q(confirmed_at__isnull=False),
+                name="%(app_label)s_%(class)s_confirmed_by_has_confirmed_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(canceled_by__isnull=True) | Q(canceled_at__isnull=False),
+                name="%(app_label)s_%(class)s_canceled_by_has_canceled_at",
+            ),
+            # The student's "I've sent the payment" has both its time and its method, or neither.
+            models.CheckConstraint(
+                condition=Q(payment_reported_at__isnull=True, payment_reported_method="")
+                | (Q(payment_reported_at__isnull=False) & ~Q(payment_reported_method="")),
+                name="%(app_label)s_%(class)s_payment_report_complete",
+            ),
         ]
 
     def __str__(self):

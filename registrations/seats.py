@@ -40,9 +40,14 @@ def hold_deadline(*, now: datetime.datetime) -> datetime.datetime:
     return now + datetime.timedelta(hours=studio_settings().payment_hold_hours)
 
 
+def hold_running(now: datetime.datetime) -> Q:
+    """Pending registrations whose hold has not run out at `now`: they hold their seat unpaid."""
+    return Q(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+
+
 def holds_seat(now: datetime.datetime) -> Q:
     """Registrations that take a seat at `now`: paid, or pending with a hold that has not run out."""
-    return Q(payment_status=PaymentStatus.COMPLETED) | Q(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+    return Q(payment_status=PaymentStatus.COMPLETED) | hold_running(now)
 
 
 def hold_ran_out(now: datetime.datetime) -> Q:
@@ -190,7 +195,7 @@ def seats_taken(slot: CourseSlot, *, now: datetime.datetime | None = None) -> in
 def next_seat_release(*, now: datetime.datetime) -> datetime.datetime | None:
     """When the earliest seat taken at `now` frees by itself (a pending hold or an offer running out), or None."""
     hold_end = (
-        Registration.objects.filter(payment_status=PaymentStatus.PENDING, payment_due_at__gt=now)
+        Registration.objects.filter(hold_running(now))
         .order_by("payment_due_at")
         .values_list("payment_due_at", flat=True)
         .first()

@@ -9,9 +9,10 @@ from registrations import seats
 from students.models import Student
 
 
-def catalog_courses(student: Student | None = None):
-    """The courses the catalog lists for `student` (crew-only ones for a crew member), as a queryset in catalog order."""
-    return listed_courses(crew_member=student is not None and student.is_crew_member)
+def catalog_courses(student: Student | None = None, *, ordered: bool = True):
+    """The courses the catalog lists for `student` (crew-only ones for a crew member), as a queryset in catalog order
+    (`ordered=False`: none, for reading one course)."""
+    return listed_courses(crew_member=student is not None and student.is_crew_member, ordered=ordered)
 
 
 def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]:
@@ -65,8 +66,7 @@ def course_for_page(*, course_id: int, student: Student | None = None, seats: bo
     Without `seats` (three queries fewer) its slots carry no seat counts and `course.seats_counted` is False: enough
     to check a registration form, whose service counts the seats itself under a lock, not to show the page.
     """
-    crew_member = student is not None and student.is_crew_member
-    courses = listed_courses(crew_member=crew_member, ordered=False).filter(pk=course_id)
+    courses = catalog_courses(student, ordered=False).filter(pk=course_id)
     decorated = _decorate(list(courses), with_seats=seats)
     if not decorated:
         raise Course.DoesNotExist(f"No listed course with id {course_id!r}.")

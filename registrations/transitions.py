@@ -288,8 +288,7 @@ def send_hold_reminders(*, now: datetime.datetime | None = None) -> int:
         return 0
     due = (
         Registration.objects.filter(
-            payment_status=PaymentStatus.PENDING,
-            payment_due_at__gt=now,
+            seats.hold_running(now),
             payment_due_at__lte=now + datetime.timedelta(hours=hours / 2),
             # A student who says they paid is waiting for the studio, not the other way round.
             payment_reported_at__isnull=True,

@@ -74,6 +74,15 @@ class Student(models.Model):
                 condition=Q(dance_experience__in=[*DanceExperience.values, ""]),
                 name="%(app_label)s_%(class)s_dance_experience_valid",
             ),
+            # Only an admin makes a crew member, and classifying records when.
+            models.CheckConstraint(
+                condition=Q(student_type="general") | Q(admin_classified=True),
+                name="%(app_label)s_%(class)s_crew_member_is_classified",
+            ),
+            models.CheckConstraint(
+                condition=Q(admin_classified=False) | Q(classified_at__isnull=False),
+                name="%(app_label)s_%(class)s_classified_has_classified_at",
+            ),
         ]
         # Lookups compare the stored (lower-case) address as it is: `filter(email=...)` cannot use the Lower() index.
         indexes = [models.Index(fields=["email"], name="students_email_idx")]

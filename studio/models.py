@@ -72,6 +72,9 @@ class EmailLog(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="%(app_label)s_%(class)s_status_valid"),
             models.UniqueConstraint(fields=["dedupe_key"], name="%(app_label)s_%(class)s_dedupe_key_unique"),
             models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="%(app_label)s_%(class)s_sent_has_sent_at"
+            ),
+            models.CheckConstraint(
                 condition=Q(about_type__isnull=True, about_id__isnull=True)
                 | Q(about_type__isnull=False, about_id__isnull=False),
                 name="%(app_label)s_%(class)s_about_complete",

@@ -83,6 +83,16 @@ class WaitlistEntry(models.Model):
                 condition=Q(waitlist_position__isnull=True) | Q(waitlist_position__gte=1),
                 name="%(app_label)s_%(class)s_position_positive",
             ),
+            # Only waiting and offered entries have a place in the line.
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "offered"]) | Q(waitlist_position__isnull=True),
+                name="%(app_label)s_%(class)s_finished_has_no_position",
+            ),
+            # An answered offer says when it was answered.
+            models.CheckConstraint(
+                condition=~Q(status__in=["accepted", "declined"]) | Q(responded_at__isnull=False),
+                name="%(app_label)s_%(class)s_answer_has_responded_at",
+            ),
             # An outstanding offer always names its seat, token and expiry.
             models.CheckConstraint(
                 condition=~Q(status="offered")

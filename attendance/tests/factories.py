@@ -17,6 +17,8 @@ class ClassSessionFactory(DjangoModelFactory):
     start_time = factory.LazyAttribute(lambda o: o.slot.start_time)
     end_time = factory.LazyAttribute(lambda o: o.slot.end_time)
     location = factory.LazyAttribute(lambda o: o.slot.location)
+    is_canceled = False
+    canceled_at = factory.LazyAttribute(lambda o: timezone.now() if o.is_canceled else None)
 
 
 class AttendanceRecordFactory(DjangoModelFactory):

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from attendance.models import AttendanceRecord
+from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +42,10 @@ def test_attendance_status_rejects_unknown_value():
 
     with pytest.raises(IntegrityError, match="attendance_attendancerecord_status_valid"), transaction.atomic():
         AttendanceRecord.objects.filter(pk=record.pk).update(status="excused")
+
+
+def test_a_canceled_session_without_when_is_rejected():
+    session = ClassSessionFactory()
+
+    with pytest.raises(IntegrityError, match="canceled_has_canceled_at"), transaction.atomic():
+        ClassSession.objects.filter(pk=session.pk).update(is_canceled=True)

@@ -65,7 +65,7 @@ def test_roster_lists_paid_full_package_students_of_the_slot_sorted_by_name():
             id="pending-hold-ran-out",
         ),
         pytest.param(
-            lambda s: RegistrationFactory(slot=s.slot, payment_due_at=None), id="pending-without-hold"
+            lambda s: RegistrationFactory(slot=s.slot, payment_due_at=timezone.now()), id="pending-zero-hour-hold"
         ),
         pytest.param(
             lambda s: RegistrationFactory(
@@ -267,7 +267,7 @@ def test_completion_is_present_plus_late_over_sessions_held_so_far():
     # Sessions: 3 weeks ago, 2 weeks ago, last week (canceled), today, next week (not held yet).
     course, slot, sessions = weekly_course_with_sessions(weeks_ago=3, weeks_ahead=1)
     three_ago, two_ago, last_week, today, next_week = sessions
-    ClassSession.objects.filter(pk=last_week.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=last_week.pk).update(is_canceled=True, canceled_at=timezone.now())
     student = RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED).student
     AttendanceRecordFactory(session=three_ago, student=student, status=Status.PRESENT)
     AttendanceRecordFactory(session=two_ago, student=student, status=Status.LATE)

@@ -119,7 +119,7 @@ def test_generate_class_sessions_twice_creates_nothing_new_and_keeps_edits_and_c
     first = services.generate_class_sessions(course=course)
     edited, canceled = first[0], first[1]
     ClassSession.objects.filter(pk=edited.pk).update(start_time=datetime.time(18, 0), location="Garden")
-    ClassSession.objects.filter(pk=canceled.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=canceled.pk).update(is_canceled=True, canceled_at=timezone.now())
 
     again = services.generate_class_sessions(course=course)
 
@@ -333,7 +333,7 @@ def test_mark_attendance_refuses_an_unknown_student_id():
 def test_mark_attendance_refuses_a_canceled_session():
     session = session_on(timezone.localdate())
     student = paid(session).student
-    ClassSession.objects.filter(pk=session.pk).update(is_canceled=True)  # canceled after the page was loaded
+    ClassSession.objects.filter(pk=session.pk).update(is_canceled=True, canceled_at=timezone.now())  # canceled after the page was loaded
 
     with pytest.raises(services.SessionCanceled):
         services.mark_attendance(session=session, marks={student.pk: Status.PRESENT}, marked_by=staff_user())

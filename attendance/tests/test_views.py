@@ -144,7 +144,7 @@ def test_session_list_shows_today_first_then_next_and_last_week(door):
 
 def test_session_list_marks_canceled_sessions_and_counts_marks(door, today_session):
     canceled = session_on(timezone.localdate() + DAY, name="Called off")
-    ClassSession.objects.filter(pk=canceled.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=canceled.pk).update(is_canceled=True, canceled_at=timezone.now())
     ana = paid(today_session).student
     paid(today_session)
     AttendanceRecordFactory(session=today_session, student=ana)
@@ -206,7 +206,7 @@ def test_roster_page_of_an_unknown_session_is_a_404(door):
 
 
 def test_roster_page_of_a_canceled_session_says_so_and_disables_marking(door, today_session):
-    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
     paid(today_session)
 
     html = door.get(detail_url(today_session)).content.decode()
@@ -283,7 +283,7 @@ def test_roster_rows_keep_their_markup(door, today_session):
 def test_roster_page_shows_posted_marks_checked_after_a_refused_save(door, today_session):
     ana, ben = paid(today_session).student, paid(today_session).student
     AttendanceRecordFactory(session=today_session, student=ben, status=Status.ABSENT)
-    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
 
     response = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.LATE, f"mark-{ben.pk}": Status.PRESENT})
 
@@ -389,7 +389,7 @@ def test_bulk_save_with_an_unknown_status_is_a_form_error(door, today_session, s
 
 def test_bulk_save_on_a_canceled_session_is_refused(door, today_session):
     ana = paid(today_session).student
-    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
 
     response = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.PRESENT})
 
@@ -491,7 +491,7 @@ def test_tap_for_an_unknown_student_is_a_400(door, today_session):
 
 def test_tap_on_a_canceled_session_is_a_400_with_the_reason(door, today_session):
     ana = paid(today_session).student
-    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True)
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
 
     response = door.post(mark_url(today_session, ana), {f"mark-{ana.pk}": Status.PRESENT}, **HTMX)
 

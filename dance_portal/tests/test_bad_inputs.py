@@ -356,7 +356,7 @@ def test_21_22_script_names_are_escaped_in_pages_and_html_email_and_literal_in_t
         client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot, first_name=f"{SCRIPT} O'Brien & Sons"))
     registration = Registration.objects.get()
     session = ClassSessionFactory(slot=slot, session_date=slot.class_dates()[0])
-    Registration.objects.filter(pk=registration.pk).update(payment_status=Registration.PaymentStatus.COMPLETED)
+    Registration.objects.filter(pk=registration.pk).update(payment_status=Registration.PaymentStatus.COMPLETED, confirmed_at=timezone.now())
     owner = staff_client("Studio admin", superuser=True)
 
     pages = {

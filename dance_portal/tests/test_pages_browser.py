@@ -15,7 +15,7 @@ from registrations.models import Registration
 from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
 from students.services import make_sign_in_token
-from students.tests.factories import StudentFactory
+from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist.services import join_waitlist
 from waitlist.tests.factories import OFFER_LINK, student_details
 
@@ -59,7 +59,7 @@ def studio():
         full_package=None,
         drop_in="10",
     )
-    crew_member = StudentFactory(email="ana@example.org", first_name="Ana", student_type="crew_member")
+    crew_member = CrewMemberFactory(email="ana@example.org", first_name="Ana")
     venmo = RegistrationFactory(slot=slot, student=crew_member)
     zelle = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.ZELLE)
     paid = RegistrationFactory(slot=slot, payment_status=Registration.PaymentStatus.COMPLETED)

@@ -114,3 +114,30 @@ def test_registration_event_status_rejects_unknown_value(field, constraint):
 
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         RegistrationEvent.objects.filter(pk=event.pk).update(**{field: "refunded"})
+
+
+@pytest.mark.parametrize(
+    ("changes", "constraint"),
+    [
+        ({"payment_status": PaymentStatus.PENDING, "payment_due_at": None}, "pending_has_hold_deadline"),
+        ({"payment_status": PaymentStatus.COMPLETED, "confirmed_at": None}, "completed_has_confirmed_at"),
+        ({"payment_status": PaymentStatus.CANCELED, "canceled_at": None}, "canceled_has_canceled_at"),
+        ({"payment_reported_at": None, "payment_reported_method": "venmo"}, "payment_report_complete"),
+    ],
+    ids=["pending-without-deadline", "paid-without-confirmed-at", "canceled-without-canceled-at", "half-a-report"],
+)
+def test_a_status_without_what_goes_with_it_is_rejected(changes, constraint):
+    registration = RegistrationFactory()
+
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        Registration.objects.filter(pk=registration.pk).update(**changes)
+
+
+def test_who_confirmed_or_canceled_needs_when(django_user_model):
+    owner = django_user_model.objects.create_user(username="owner")
+    registration = RegistrationFactory()
+
+    with pytest.raises(IntegrityError, match="confirmed_by_has_confirmed_at"), transaction.atomic():
+        Registration.objects.filter(pk=registration.pk).update(confirmed_by=owner)
+    with pytest.raises(IntegrityError, match="canceled_by_has_canceled_at"), transaction.atomic():
+        Registration.objects.filter(pk=registration.pk).update(canceled_by=owner)

@@ -14,7 +14,7 @@ from studio.models import SystemSetting
 from registrations import services, transitions
 from students.services import StudentDetails
 from registrations.models import Registration
-from students.tests.factories import StudentFactory
+from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist import services as waitlist_services
 from waitlist.models import WaitlistEntry
 
@@ -159,7 +159,7 @@ def test_signed_in_crew_member_never_gets_the_anonymous_catalog(client, slot):
     crew_only = CourseFactory(name="Crew Only Practice", required_student_type="crew_member")
     priced_slot(course=crew_only)
     client.get(CATALOG)  # the anonymous page is cached
-    member = StudentFactory(student_type="crew_member")
+    member = CrewMemberFactory()
     session = client.session
     from students.session import SESSION_KEY
 

@@ -157,7 +157,7 @@ def test_to_classify_filter_lists_students_no_admin_has_reviewed(admin_client):
     [("make_crew_member", Student.StudentType.CREW_MEMBER), ("make_general", Student.StudentType.GENERAL)],
 )
 def test_classify_actions_set_the_type_and_mark_the_students_classified(admin_client, action, student_type):
-    students = [StudentFactory(), CrewMemberFactory(admin_classified=False)]
+    students = [StudentFactory(), StudentFactory(student_type=Student.StudentType.GENERAL)]
 
     response = admin_client.post(CHANGELIST, {"action": action, "_selected_action": [s.pk for s in students]})
 

@@ -45,3 +45,15 @@ def test_student_dance_experience_may_be_blank():
     student = StudentFactory(dance_experience="")
 
     assert Student.objects.get(pk=student.pk).dance_experience == ""
+
+
+def test_a_crew_member_no_admin_classified_is_rejected():
+    with pytest.raises(IntegrityError, match="crew_member_is_classified"), transaction.atomic():
+        StudentFactory(student_type="crew_member", admin_classified=False)
+
+
+def test_a_classified_student_without_when_is_rejected():
+    student = StudentFactory()
+
+    with pytest.raises(IntegrityError, match="classified_has_classified_at"), transaction.atomic():
+        type(student).objects.filter(pk=student.pk).update(admin_classified=True)

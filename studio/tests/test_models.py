@@ -45,3 +45,13 @@ def test_system_setting_clean_reports_a_bad_value_on_the_value_field():
 
 def test_system_setting_clean_accepts_a_good_value():
     SystemSetting(setting_key="payment_hold_hours", setting_value="24").clean()
+
+
+def test_email_log_row_marked_sent_without_when_is_rejected():
+    with pytest.raises(IntegrityError, match="sent_has_sent_at"), transaction.atomic():
+        email_log(status=EmailLog.Status.SENT)
+
+
+def test_email_log_about_needs_both_its_type_and_its_id():
+    with pytest.raises(IntegrityError, match="about_complete"), transaction.atomic():
+        email_log(about_id=1)

@@ -1,6 +1,7 @@
 import re
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from courses.tests.factories import CourseFactory, priced_slot
@@ -17,8 +18,14 @@ class WaitlistEntryFactory(DjangoModelFactory):
 
     student = factory.SubFactory(StudentFactory)
     course = factory.SubFactory(CourseFactory)
-    waitlist_position = factory.Sequence(lambda n: n + 1)
     status = WaitlistEntry.Status.WAITING
+    # Only waiting and offered entries have a place in the line; an answer has its time (the database insists).
+    waitlist_position = factory.LazyAttributeSequence(
+        lambda o, n: n + 1 if o.status in WaitlistEntry.ACTIVE_STATUSES else None
+    )
+    responded_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status in (WaitlistEntry.Status.ACCEPTED, WaitlistEntry.Status.DECLINED) else None
+    )
 
 
 # --- helpers shared by the waitlist tests ------------------------------------------------------------------------------

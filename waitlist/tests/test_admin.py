@@ -142,7 +142,7 @@ def test_send_offer_action_offers_only_as_many_as_there_are_free_seats(admin_cli
     SystemSetting.objects.create(setting_key="waitlist_auto_offer", setting_value="off")
     slot = full_slot()
     a, b, c = waiting(slot)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     response = run_action(admin_client, "send_offer", [a, b, c])
 

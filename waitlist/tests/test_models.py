@@ -105,3 +105,17 @@ def test_each_entry_gets_its_own_unguessable_public_id_for_its_page():
 
     assert first.public_id != second.public_id
     assert first.get_absolute_url() == f"/waitlist/{first.public_id}/"
+
+
+def test_a_finished_entry_with_a_place_in_line_is_rejected():
+    entry = WaitlistEntryFactory()
+
+    with pytest.raises(IntegrityError, match="finished_has_no_position"), transaction.atomic():
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.LEFT)
+
+
+def test_an_answer_without_its_time_is_rejected():
+    entry = WaitlistEntryFactory()
+
+    with pytest.raises(IntegrityError, match="answer_has_responded_at"), transaction.atomic():
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.DECLINED, waitlist_position=None)

@@ -399,7 +399,7 @@ def test_offer_freed_seats_offers_as_many_seats_as_are_free(commit):
     slot = full_slot(capacity=3)
     for n in "abcd":
         join(slot, n)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -414,7 +414,7 @@ def test_offer_freed_seats_skips_students_waiting_for_another_slot():
     other = full_slot(course=course, start_time=datetime.time(17), end_time=datetime.time(18))
     join(course, "a", preferred_slot=other)
     join(course, "b", preferred_slot=slot)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -426,7 +426,7 @@ def test_offer_freed_seats_does_nothing_when_auto_offer_is_off():
     slot = full_slot()
     join(slot, "a")
     set_setting("waitlist_auto_offer", "off")
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     assert services.offer_freed_seats(slot=slot) == []
     assert offered_to("waitera@example.org").status == Status.WAITING
@@ -447,7 +447,7 @@ def test_offer_freed_seats_passes_over_a_student_who_has_since_registered_for_th
     join(slot, "b")
     slot.seat_holders[0].student = a.student
     Registration.objects.filter(pk=slot.seat_holders[0].pk).update(student=a.student)
-    Registration.objects.filter(pk=slot.seat_holders[1].pk).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(pk=slot.seat_holders[1].pk).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -644,7 +644,7 @@ def test_send_offers_offers_only_free_seats_in_position_order(commit):
     slot = full_slot(capacity=2)
     set_setting("waitlist_auto_offer", "false")
     entries = [join(slot, n) for n in "abc"]
-    Registration.objects.filter(pk=slot.seat_holders[0].pk).update(payment_status=Registration.PaymentStatus.CANCELED)
+    Registration.objects.filter(pk=slot.seat_holders[0].pk).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
 
     offered, skipped = services.send_offers(entries=list(reversed(entries)))
 
