@@ -12,6 +12,7 @@ from studio import emails
 from studio.branding import LOGO_MAX_BYTES, sniff_image, versioned_logo_url
 from studio.config import DEFINITIONS, studio_settings
 from studio.models import EmailLog, StudioLogo, SystemSetting
+from studio.services import save_setting
 
 
 def missing_setting_keys() -> list[str]:
@@ -91,6 +92,11 @@ class SystemSettingAdmin(admin.ModelAdmin):
         if initial.get("setting_key") not in DEFINITIONS:
             initial.pop("setting_key", None)
         return initial
+
+    def save_model(self, request, obj, form, change):
+        # Through the settings service, the one writer of settings (the form has checked the value already).
+        saved = save_setting(key=obj.setting_key, value=obj.setting_value, description=obj.description)
+        obj.updated_at = saved.updated_at
 
     def changelist_view(self, request, extra_context=None):
         context = {

@@ -13,10 +13,10 @@ from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory
 from dance_portal.management.commands import demo_studio
-from studio.models import SystemSetting
-from studio.config import studio_settings
 from registrations.models import Registration, RegistrationEvent
 from students.models import Student
+from studio.config import studio_settings
+from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,12 @@ def run_demo_studio(**options) -> str:
 def row_counts() -> dict[str, int]:
     models = [m for app in PROJECT_APPS for m in apps.get_app_config(app).get_models()]
     return {m._meta.label: m.objects.count() for m in [*models, get_user_model()]}
+
+
+def email_setting_row() -> list[tuple[str, str]]:
+    """The owner's email_notifications_enabled row as (value, description), or [] when there is none."""
+    rows = SystemSetting.objects.filter(setting_key="email_notifications_enabled")
+    return list(rows.values_list("setting_value", "description"))
 
 
 def seats_taken(slot: CourseSlot) -> int:
@@ -291,6 +297,47 @@ def test_demo_studio_adds_no_studio_data_when_any_course_exists():
     assert get_user_model().objects.filter(username="admin").exists()
 
 
+@pytest.mark.parametrize("no_admin", [False, True], ids=["admin", "no_admin"])
+def test_demo_studio_tells_the_same_story_with_or_without_the_demo_admin(no_admin):
+    run_demo_studio(no_admin=no_admin)
+
+    course_names = {spec.key: spec.name for spec in demo_studio.COURSES}
+    made = Registration.objects.values_list("student__email", "course__name", "pricing_type", "payment_status")
+    waiting = WaitlistEntry.objects.order_by("waitlist_position").values_list(
+        "course__name", "student__email", "waitlist_position"
+    )
+    assert sorted(made) == sorted(
+        (spec.student, course_names[spec.course], spec.pricing, spec.status) for spec in demo_studio.REGISTRATIONS
+    )
+    assert list(waiting) == [
+        (course_names[key], email, position) for position, (key, email, _hours) in enumerate(demo_studio.WAITLIST, 1)
+    ]
+    for session in ClassSession.objects.filter(session_date__lt=timezone.localdate()):
+        paid = Registration.objects.filter(
+            Q(class_date__isnull=True) | Q(class_date=session.session_date),
+            slot=session.slot,
+            payment_status=Registration.PaymentStatus.COMPLETED,
+        )
+        marked = session.attendance_records.values_list("student", flat=True)
+        assert set(marked) == set(paid.values_list("student", flat=True))
+
+
+@pytest.mark.parametrize("owner_value", [None, "yes", "off"], ids=["no_row", "on", "off"])
+def test_demo_studio_records_its_emails_as_skipped_and_keeps_the_owners_email_setting(owner_value):
+    if owner_value is not None:
+        SystemSetting.objects.create(
+            setting_key="email_notifications_enabled", setting_value=owner_value, description="Owner's choice"
+        )
+    owner_row = email_setting_row()
+
+    run_demo_studio()
+
+    assert EmailLog.objects.filter(kind="registration_received").count() == Registration.objects.count()
+    assert set(EmailLog.objects.values_list("status", flat=True)) == {EmailLog.Status.SKIPPED}
+    assert not EmailLog.objects.exclude(sent_at=None).exists()
+    assert email_setting_row() == owner_row
+
+
 def test_demo_studio_no_admin_option_creates_no_user_and_leaves_staff_fields_empty():
     output = run_demo_studio(no_admin=True)
 
@@ -318,6 +365,16 @@ def test_demo_studio_runs_without_force_when_debug_is_on(settings):
     assert Course.objects.count() == len(demo_studio.COURSES)
 
 
+def test_demo_studio_stops_with_a_command_error_when_the_owners_settings_refuse_its_registrations():
+    SystemSetting.objects.create(setting_key="registration_open", setting_value="no")
+
+    with pytest.raises(CommandError, match="registration_open"):
+        run_demo_studio()
+
+    assert all(count == 0 for count in row_counts().values())
+    assert list(SystemSetting.objects.values_list("setting_key", "setting_value")) == [("registration_open", "no")]
+
+
 def test_demo_studio_writes_nothing_when_it_fails_halfway(monkeypatch):
     def broken_waitlist(**kwargs):
         raise RuntimeError("disk full")
@@ -328,3 +385,4 @@ def test_demo_studio_writes_nothing_when_it_fails_halfway(monkeypatch):
         run_demo_studio()
 
     assert all(count == 0 for count in row_counts().values())
+    assert not SystemSetting.objects.exists() and not EmailLog.objects.exists()

@@ -5,34 +5,53 @@ Safe to run on every start of the development server:
 - it adds studio data only when the database has no Course yet, all in one transaction;
 - it creates the superuser "admin" only when there is none, and never resets an existing admin's password.
 
-The registration, waitlist and attendance services are being written in parallel and don't exist yet, so this
-command writes rows with the ORM and calls `full_clean()` on each before saving: the demo data passes the same model
-validation and constraints as an edit in the admin. It does not apply the cross-row rules of the services (seat
-counts, crew-only eligibility, waitlist order); the literals below are written to respect them.
+The studio is made the way the studio and its students make one, through the apps' services and nothing else:
+settings (studio.services), students and their classification (students.services), courses, slots and prices
+(courses.services), registrations, payments, cancellations and run-out holds (registrations.services and
+registrations.transitions), the waitlist (waitlist.services), class sessions and attendance (attendance.services).
+So the demo passes every rule they enforce (seat counts, the crew-only rule, waitlist order, one history row per
+transition) and writes the emails they queue, recorded as skipped (`emails_recorded_as_skipped`). The one row
+created here is the demo admin, a Django auth user the portal has no service for (checked with full_clean()).
+Settings the owner saved before still apply: one that leaves no room for the story (registration closed, say)
+stops the command with a CommandError and nothing written.
+
+The services stamp everything "now"; the story below is spread over past days, so a last step (`backdate_story`)
+moves timestamps, and nothing else, to when the story says things happened.
 
 Every date is relative to today in the studio's time zone (`timezone.localdate()`).
 """
 
 import datetime
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
+from attendance.selectors import session_roster
+from attendance.services import generate_class_sessions, mark_attendance
 from courses.models import Course, CoursePricing, CourseSlot
-from studio.models import SystemSetting
-from studio.config import DEFINITIONS, studio_settings
+from courses.services import save_course, save_slot
+from registrations.errors import RegistrationError
 from registrations.models import Registration, RegistrationEvent
-from students.models import Student, normalize_email
+from registrations.services import admin_register_student, register_student, report_payment
+from registrations.transitions import cancel_registration, confirm_payment, expire_run_out_holds
+from students.models import Student
+from students.services import StudentDetails, classify_students, save_student_by_admin
+from studio.config import DEFINITIONS
+from studio.models import SystemSetting
+from studio.services import delete_setting, save_setting
 from waitlist.models import WaitlistEntry
+from waitlist.services import join_waitlist
 
 # Short names for the enum members the literals below use.
 SERIES, DROP_IN_CLASS = Course.CourseType.SERIES, Course.CourseType.DROP_IN
@@ -129,10 +148,26 @@ COURSES = [
         level="L1",
         description="Jacking, footwork and floor basics for new house dancers. No experience needed.",
         slots=(
-            DemoSlot(offset=0, start=time(19, 0), end=time(20, 30), location=STUDIO_A, capacity=16,
-                     full_package="120.00", drop_in="25.00", difficulty=BEGINNER_SLOT),
-            DemoSlot(offset=2, start=time(11, 0), end=time(12, 30), location=HALL, capacity=12,
-                     full_package="110.00", drop_in="22.00", difficulty=BEGINNER_SLOT),
+            DemoSlot(
+                offset=0,
+                start=time(19, 0),
+                end=time(20, 30),
+                location=STUDIO_A,
+                capacity=16,
+                full_package="120.00",
+                drop_in="25.00",
+                difficulty=BEGINNER_SLOT,
+            ),
+            DemoSlot(
+                offset=2,
+                start=time(11, 0),
+                end=time(12, 30),
+                location=HALL,
+                capacity=12,
+                full_package="110.00",
+                drop_in="22.00",
+                difficulty=BEGINNER_SLOT,
+            ),
         ),
     ),
     DemoCourse(
@@ -145,10 +180,26 @@ COURSES = [
         level="L2",
         description="Grooves, bounce and rock, with a short combo every week.",
         slots=(
-            DemoSlot(offset=0, start=time(18, 30), end=time(20, 0), location=STUDIO_B, capacity=12,
-                     full_package="130.00", drop_in="28.00", difficulty=INTERMEDIATE_SLOT),
-            DemoSlot(offset=3, start=time(20, 0), end=time(21, 30), location=STUDIO_A, capacity=10,
-                     full_package="130.00", drop_in="28.00", difficulty=INTERMEDIATE_SLOT),
+            DemoSlot(
+                offset=0,
+                start=time(18, 30),
+                end=time(20, 0),
+                location=STUDIO_B,
+                capacity=12,
+                full_package="130.00",
+                drop_in="28.00",
+                difficulty=INTERMEDIATE_SLOT,
+            ),
+            DemoSlot(
+                offset=3,
+                start=time(20, 0),
+                end=time(21, 30),
+                location=STUDIO_A,
+                capacity=10,
+                full_package="130.00",
+                drop_in="28.00",
+                difficulty=INTERMEDIATE_SLOT,
+            ),
         ),
     ),
     DemoCourse(
@@ -161,8 +212,15 @@ COURSES = [
         level="Open level",
         description="A four-week choreography in heels; small group, so seats go fast.",
         slots=(
-            DemoSlot(offset=0, start=time(19, 30), end=time(21, 0), location=STUDIO_B, capacity=4,
-                     full_package="90.00", drop_in="25.00"),
+            DemoSlot(
+                offset=0,
+                start=time(19, 30),
+                end=time(21, 0),
+                location=STUDIO_B,
+                capacity=4,
+                full_package="90.00",
+                drop_in="25.00",
+            ),
         ),
     ),
     DemoCourse(
@@ -189,8 +247,15 @@ COURSES = [
         description="Run-throughs of the showcase set. Crew members only; free.",
         required_student_type=CREW_ONLY,
         slots=(
-            DemoSlot(offset=0, start=time(17, 0), end=time(19, 0), location=HALL, capacity=20,
-                     drop_in="0.00", difficulty=ADVANCED_SLOT),
+            DemoSlot(
+                offset=0,
+                start=time(17, 0),
+                end=time(19, 0),
+                location=HALL,
+                capacity=20,
+                drop_in="0.00",
+                difficulty=ADVANCED_SLOT,
+            ),
         ),
     ),
 ]
@@ -224,8 +289,14 @@ REGISTRATIONS = [
     R("noah.williams@example.org", "house_l1", EXPIRED, days_ago=4),
     R("lea.moreau@example.org", "house_l1", COMPLETED, slot=1, days_ago=3),
     R("mateo.garcia@example.org", "house_l1", PENDING, slot=1, method=ZELLE),
-    R("siobhan.obrien@example.org", "house_l1", CANCELED, slot=1, days_ago=5,
-      reason="Moved to next term's class at her request"),
+    R(
+        "siobhan.obrien@example.org",
+        "house_l1",
+        CANCELED,
+        slot=1,
+        days_ago=5,
+        reason="Moved to next term's class at her request",
+    ),
     R("olivia.brown@example.org", "house_l1", PENDING, slot=1, pricing=DROP_IN, class_date=0),
     # Running series: paid up before it started; drop-ins for a past, a coming and a future class.
     R("jose.ramirez@example.org", "hiphop_l2", COMPLETED, method=ZELLE, days_ago=21),
@@ -238,10 +309,26 @@ REGISTRATIONS = [
     R("yuki.tanaka@example.org", "hiphop_l2", COMPLETED, slot=1, days_ago=20),
     R("aaliyah.johnson@example.org", "hiphop_l2", COMPLETED, slot=1, method=ZELLE, days_ago=18),
     R("diego.hernandez@example.org", "hiphop_l2", COMPLETED, slot=1, days_ago=16),
-    R("francois.lefevre@example.org", "hiphop_l2", COMPLETED, slot=1, pricing=DROP_IN, class_date=2,
-      method=ZELLE, days_ago=2),
-    R("amara.okafor@example.org", "hiphop_l2", CANCELED, slot=1, method=ZELLE, days_ago=19,
-      reason="Can't make that evening after all", canceled_by_student=True),
+    R(
+        "francois.lefevre@example.org",
+        "hiphop_l2",
+        COMPLETED,
+        slot=1,
+        pricing=DROP_IN,
+        class_date=2,
+        method=ZELLE,
+        days_ago=2,
+    ),
+    R(
+        "amara.okafor@example.org",
+        "hiphop_l2",
+        CANCELED,
+        slot=1,
+        method=ZELLE,
+        days_ago=19,
+        reason="Can't make that evening after all",
+        canceled_by_student=True,
+    ),
     R("noah.williams@example.org", "hiphop_l2", EXPIRED, slot=1, days_ago=22),
     # Full course: every seat taken (three paid, one held), three more on the waitlist.
     R("chloe.dubois@example.org", "heels", COMPLETED, days_ago=4),
@@ -251,8 +338,14 @@ REGISTRATIONS = [
     # Drop-in class.
     R("jamal.carter@example.org", "waacking", COMPLETED, pricing=DROP_IN, days_ago=2),
     R("lea.moreau@example.org", "waacking", PENDING, pricing=DROP_IN, method=ZELLE),
-    R("yuki.tanaka@example.org", "waacking", CANCELED, pricing=DROP_IN, days_ago=2,
-      reason="Asked to switch to next month's class"),
+    R(
+        "yuki.tanaka@example.org",
+        "waacking",
+        CANCELED,
+        pricing=DROP_IN,
+        days_ago=2,
+        reason="Asked to switch to next month's class",
+    ),
     # Crew practice (free, crew members only).
     R("jose.ramirez@example.org", "crew_practice", COMPLETED, pricing=DROP_IN, days_ago=1),
     R("chloe.dubois@example.org", "crew_practice", COMPLETED, pricing=DROP_IN, days_ago=1),
@@ -269,6 +362,9 @@ WAITLIST = [
 
 # Attendance in past sessions cycles through this, so the matrix has some late and absent marks.
 ATTENDANCE_PATTERN = [PRESENT, PRESENT, LATE, PRESENT, PRESENT, ABSENT, PRESENT]
+
+
+EMAILS_SETTING = "email_notifications_enabled"
 
 
 class Command(BaseCommand):
@@ -289,14 +385,22 @@ class Command(BaseCommand):
                 "Refusing to load demo data with DEBUG off: this looks like production. "
                 "Set DEBUG=1 for development, or pass --force if you really want demo data here."
             )
-        with transaction.atomic():
-            admin, admin_created = (None, False) if no_admin else ensure_demo_admin()
-            if Course.objects.exists():
-                self.stdout.write("Demo studio already present")
-            else:
-                counts = create_demo_studio(admin=admin, today=timezone.localdate(), now=timezone.now())
-                summary = ", ".join(f"{n} {label}" for label, n in counts.items())
-                self.stdout.write(self.style.SUCCESS(f"Demo studio created: {summary}."))
+        try:
+            with transaction.atomic():
+                admin, admin_created = (None, False) if no_admin else ensure_demo_admin()
+                if Course.objects.exists():
+                    self.stdout.write("Demo studio already present")
+                else:
+                    counts = create_demo_studio(admin=admin, today=timezone.localdate(), now=timezone.now())
+                    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+                    self.stdout.write(self.style.SUCCESS(f"Demo studio created: {summary}."))
+        except RegistrationError as error:
+            # The services apply the owner's settings (registration closed, a limit per student, no payment hold):
+            # some of those leave no room for the demo's story.
+            raise CommandError(
+                f"The demo studio could not be made, so nothing was written: {error} Check the settings "
+                "registration_open, max_registrations_per_student and payment_hold_hours."
+            ) from error
         if admin_created:
             self.stdout.write(f"Demo admin: {admin_url()}  user: {ADMIN_USERNAME}  password: {ADMIN_PASSWORD}")
         elif admin is not None:
@@ -311,19 +415,6 @@ def admin_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/admin/"
 
 
-def save_valid(obj: models.Model) -> models.Model:
-    """Save a new row only after it passes the same validation as the admin."""
-    obj.full_clean()
-    obj.save()
-    return obj
-
-
-def backdate(obj: models.Model, created_at: datetime.datetime) -> None:
-    """Set an auto_now_add timestamp to when the demo says it happened (the field ignores a value passed in)."""
-    type(obj).objects.filter(pk=obj.pk).update(created_at=created_at)
-    obj.created_at = created_at
-
-
 def ensure_demo_admin() -> tuple[AbstractBaseUser, bool]:
     """Return (the "admin" user, whether it was created now); an existing admin's password is never touched."""
     User = get_user_model()
@@ -332,26 +423,41 @@ def ensure_demo_admin() -> tuple[AbstractBaseUser, bool]:
         return existing, False
     admin = User(username=ADMIN_USERNAME, email=ADMIN_EMAIL, is_staff=True, is_superuser=True)
     admin.set_password(ADMIN_PASSWORD)
-    return save_valid(admin), True
+    # A Django auth user, which no service of the portal writes: checked like an admin edit (as create_studio_admin).
+    admin.full_clean()
+    admin.save()
+    return admin, True
 
 
-def create_demo_studio(*, admin, today: datetime.date, now: datetime.datetime) -> dict[str, int]:
-    """Create the whole demo studio and return how many rows of each kind were made."""
-    create_settings()
-    students = {student.email: student for student in create_students(now=now)}
-    courses = {spec.key: create_course(spec, today=today) for spec in COURSES}
-    hold_hours = studio_settings().payment_hold_hours
-    for spec in REGISTRATIONS:
-        slot = courses[spec.course].slots.order_by("pk")[spec.slot]
-        student = students[spec.student]
-        create_registration(spec, student=student, slot=slot, admin=admin, now=now, hold_hours=hold_hours)
-    for position, (course_key, email, hours_ago) in enumerate(WAITLIST, start=1):
-        joined_at = now - datetime.timedelta(hours=hours_ago)
-        join_waitlist(course=courses[course_key], student=students[email], position=position, joined_at=joined_at)
-    sessions = [session for key in SESSION_COURSES for session in create_sessions(courses[key])]
-    past_sessions = [session for session in sessions if session.session_date < today]
-    for number, session in enumerate(past_sessions):
-        mark_attendance(session, admin=admin, number=number)
+def create_demo_studio(
+    *, admin: AbstractBaseUser | None, today: datetime.date, now: datetime.datetime
+) -> dict[str, int]:
+    """Create the whole demo studio through the services; returns how many rows of each kind there are.
+
+    `admin` (None with --no-admin) is the staff user of the studio's actions. Without one, the services that accept
+    no actor record none ("system" in a registration's history, as for the hold sweep), and those typed to require
+    a user (admin_register_student, confirm_payment) are given None too, which they store the same way: the demo is
+    the same, only no one is named as having done the studio's part."""
+    with emails_recorded_as_skipped():
+        save_demo_settings()
+        students = create_students(admin=admin)
+        courses = {spec.key: create_course(spec, today=today) for spec in COURSES}
+        story = []
+        for spec in REGISTRATIONS:
+            student, course = students[spec.student], courses[spec.course]
+            story.append((spec, create_registration(spec, student=student, course=course, admin=admin, today=today)))
+        let_holds_run_out(story, now=now)
+        waitlist = []
+        for key, email, hours_ago in WAITLIST:  # in order: positions 1..n; the course is full by now
+            student = students[email]
+            entry = join_waitlist(course=courses[key], details=details_of(student), verified_student=student)
+            waitlist.append((entry, hours_ago))
+        for key in SESSION_COURSES:
+            generate_class_sessions(course=courses[key])
+        sessions = past_sessions([courses[key] for key in SESSION_COURSES], today=today)
+        for number, session in enumerate(sessions):
+            mark_paid_roster(session, admin=admin, number=number)
+        backdate_story(story=story, waitlist=waitlist, sessions=sessions, students=students.values(), now=now)
     return {
         "courses": Course.objects.count(),
         "time slots": CourseSlot.objects.count(),
@@ -363,36 +469,74 @@ def create_demo_studio(*, admin, today: datetime.date, now: datetime.datetime) -
     }
 
 
-def create_settings() -> None:
-    """Write the demo studio's settings, leaving any setting the owner already saved as it is."""
+@contextmanager
+def emails_recorded_as_skipped() -> Iterator[None]:
+    """Email notifications are off while the demo is made; the owner's setting (its row, or no row) is put back.
+
+    Every service queues its emails (registration received, payment confirmed, waitlist place...): some sixty for
+    the demo, which the development server would print to the console on the first `make run`, to addresses that do
+    not exist. With notifications off, send_email records each one in the email log as "skipped" and sends nothing,
+    so the admin's email log still shows what the studio would have sent."""
+    previous = SystemSetting.objects.filter(setting_key=EMAILS_SETTING).first()
+    save_setting(key=EMAILS_SETTING, value="no", description=DEFINITIONS[EMAILS_SETTING].description)
+    yield
+    # Not in a `finally`: when the demo fails, its transaction rolls the switch back with everything else.
+    if previous is None:
+        delete_setting(key=EMAILS_SETTING)
+    else:
+        save_setting(key=EMAILS_SETTING, value=previous.setting_value, description=previous.description)
+
+
+def save_demo_settings() -> None:
+    """Save the demo studio's settings, leaving any setting the owner already saved as it is."""
     for key, value in STUDIO_SETTINGS.items():
         if not SystemSetting.objects.filter(setting_key=key).exists():
-            save_valid(SystemSetting(setting_key=key, setting_value=value, description=DEFINITIONS[key].description))
+            save_setting(key=key, value=value, description=DEFINITIONS[key].description)
 
 
-def create_students(*, now: datetime.datetime) -> list[Student]:
-    students = []
-    for number, (first, last, email, experience, crew, classified) in enumerate(STUDENTS):
-        student = Student(
-            email=normalize_email(email),
-            first_name=first,
-            last_name=last,
-            phone=f"+1 415 555 {100 + number:04d}" if experience else "",
-            dance_experience=experience,
-            student_type=Student.StudentType.CREW_MEMBER if crew else Student.StudentType.GENERAL,
-            profile_complete=bool(experience),
-            admin_classified=classified,
-            classified_at=now - datetime.timedelta(days=30) if classified else None,
+def create_students(*, admin: AbstractBaseUser | None) -> dict[str, Student]:
+    """The demo's students (email -> student) as the studio enters them; the admin classifies those the demo marks
+    as classified (crew members as such), and the others stay to be classified."""
+    students = {}
+    for number, (first, last, email, experience, _crew, _classified) in enumerate(STUDENTS):
+        students[email] = save_student_by_admin(
+            student=Student(
+                email=email,
+                first_name=first,
+                last_name=last,
+                phone=f"+1 415 555 {100 + number:04d}" if experience else "",
+                dance_experience=experience,
+            )
         )
-        students.append(save_valid(student))
-    return students
+    crew = [students[email] for _first, _last, email, _experience, is_crew, _classified in STUDENTS if is_crew]
+    general = [
+        students[email]
+        for _first, _last, email, _experience, is_crew, classified in STUDENTS
+        if classified and not is_crew
+    ]
+    classify_students(students=crew, student_type=Student.StudentType.CREW_MEMBER, by=admin)
+    classify_students(students=general, student_type=Student.StudentType.GENERAL, by=admin)
+    # Re-read: classify_students updates the rows, not these instances.
+    classified = Student.objects.in_bulk([student.pk for student in students.values()])
+    return {email: classified[student.pk] for email, student in students.items()}
+
+
+def details_of(student: Student) -> StudentDetails:
+    """What the student types on a public form: their own details, so registering changes nothing about them."""
+    return StudentDetails(
+        email=student.email, first_name=student.first_name, last_name=student.last_name, phone=student.phone
+    )
+
+
+def price(dollars: str | None) -> Decimal | None:
+    return Decimal(dollars) if dollars is not None else None
 
 
 def create_course(spec: DemoCourse, *, today: datetime.date) -> Course:
     start = today + datetime.timedelta(days=spec.starts_in_days)
     end = start + datetime.timedelta(days=spec.weeks * 7 - 1) if spec.weeks else start
-    course = save_valid(
-        Course(
+    course = save_course(
+        course=Course(
             name=spec.name,
             description=spec.description,
             instructor=spec.instructor,
@@ -404,128 +548,161 @@ def create_course(spec: DemoCourse, *, today: datetime.date) -> Course:
         )
     )
     for slot_spec in spec.slots:
-        create_slot(slot_spec, course=course)
+        first_class = start + datetime.timedelta(days=slot_spec.offset)
+        save_slot(
+            slot=CourseSlot(
+                course=course,
+                capacity=slot_spec.capacity,
+                difficulty_level=slot_spec.difficulty,
+                day_of_week=None if course.is_dated else first_class.weekday(),
+                practice_date=first_class if course.is_dated else None,
+                start_time=slot_spec.start,
+                end_time=slot_spec.end,
+                location=slot_spec.location,
+            ),
+            prices={FULL: price(slot_spec.full_package), DROP_IN: price(slot_spec.drop_in)},
+        )
     return course
 
 
-def create_slot(spec: DemoSlot, *, course: Course) -> CourseSlot:
-    first_class = course.start_date + datetime.timedelta(days=spec.offset)
-    slot = save_valid(
-        CourseSlot(
-            course=course,
-            capacity=spec.capacity,
-            difficulty_level=spec.difficulty,
-            day_of_week=None if course.is_dated else first_class.weekday(),
-            practice_date=first_class if course.is_dated else None,
-            start_time=spec.start,
-            end_time=spec.end,
-            location=spec.location,
-        )
-    )
-    for pricing_type, price in [(FULL, spec.full_package), (DROP_IN, spec.drop_in)]:
-        if price is not None:
-            save_valid(CoursePricing(course_slot=slot, pricing_type=pricing_type, price=price))
-    return slot
-
-
 def create_registration(
-    spec: DemoRegistration, *, student: Student, slot: CourseSlot, admin, now: datetime.datetime, hold_hours: int
+    spec: DemoRegistration, *, student: Student, course: Course, admin: AbstractBaseUser | None, today: datetime.date
 ) -> Registration:
-    """One registration in its final state, its amount from the slot's price row, and one event per transition."""
-    registered_at = now - datetime.timedelta(days=spec.days_ago, hours=3)
-    registration = Registration(
-        student=student,
-        course=slot.course,
-        slot=slot,
-        pricing_type=spec.pricing,
-        class_date=slot.class_dates()[spec.class_date] if spec.class_date is not None else None,
-        payment_amount=slot.prices.get(pricing_type=spec.pricing).price,
-        payment_method=spec.method,
-        payment_status=spec.status,
-        payment_due_at=registered_at + datetime.timedelta(hours=hold_hours),
-    )
-    staff_label = admin.get_username() if admin else "studio"
-    events = [("", PENDING, registered_at, None, "student", "Registered online")]
+    """One registration up to its final state but expiry: made online (by the studio when it is for a class that
+    has already happened, which online registration refuses), then paid (the student reports it, the studio confirms)
+    or canceled. Expired ones stay pending here: the hold sweep expires them (`let_holds_run_out`)."""
+    slot = course.slots.order_by("pk")[spec.slot]
+    class_date = slot.class_dates()[spec.class_date] if spec.class_date is not None else None
+    if class_date is not None and class_date < today:
+        registration = admin_register_student(
+            student=student,
+            slot=slot,
+            pricing_type=spec.pricing,
+            payment_method=spec.method,
+            actor=admin,
+            class_date=class_date,
+        )
+    else:
+        registration = register_student(
+            course=course,
+            slot=slot,
+            pricing_type=spec.pricing,
+            payment_method=spec.method,
+            details=details_of(student),
+            class_date=class_date,
+        )
     if spec.status == COMPLETED:
-        registration.payment_reported_at = registered_at + datetime.timedelta(hours=1)
-        registration.payment_reported_method = spec.method
-        registration.confirmed_at = min(registered_at + datetime.timedelta(hours=20), now)
-        registration.confirmed_by = admin
-        registration.transaction_note = (
-            "Free class" if not registration.payment_amount else f"{registration.get_payment_method_display()} seen"
-        )
-        events.append((PENDING, COMPLETED, registration.confirmed_at, admin, staff_label, "Payment confirmed"))
+        report_payment(registration=registration, method=spec.method)
+        note = "Free class" if not registration.payment_amount else f"{registration.get_payment_method_display()} seen"
+        confirm_payment(registration=registration, actor=admin, method=spec.method, note=note)
     elif spec.status == CANCELED:
-        registration.canceled_at = registered_at + datetime.timedelta(hours=26)
-        registration.canceled_by = None if spec.canceled_by_student else admin
-        registration.cancel_reason = spec.reason
-        by, label = (None, "student") if spec.canceled_by_student else (admin, staff_label)
-        events.append((PENDING, CANCELED, registration.canceled_at, by, label, spec.reason))
-    elif spec.status == EXPIRED:
-        # The hold must have run out, whatever payment_hold_hours says.
-        registration.payment_due_at = min(registration.payment_due_at, now - datetime.timedelta(hours=1))
-        events.append((PENDING, EXPIRED, registration.payment_due_at, None, "system", "Payment hold ran out"))
-    save_valid(registration)
-    backdate(registration, registered_at)
-    for from_status, to_status, when, actor, label, reason in events:
-        event = save_valid(
-            RegistrationEvent(
-                registration=registration,
-                from_status=from_status,
-                to_status=to_status,
-                actor=actor,
-                actor_label=label,
-                reason=reason,
-            )
+        by_student = spec.canceled_by_student
+        cancel_registration(
+            registration=registration, actor=None if by_student else admin, reason=spec.reason, by_student=by_student
         )
-        backdate(event, when)
     return registration
 
 
-def join_waitlist(*, course: Course, student: Student, position: int, joined_at: datetime.datetime) -> WaitlistEntry:
-    entry = save_valid(WaitlistEntry(student=student, course=course, waitlist_position=position))
-    backdate(entry, joined_at)
-    return entry
+@dataclass(frozen=True)
+class StoryTimes:
+    """When the demo says one registration's steps happened."""
+
+    registered_at: datetime.datetime
+    due_at: datetime.datetime  # the end of its payment hold
+    reported_at: datetime.datetime  # the student said they paid
+    confirmed_at: datetime.datetime
+    canceled_at: datetime.datetime
 
 
-def create_sessions(course: Course) -> list[ClassSession]:
-    """One session per class date of each slot, with the slot's times and location."""
-    return [
-        save_valid(
-            ClassSession(
-                course=course,
-                slot=slot,
-                session_date=date,
-                start_time=slot.start_time,
-                end_time=slot.end_time,
-                location=slot.location,
+def story_times(spec: DemoRegistration, registration: Registration, *, now: datetime.datetime) -> StoryTimes:
+    """The steps of `spec` in the past, its hold as long as the service made it (payment_hold_hours)."""
+    registered_at = now - datetime.timedelta(days=spec.days_ago, hours=3)
+    due_at = registered_at + (registration.payment_due_at - registration.created_at)
+    if spec.status == EXPIRED:
+        # The hold must have run out by now, however long payment_hold_hours is.
+        due_at = min(due_at, now - datetime.timedelta(hours=1))
+    return StoryTimes(
+        registered_at=registered_at,
+        due_at=due_at,
+        reported_at=registered_at + datetime.timedelta(hours=1),
+        confirmed_at=min(registered_at + datetime.timedelta(hours=20), now),
+        canceled_at=registered_at + datetime.timedelta(hours=26),
+    )
+
+
+def let_holds_run_out(story: list[tuple[DemoRegistration, Registration]], *, now: datetime.datetime) -> int:
+    """Expire the registrations the demo has expired, the way it happens in the studio: their hold runs out and the
+    hold sweep (registrations.transitions.expire_run_out_holds) expires them, with history and email.
+
+    Only their clock is moved here, as `backdate_story` moves it later: made days ago, the hold ended in the past
+    (created_at too, as the sweep leaves alone a hold that ends when it was made, a zero-hour hold)."""
+    for spec, registration in story:
+        if spec.status == EXPIRED:
+            times = story_times(spec, registration, now=now)
+            Registration.objects.filter(pk=registration.pk).update(
+                created_at=times.registered_at, payment_due_at=times.due_at
             )
-        )
+    return expire_run_out_holds(now=now)
+
+
+def past_sessions(courses: list[Course], *, today: datetime.date) -> list[ClassSession]:
+    """The sessions before today, course by course, slot by slot (in the slots' order), date by date."""
+    return [
+        session
+        for course in courses
         for slot in course.slots.all()
-        for date in slot.class_dates()
+        for session in slot.sessions.filter(session_date__lt=today).order_by("session_date")
     ]
 
 
-def mark_attendance(session: ClassSession, *, admin, number: int) -> None:
-    """Mark the roster of a past session: paid registrations of its slot, plus paid drop-ins for that date.
+def mark_paid_roster(session: ClassSession, *, admin: AbstractBaseUser | None, number: int) -> None:
+    """Mark the paid students on a past session's roster (paid registrations of its slot, paid drop-ins for its date).
 
-    `number` (the session's place among the past ones) shifts ATTENDANCE_PATTERN, so marks differ week to week.
-    """
-    roster = (
-        Registration.objects.filter(slot=session.slot, payment_status=COMPLETED)
-        .filter(Q(class_date__isnull=True) | Q(class_date=session.session_date))
-        .select_related("student")
-        .order_by("student__last_name", "student__first_name")
-    )
+    By last name, cycling ATTENDANCE_PATTERN from `number` * 3 (the session's place among the past ones), so the
+    marks differ week to week."""
+    paid = sorted((entry.student for entry in session_roster(session).paid), key=lambda s: (s.last_name, s.first_name))
+    marks = {
+        student.pk: ATTENDANCE_PATTERN[place % len(ATTENDANCE_PATTERN)]
+        for place, student in enumerate(paid, start=number * 3)
+    }
+    mark_attendance(session=session, marks=marks, marked_by=admin)
+
+
+def backdate_story(
+    *,
+    story: list[tuple[DemoRegistration, Registration]],
+    waitlist: list[tuple[WaitlistEntry, int]],
+    sessions: list[ClassSession],
+    students,
+    now: datetime.datetime,
+) -> None:
+    """Move the demo's timestamps to when its story says things happened, so the studio looks lived-in.
+
+    Every row and every state change came from the services, which stamp them "now"; only the clock is moved here,
+    with queryset update()s of timestamp fields: when registrations were made, reported paid, confirmed and canceled,
+    when their holds ended and their history rows were written; when the waitlist entries joined; when attendance
+    was marked (at the end of each class); when the students were classified (a month ago)."""
+    for spec, registration in story:
+        times = story_times(spec, registration, now=now)
+        changes = {"created_at": times.registered_at, "payment_due_at": times.due_at}
+        history = {PENDING: times.registered_at}
+        if spec.status == COMPLETED:
+            changes |= {"payment_reported_at": times.reported_at, "confirmed_at": times.confirmed_at}
+            history[COMPLETED] = times.confirmed_at
+        elif spec.status == CANCELED:
+            changes["canceled_at"] = times.canceled_at
+            history[CANCELED] = times.canceled_at
+        elif spec.status == EXPIRED:
+            history[EXPIRED] = times.due_at
+        Registration.objects.filter(pk=registration.pk).update(**changes)
+        for to_status, when in history.items():
+            RegistrationEvent.objects.filter(registration=registration, to_status=to_status).update(created_at=when)
+    for entry, hours_ago in waitlist:
+        WaitlistEntry.objects.filter(pk=entry.pk).update(created_at=now - datetime.timedelta(hours=hours_ago))
     studio_tz = timezone.get_current_timezone()
-    marked_at = datetime.datetime.combine(session.session_date, session.end_time, tzinfo=studio_tz)
-    for place, registration in enumerate(roster, start=number * 3):
-        save_valid(
-            AttendanceRecord(
-                session=session,
-                student=registration.student,
-                status=ATTENDANCE_PATTERN[place % len(ATTENDANCE_PATTERN)],
-                marked_by=admin,
-                marked_at=marked_at,
-            )
-        )
+    for session in sessions:
+        marked_at = datetime.datetime.combine(session.session_date, session.end_time, tzinfo=studio_tz)
+        AttendanceRecord.objects.filter(session=session).update(marked_at=marked_at)
+    Student.objects.filter(pk__in=[student.pk for student in students], admin_classified=True).update(
+        classified_at=now - datetime.timedelta(days=30)
+    )
