@@ -9,6 +9,13 @@ run:
 test:
 	@bash scripts/test.sh $(ARGS)
 
+# The linter and the formatter's check (ruff, configured in pyproject.toml); CI runs it before the tests.
+.PHONY: lint
+lint:
+	@bash scripts/bootstrap.sh
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
 # Benchmark on a throwaway PostgreSQL with a large studio (README "Performance"; a few minutes, not run in CI).
 bench:
 	@bash scripts/bootstrap.sh

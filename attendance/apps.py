@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class AttendanceConfig(AppConfig):
-    name = 'attendance'
+    name = "attendance"

@@ -12,9 +12,7 @@ class ClassSession(models.Model):
     """One meeting of a slot on one date: what attendance is taken for."""
 
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("course"))
-    slot = models.ForeignKey(
-        CourseSlot, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("time slot")
-    )
+    slot = models.ForeignKey(CourseSlot, on_delete=models.PROTECT, related_name="sessions", verbose_name=_("time slot"))
     session_date = models.DateField(_("date"))
     start_time = models.TimeField(_("start time"))
     end_time = models.TimeField(_("end time"))

@@ -52,7 +52,7 @@ def covers_session(
 
 
 def _folded(text: str) -> str:
-    """"Émile" sorts with "emile": accents dropped, case folded."""
+    """ "Émile" sorts with "emile": accents dropped, case folded."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 
@@ -182,9 +182,7 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
         seats.holds_seat(now), slot_id__in={s.slot_id for s in sessions}
     ).values_list("slot_id", "class_date", "pricing_type", "student_id"):
         registrations_by_slot[slot_id].append((class_date, pricing_type, student_id))
-    marked = set(
-        AttendanceRecord.objects.filter(session__in=sessions).values_list("session_id", "student_id")
-    )
+    marked = set(AttendanceRecord.objects.filter(session__in=sessions).values_list("session_id", "student_id"))
     for session in sessions:
         roster = {
             student_id
@@ -199,10 +197,9 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
         }
         session.roster_size = len(roster)
         session.marked_count = sum(1 for student_id in roster if (session.pk, student_id) in marked)
-        session.is_now = (
-            session.session_date == today
-            and session_starts_at(session) - NOW_LEAD_TIME <= now <= session_ends_at(session)
-        )
+        session.is_now = session.session_date == today and session_starts_at(
+            session
+        ) - NOW_LEAD_TIME <= now <= session_ends_at(session)
     return DoorSessions(
         today=[s for s in sessions if s.session_date == today],
         upcoming=[s for s in sessions if s.session_date > today],
@@ -271,9 +268,7 @@ def completion_for_course(course: Course, *, today: datetime.date | None = None)
         .select_related("student")
         .order_by("pk")
     )
-    records = list(
-        AttendanceRecord.objects.filter(session__in=sessions).select_related("student").order_by("pk")
-    )
+    records = list(AttendanceRecord.objects.filter(session__in=sessions).select_related("student").order_by("pk"))
     students: dict[int, Student] = {}
     expected: set[tuple[int, int]] = set()  # (student id, session id)
     for registration in registrations:

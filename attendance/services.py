@@ -15,8 +15,8 @@ from django.utils.translation import ngettext
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.selectors import session_roster
 from courses.models import Course
-from studio.emails import send_email
 from students.models import Student
+from studio.emails import send_email
 
 
 class AttendanceError(Exception):

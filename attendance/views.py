@@ -88,7 +88,9 @@ def _roster_rows(
             state = format_html('<span class="text-danger">{}</span>', row_error)
         elif entry.record is not None:
             saved_at = time_format(timezone.localtime(entry.record.marked_at), "g:i A")
-            state = format_html('<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at)
+            state = format_html(
+                '<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at
+            )
         else:
             state = format_html('<span class="text-secondary">{}</span>', _("Not marked"))
         buttons = "".join(
@@ -222,9 +224,7 @@ def mark_student(request, session_id, student_id):
 def course_completion(request, course_id):
     """Students × held sessions of a course, with each student's completion."""
     course = get_object_or_404(Course, pk=course_id)
-    return render(
-        request, "attendance/course_completion.html", {"matrix": selectors.completion_for_course(course)}
-    )
+    return render(request, "attendance/course_completion.html", {"matrix": selectors.completion_for_course(course)})
 
 
 @staff_member_required
@@ -247,4 +247,3 @@ def course_completion_csv(request, course_id):
         for row in matrix.rows
     )
     return csv_response(f"attendance-course-{course.pk}.csv", header, rows)
-

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from courses.models import MAX_CAPACITY, Course, CoursePricing, CourseSlot
-from registrations.models import REFERENCE_ALPHABET, Registration
 from courses.selectors import studio_today
+from registrations.models import REFERENCE_ALPHABET, Registration
 from students.models import Student
 
 BATCH = 2000
@@ -98,8 +98,10 @@ def build(sizes: Sizes = Sizes(), *, seed: int = 9) -> Studio:
     CoursePricing.objects.bulk_create(
         CoursePricing(course_slot=slot, pricing_type=pricing_type, price=price)
         for slot in slots
-        for pricing_type, price in ((CoursePricing.PricingType.FULL_PACKAGE, Decimal("120.00")),
-                                    (CoursePricing.PricingType.DROP_IN, Decimal("20.00")))
+        for pricing_type, price in (
+            (CoursePricing.PricingType.FULL_PACKAGE, Decimal("120.00")),
+            (CoursePricing.PricingType.DROP_IN, Decimal("20.00")),
+        )
     )
     students = Student.objects.bulk_create(
         (
@@ -139,9 +141,11 @@ def build(sizes: Sizes = Sizes(), *, seed: int = 9) -> Studio:
                 payment_amount=Decimal("120.00"),
                 payment_method=Registration.PaymentMethod.VENMO,
                 # Holds end at different times in the next two days; expired ones ran out yesterday.
-                payment_due_at=now + datetime.timedelta(minutes=rng.randint(60, 2880)) if pending
+                payment_due_at=now + datetime.timedelta(minutes=rng.randint(60, 2880))
+                if pending
                 else now - datetime.timedelta(days=1),
                 confirmed_at=now if status == Registration.PaymentStatus.COMPLETED else None,
+                canceled_at=now if status == Registration.PaymentStatus.CANCELED else None,
             )
         )
         if status in Registration.ACTIVE_STATUSES:

@@ -113,7 +113,11 @@ def build_command(size: str) -> None:
 
 def sh(args, *, env=None, capture=False, check=True):
     return subprocess.run(
-        args, cwd=ROOT, env={**os.environ, **(env or {})}, check=check, text=True,
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=check,
+        text=True,
         stdout=subprocess.PIPE if capture else None,
     )
 
@@ -166,9 +170,20 @@ class Server:
     def __enter__(self):
         gunicorn = str(Path(PYTHON).with_name("gunicorn"))
         self.process = subprocess.Popen(
-            [gunicorn, "dance_portal.wsgi:application", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{PORT}",
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                gunicorn,
+                "dance_portal.wsgi:application",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         for _ in range(150):
             try:
@@ -176,7 +191,7 @@ class Server:
                 return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if self.process.poll() is not None:
-                    raise SystemExit("gunicorn exited before it answered /healthz")
+                    raise SystemExit("gunicorn exited before it answered /healthz") from None
                 time.sleep(0.2)
         raise SystemExit("gunicorn did not answer /healthz within 30 s")
 
@@ -239,7 +254,9 @@ def lua_get(cookie: str = "") -> str:
 def lua_post(slots: list[tuple[int, int]], csrf: str, run_id: str) -> str:
     """POST the registration form: a new student each request, slots taken in turn (wrk threads interleave)."""
     table = ", ".join(f"{{{course}, {slot}}}" for course, slot in slots)
-    return LUA + f"""
+    return (
+        LUA
+        + f"""
 local slots = {{{table}}}
 local headers = {{["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = "{CSRF_COOKIE}={csrf}"}}
 function request()
@@ -248,9 +265,10 @@ function request()
   local body = "csrfmiddlewaretoken={csrf}&slot=" .. pick[2] ..
     "&pricing_type=full_package&payment_method=venmo&email=bench-{run_id}-" .. tid .. "-" .. n ..
     "%40example.com&first_name=Bench&last_name=Student&phone=555-0100&instagram_handle=&website="
-  return wrk.format("POST", "/courses/" .. pick[1] .. "/", headers, body)
+  return wrk.format("POST", "/courses/" .. pick[1] .. "/register/", headers, body)
 end
 """
+    )
 
 
 def run_wrk(wrk: str, path: str, lua: str, seconds: int = DURATION) -> dict:
@@ -258,9 +276,23 @@ def run_wrk(wrk: str, path: str, lua: str, seconds: int = DURATION) -> dict:
         script.write(lua)
     try:
         out = subprocess.run(
-            [wrk, "-t", str(WRK_THREADS), "-c", str(WRK_CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s",
-             "-s", script.name, f"http://127.0.0.1:{PORT}{path}"],
-            capture_output=True, text=True, timeout=seconds + 60,
+            [
+                wrk,
+                "-t",
+                str(WRK_THREADS),
+                "-c",
+                str(WRK_CONNECTIONS),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{PORT}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -328,10 +360,15 @@ def python_load(path: str, *, cookie: str = "", body_for=None, seconds: int = DU
         return round(latencies[min(len(latencies) - 1, int(len(latencies) * p))] * 1000, 2) if latencies else 0
 
     return {
-        "path": path, "requests": len(latencies), "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": pct(0.5), "p99_ms": pct(0.99),
-        "status_2xx": sum(200 <= s < 300 for s in statuses), "status_3xx": sum(300 <= s < 400 for s in statuses),
-        "status_4xx": sum(400 <= s < 500 for s in statuses), "status_5xx": sum(s >= 500 for s in statuses),
+        "path": path,
+        "requests": len(latencies),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+        "status_2xx": sum(200 <= s < 300 for s in statuses),
+        "status_3xx": sum(300 <= s < 400 for s in statuses),
+        "status_4xx": sum(400 <= s < 500 for s in statuses),
+        "status_5xx": sum(s >= 500 for s in statuses),
         "socket_errors": sum(s == 0 for s in statuses),
     }
 
@@ -345,16 +382,38 @@ def measure_get(wrk, name, path, cookie="") -> dict:
     except (urllib.error.URLError, TimeoutError) as error:
         # A page that fails or times out is reported (as 5xx / no figures), not measured under load.
         print(f"    {name}: {error}", flush=True)
-        return {"name": name, "path": path, "requests": 0, "rps": 0.0, "p50_ms": None, "p99_ms": None,
-                "status_2xx": 0, "status_3xx": 0, "status_4xx": 0, "status_5xx": 1, "socket_errors": 0,
-                "error": str(error)}
+        return {
+            "name": name,
+            "path": path,
+            "requests": 0,
+            "rps": 0.0,
+            "p50_ms": None,
+            "p99_ms": None,
+            "status_2xx": 0,
+            "status_3xx": 0,
+            "status_4xx": 0,
+            "status_5xx": 1,
+            "socket_errors": 0,
+            "error": str(error),
+        }
     alone = time.monotonic() - started
     if alone > SLOW_SECONDS:
         # Under load its requests would queue behind each other for minutes and stall the pages measured after it.
         print(f"    {name}: one request took {alone:.1f} s; not measured under load", flush=True)
-        return {"name": name, "path": path, "requests": 1, "rps": 0.0, "p50_ms": round(alone * 1000, 1),
-                "p99_ms": round(alone * 1000, 1), "status_2xx": 1, "status_3xx": 0, "status_4xx": 0,
-                "status_5xx": 0, "socket_errors": 0, "error": f"one request took {alone:.1f} s"}
+        return {
+            "name": name,
+            "path": path,
+            "requests": 1,
+            "rps": 0.0,
+            "p50_ms": round(alone * 1000, 1),
+            "p99_ms": round(alone * 1000, 1),
+            "status_2xx": 1,
+            "status_3xx": 0,
+            "status_4xx": 0,
+            "status_5xx": 0,
+            "socket_errors": 0,
+            "error": f"one request took {alone:.1f} s",
+        }
     result = run_wrk(wrk, path, lua_get(cookie)) if wrk else python_load(path, cookie=cookie)
     return {"name": name, **result}
 
@@ -362,29 +421,39 @@ def measure_get(wrk, name, path, cookie="") -> dict:
 def measure_post(wrk, name, slots, run_id, seconds: int = DURATION) -> dict:
     csrf = secrets.token_hex(16)  # 32 characters: Django accepts the cookie's secret itself as the form token
     if wrk:
-        result = run_wrk(wrk, f"/courses/{slots[0][0]}/", lua_post(slots, csrf, run_id), seconds)
+        result = run_wrk(wrk, f"/courses/{slots[0][0]}/register/", lua_post(slots, csrf, run_id), seconds)
     else:
+
         def body_for(tid, n):
             course, slot = slots[(tid * 7919 + n) % len(slots)]
-            body = (f"csrfmiddlewaretoken={csrf}&slot={slot}&pricing_type=full_package&payment_method=venmo"
-                    f"&email=bench-{run_id}-{tid}-{n}%40example.com&first_name=Bench&last_name=Student"
-                    "&phone=555-0100&instagram_handle=&website=")
-            return f"/courses/{course}/", body, {"Content-Type": "application/x-www-form-urlencoded",
-                                                 "Cookie": f"{CSRF_COOKIE}={csrf}"}
-        result = python_load(f"/courses/{slots[0][0]}/", body_for=body_for, seconds=seconds)
+            body = (
+                f"csrfmiddlewaretoken={csrf}&slot={slot}&pricing_type=full_package&payment_method=venmo"
+                f"&email=bench-{run_id}-{tid}-{n}%40example.com&first_name=Bench&last_name=Student"
+                "&phone=555-0100&instagram_handle=&website="
+            )
+            return (
+                f"/courses/{course}/register/",
+                body,
+                {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{CSRF_COOKIE}={csrf}"},
+            )
+
+        result = python_load(f"/courses/{slots[0][0]}/register/", body_for=body_for, seconds=seconds)
     return {"name": name, **result}
 
 
 def oversold_slots(database_url: str) -> list[tuple]:
     """Slots whose seat-holding registrations (paid, or pending with a running hold) and offers exceed capacity."""
-    return psql(database_url, """
+    return psql(
+        database_url,
+        """
         SELECT s.id, s.capacity, COUNT(r.id) AS taken
         FROM courses_courseslot s
         JOIN registrations_registration r ON r.slot_id = s.id AND r.class_date IS NULL AND (
             r.payment_status = 'completed' OR (r.payment_status = 'pending' AND r.payment_due_at > now()))
         GROUP BY s.id, s.capacity
         HAVING COUNT(r.id) > s.capacity
-    """)
+    """,
+    )
 
 
 def run_pages(wrk, studio: dict, *, with_posts: bool, database_url: str) -> dict:
@@ -422,15 +491,19 @@ def run_pages(wrk, studio: dict, *, with_posts: bool, database_url: str) -> dict
 def print_table(large: dict, small: dict) -> None:
     small_p50 = {row["name"]: row["p50_ms"] for row in small["pages"]}
     print()
-    print(f"{'page (50,000 registrations)':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'target':>11}"
-          f"{'5xx':>5}{'p50@500':>9}{'growth':>8}")
+    print(
+        f"{'page (50,000 registrations)':<28}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'target':>11}"
+        f"{'5xx':>5}{'p50@500':>9}{'growth':>8}"
+    )
     for row in large["pages"]:
         target = TARGETS.get(row["name"])
         mark = "" if target is None else ("ok" if row["ratio"] >= target else "MISS")
         before = small_p50.get(row["name"])
         growth = f"{row['p50_ms'] / before:.2f}x" if before and row["p50_ms"] is not None else ""
-        print(f"{row['name']:<28}{row['rps']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}{row['ratio']:>8}"
-              f"{(f'{target} {mark}' if target else ''):>11}{row['status_5xx']:>5}{(before or ''):>9}{growth:>8}")
+        print(
+            f"{row['name']:<28}{row['rps']:>9}{row['p50_ms']:>9}{row['p99_ms']:>9}{row['ratio']:>8}"
+            f"{(f'{target} {mark}' if target else ''):>11}{row['status_5xx']:>5}{(before or ''):>9}{growth:>8}"
+        )
     print(f"\ngunicorn worker RSS after the run: {large['worker_rss_mb']} MB (limit 150 MB)")
 
 
@@ -473,11 +546,23 @@ def main() -> int:
     print(f"oversold slots: {len(oversold)}")
     result = {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "cpu": _cpu_model()},
-        "settings": {"workers": WORKERS, "seconds_per_page": DURATION, "wrk_threads": WRK_THREADS,
-                     "connections": WRK_CONNECTIONS, "load_generator": "wrk" if wrk else "python"},
-        "large": large, "small": small, "oversold_slots": oversold, "failures": failures,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu": _cpu_model(),
+        },
+        "settings": {
+            "workers": WORKERS,
+            "seconds_per_page": DURATION,
+            "wrk_threads": WRK_THREADS,
+            "connections": WRK_CONNECTIONS,
+            "load_generator": "wrk" if wrk else "python",
+        },
+        "large": large,
+        "small": small,
+        "oversold_slots": oversold,
+        "failures": failures,
         "build_seconds": large_studio["build_seconds"],
     }
     out_dir = ROOT / "bench" / "results"

@@ -39,7 +39,7 @@ def _meridiem(value: datetime.time) -> str:
 
 
 def time_range(start: datetime.time, end: datetime.time) -> str:
-    """"7–8:30 pm", or "11:30 am–1 pm" when the class crosses noon."""
+    """ "7–8:30 pm", or "11:30 am–1 pm" when the class crosses noon."""
     if _meridiem(start) == _meridiem(end):
         return f"{_clock(start)}–{_clock(end)} {_meridiem(end)}"
     return f"{_clock(start)} {_meridiem(start)}–{_clock(end)} {_meridiem(end)}"
@@ -50,7 +50,7 @@ def _day(value: datetime.date, *, with_year: bool) -> str:
 
 
 def date_range(start: datetime.date, end: datetime.date, *, today: datetime.date | None = None) -> str:
-    """"Sep 1 – Sep 22"; the year is added when it is not this year."""
+    """ "Sep 1 – Sep 22"; the year is added when it is not this year."""
     this_year = (today or timezone.localdate()).year
     if start == end:
         return _day(start, with_year=start.year != this_year)
@@ -100,7 +100,7 @@ def money(value) -> str:
 
 
 def price_summary(prices: dict) -> str:
-    """"$120 full package · $35 drop-in", "Free", or "" when the slot has no price."""
+    """ "$120 full package · $35 drop-in", "Free", or "" when the slot has no price."""
     if not prices:
         return ""
     if all(Decimal(price) == 0 for price in prices.values()):
@@ -118,9 +118,8 @@ def price_summary(prices: dict) -> str:
     return " · ".join(parts)
 
 
-
 def seats_text(seats: int) -> str:
-    """"4 seats left", "1 seat left" or "Full – join the waitlist"."""
+    """ "4 seats left", "1 seat left" or "Full – join the waitlist"."""
     if seats <= 0:
         return _("Full – join the waitlist")
     return ngettext("%(count)d seat left", "%(count)d seats left", seats) % {"count": seats}

@@ -157,8 +157,10 @@ class CourseSlot(models.Model):
             if course.is_dated:
                 if self.practice_date is None:
                     errors["practice_date"] = _("A drop-in class or crew practice needs a date.")
-                elif course.start_date and course.end_date and not (
-                    course.start_date <= self.practice_date <= course.end_date
+                elif (
+                    course.start_date
+                    and course.end_date
+                    and not (course.start_date <= self.practice_date <= course.end_date)
                 ):
                     errors["practice_date"] = _("The date must fall between the course's start and end dates.")
                 if self.day_of_week is not None:
@@ -177,7 +179,9 @@ class CourseSlot(models.Model):
             return [self.practice_date]
         start, end = self.course.start_date, self.course.end_date
         first = start + datetime.timedelta(days=(self.day_of_week - start.weekday()) % 7)
-        return [first + datetime.timedelta(weeks=n) for n in range(((end - first).days // 7) + 1)] if first <= end else []
+        return (
+            [first + datetime.timedelta(weeks=n) for n in range(((end - first).days // 7) + 1)] if first <= end else []
+        )
 
 
 class PricingType(models.TextChoices):

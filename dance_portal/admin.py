@@ -76,7 +76,11 @@ class StudioCourseAdmin(CourseAdmin):
 
     list_display = [*CourseAdmin.list_display[:-2], "active_registration_count", *CourseAdmin.list_display[-2:]]
     readonly_fields = ["attendance_links", *CourseAdmin.readonly_fields]
-    fieldsets = [*CourseAdmin.fieldsets[:-1], (_("Attendance"), {"fields": ["attendance_links"]}), CourseAdmin.fieldsets[-1]]
+    fieldsets = [
+        *CourseAdmin.fieldsets[:-1],
+        (_("Attendance"), {"fields": ["attendance_links"]}),
+        CourseAdmin.fieldsets[-1],
+    ]
     actions = ["generate_sessions"]
 
     @admin.action(description=_("Generate class sessions"), permissions=["change"])
@@ -112,7 +116,11 @@ class StudioCourseSlotAdmin(CourseSlotAdmin):
     list_display = [*CourseSlotAdmin.list_display[:5], "active_registration_count", *CourseSlotAdmin.list_display[5:]]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_active_registrations=Count("registrations", filter=ACTIVE_REGISTRATIONS))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_active_registrations=Count("registrations", filter=ACTIVE_REGISTRATIONS))
+        )
 
     @admin.display(description=_("registered"), ordering="_active_registrations")
     def active_registration_count(self, obj):

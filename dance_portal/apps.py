@@ -15,6 +15,8 @@ class DancePortalConfig(AppConfig):
 
         # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
         post_migrate.connect(
-            lambda sender, using, **kwargs: sync_staff_groups(using=using), sender=self, weak=False,
+            lambda sender, using, **kwargs: sync_staff_groups(using=using),
+            sender=self,
+            weak=False,
             dispatch_uid="dance_portal_sync_staff_groups",
         )

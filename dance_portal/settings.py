@@ -220,6 +220,7 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per line (LOG_FORMAT=json) for a log collector: time, level, logger, message, and the
     HTTP status and traceback when there is one."""

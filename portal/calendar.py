@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
-from studio.config import studio_settings
-from registrations.models import Registration
 from portal import selectors
+from registrations.models import Registration
 from students.models import Student
+from studio.config import studio_settings
 
 REFRESH = datetime.timedelta(hours=6)
 

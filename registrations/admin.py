@@ -6,34 +6,28 @@ emails), so the admin never deletes one and offers no raw add form: "Register a 
 is the admin's own transaction note.
 """
 
-import copy
-import datetime
-
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min, Q
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from courses.models import Course, CoursePricing, CourseSlot
-from studio.csv import csv_response
+from courses.models import Course, CourseSlot
 from registrations import seats, services, transitions
 from registrations.admin_changelist import RegistrationChangeList
 from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RegisterStudentForm, ReopenForm
 from registrations.errors import RegistrationError
 from registrations.models import Registration, RegistrationEvent
-from students.models import Student
+from studio.csv import csv_response
 
 PaymentStatus = Registration.PaymentStatus
 
@@ -388,12 +382,14 @@ class RegistrationAdmin(admin.ModelAdmin):
             self._report(
                 request,
                 outcome,
-                done=lambda n: ngettext(
-                    "Confirmed the payment of %(count)d registration; the student was emailed.",
-                    "Confirmed the payment of %(count)d registrations; the students were emailed.",
-                    n,
-                )
-                % {"count": n},
+                done=lambda n: (
+                    ngettext(
+                        "Confirmed the payment of %(count)d registration; the student was emailed.",
+                        "Confirmed the payment of %(count)d registrations; the students were emailed.",
+                        n,
+                    )
+                    % {"count": n}
+                ),
                 unchanged=_("Already paid, nothing changed: %(references)s."),
             )
             return None
@@ -444,12 +440,14 @@ class RegistrationAdmin(admin.ModelAdmin):
             action="cancel_registrations",
             form_class=CancelForm,
             service=transitions.cancel_registrations,
-            done=lambda n: ngettext(
-                "Canceled %(count)d registration; the student was emailed.",
-                "Canceled %(count)d registrations; the students were emailed.",
-                n,
-            )
-            % {"count": n},
+            done=lambda n: (
+                ngettext(
+                    "Canceled %(count)d registration; the student was emailed.",
+                    "Canceled %(count)d registrations; the students were emailed.",
+                    n,
+                )
+                % {"count": n}
+            ),
             unchanged=_("Already canceled, nothing changed: %(references)s."),
             page={
                 "title": _("Cancel registrations"),
@@ -466,12 +464,14 @@ class RegistrationAdmin(admin.ModelAdmin):
             action="reopen_registrations",
             form_class=ReopenForm,
             service=transitions.reopen_registrations,
-            done=lambda n: ngettext(
-                "Re-opened %(count)d registration: it waits for payment again.",
-                "Re-opened %(count)d registrations: they wait for payment again.",
-                n,
-            )
-            % {"count": n},
+            done=lambda n: (
+                ngettext(
+                    "Re-opened %(count)d registration: it waits for payment again.",
+                    "Re-opened %(count)d registrations: they wait for payment again.",
+                    n,
+                )
+                % {"count": n}
+            ),
             unchanged=_("Already pending or paid, nothing changed: %(references)s."),
             page={
                 "title": _("Re-open registrations"),

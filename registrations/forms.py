@@ -9,8 +9,8 @@ from django.utils import dateformat
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CoursePricing, CourseSlot
 from courses.formatting import money, price_summary, seats_text, slot_schedule
+from courses.models import Course, CoursePricing, CourseSlot
 from registrations.models import Registration
 from students.forms import StudentDetailsForm
 
@@ -116,6 +116,7 @@ class RegistrationForm(StudentDetailsForm):
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose Venmo or Zelle.")},
     )
+
     def __init__(self, *args, course: Course, payment_methods=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.course = course

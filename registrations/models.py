@@ -43,9 +43,7 @@ class Registration(models.Model):
     student = models.ForeignKey(
         Student, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("student")
     )
-    course = models.ForeignKey(
-        Course, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("course")
-    )
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="registrations", verbose_name=_("course"))
     slot = models.ForeignKey(
         CourseSlot,
         on_delete=models.PROTECT,
@@ -188,9 +186,7 @@ class RegistrationEvent(models.Model):
     registration = models.ForeignKey(
         Registration, on_delete=models.CASCADE, related_name="events", verbose_name=_("registration")
     )
-    from_status = models.CharField(
-        _("from"), max_length=20, choices=Registration.PaymentStatus, blank=True
-    )
+    from_status = models.CharField(_("from"), max_length=20, choices=Registration.PaymentStatus, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=Registration.PaymentStatus)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -244,9 +244,7 @@ def check_may_register(*, student: Student | None, course: Course, studio: Studi
         raise NotEligible()
 
 
-def check_registration_limit(
-    *, student: Student, now: datetime.datetime, studio: StudioSettings | None = None
-) -> None:
+def check_registration_limit(*, student: Student, now: datetime.datetime, studio: StudioSettings | None = None) -> None:
     """Raises RegistrationLimitReached when the student already holds max_registrations_per_student seats (0: no
     limit). A registration whose hold ran out holds nothing and does not count."""
     limit = (studio or studio_settings()).max_registrations_per_student

@@ -29,8 +29,8 @@ from registrations.payments import payment_instructions
 from students import services as student_services
 from students.models import Student
 from students.services import StudentDetails
-from studio.emails import send_email
 from studio.config import studio_settings
+from studio.emails import send_email
 
 PaymentStatus = Registration.PaymentStatus
 REASON_MAX_LENGTH = RegistrationEvent._meta.get_field("reason").max_length
@@ -380,7 +380,7 @@ def admin_register_student(
     slot: CourseSlot,
     pricing_type: str,
     payment_method: str,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     class_date: datetime.date | None = None,
     over_capacity: bool = False,
     amount: Decimal | None = None,

@@ -68,7 +68,7 @@ def _check_no_other_active(registration: Registration) -> None:
 def confirm_payment(
     *,
     registration: Registration,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     method: str = "",
     note: str = "",
     over_capacity: bool = False,
@@ -148,9 +148,7 @@ def cancel_registration(
         registration.canceled_at = timezone.now()
         registration.canceled_by = None if by_student else actor
         registration.cancel_reason = reason
-        registration.save(
-            update_fields=["payment_status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"]
-        )
+        registration.save(update_fields=["payment_status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
         event = record_event(
             registration,
             from_status=status,

@@ -242,7 +242,10 @@ class Student:
             "instagram_handle": "",
             "website": "",
         }
-        status, headers, body = request(self.port, "POST", path, body=urlencode(form), headers=self.headers(path))
+        # The course page's form posts to its register address (registrations:create).
+        status, headers, body = request(
+            self.port, "POST", path + "register/", body=urlencode(form), headers=self.headers(path)
+        )
         return status, header(headers, "Location"), body
 
 
@@ -313,23 +316,24 @@ def sink_messages(folder: Path) -> list[tuple[str, str]]:
 SETUP = """
 import datetime, json
 from django.utils import timezone
-from courses.models import Course, CoursePricing, CourseSlot
+from courses import services as course_services
+from courses.models import Course, CourseSlot
 from registrations import services
+from students.services import StudentDetails
 today = timezone.localdate()
 def course(name, capacity):
-    course = Course(name=name, course_type=Course.CourseType.SERIES, start_date=today + datetime.timedelta(days=7),
-                    end_date=today + datetime.timedelta(days=63))
-    course.full_clean(); course.save()
-    slot = CourseSlot(course=course, capacity=capacity, day_of_week=today.weekday(), start_time=datetime.time(19),
-                      end_time=datetime.time(20, 30), location="Studio A")
-    slot.full_clean(); slot.save()
-    price = CoursePricing(course_slot=slot, pricing_type=CoursePricing.PricingType.FULL_PACKAGE, price=120)
-    price.full_clean(); price.save()
+    course = course_services.save_course(course=Course(
+        name=name, course_type=Course.CourseType.SERIES, start_date=today + datetime.timedelta(days=7),
+        end_date=today + datetime.timedelta(days=63)))
+    slot = course_services.save_slot(
+        slot=CourseSlot(course=course, capacity=capacity, day_of_week=today.weekday(), start_time=datetime.time(19),
+                        end_time=datetime.time(20, 30), location="Studio A"),
+        prices={"full_package": 120})
     return course, slot
 race_course, race_slot = course("Prod check: the last seats", %(capacity)d)
 for n in range(%(pre)d):
     services.register_student(course=race_course, slot=race_slot, pricing_type="full_package", payment_method="venmo",
-        details=services.StudentDetails(email=f"early-{n}@example.com", first_name="Early", last_name=f"Bird {n}"))
+        details=StudentDetails(email=f"early-{n}@example.com", first_name="Early", last_name=f"Bird {n}"))
 batch_course, batch_slot = course("Prod check: worker restart", 100)
 print(json.dumps({"race": [race_course.pk, race_slot.pk], "batch": [batch_course.pk, batch_slot.pk]}))
 """
@@ -402,8 +406,11 @@ def main() -> int:
             "smtp-sink", [PYTHON, __file__, "sink", str(smtp_port), str(sink_dir), str(sink_delay)], PYTHONPATH=""
         )
         for n, port in enumerate(web_ports, start=1):
-            stack.start(f"web{n}", [GUNICORN, "-c", "deploy/gunicorn.conf.py", "dance_portal.wsgi"],
-                        GUNICORN_BIND=f"{HOST}:{port}")
+            stack.start(
+                f"web{n}",
+                [GUNICORN, "-c", "deploy/gunicorn.conf.py", "dance_portal.wsgi"],
+                GUNICORN_BIND=f"{HOST}:{port}",
+            )
         worker = stack.start("worker1", [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"])
 
         def healthy(port):
@@ -414,9 +421,11 @@ def main() -> int:
 
         for port in web_ports:
             wait_for(f"/healthz on :{port}", lambda port=port: healthy(port), timeout=30)
-        wait_for("the SMTP sink", lambda: (sink_dir.exists() or sink.poll() is not None), timeout=15)
+        wait_for("the SMTP sink", lambda: sink_dir.exists() or sink.poll() is not None, timeout=15)
         check(sink.poll() is None, "the SMTP sink did not start:\n" + stack.log_tail("smtp-sink"))
-        say(f"up: gunicorn on :{web_ports[0]} and :{web_ports[1]} (2 workers each), db_worker, SMTP sink on :{smtp_port}")
+        say(
+            f"up: gunicorn on :{web_ports[0]} and :{web_ports[1]} (2 workers each), db_worker, SMTP sink on :{smtp_port}"
+        )
 
         # 1. the 404 page, static files with hashed names and far-future cache headers
         status, _, body = request(web_ports[1], "GET", "/no-such-page/")
@@ -425,8 +434,10 @@ def main() -> int:
         check(css is not None, "the 404 page does not link a hashed site.css (manifest storage)")
         status, headers, _ = request(web_ports[0], "GET", css.group(1), headers={"Accept-Encoding": "gzip"})
         cache_control = header(headers, "Cache-Control")
-        check(status == 200 and "max-age=315360000" in cache_control and "immutable" in cache_control,
-              f"hashed static file: {status}, Cache-Control {cache_control!r}")
+        check(
+            status == 200 and "max-age=315360000" in cache_control and "immutable" in cache_control,
+            f"hashed static file: {status}, Cache-Control {cache_control!r}",
+        )
         check(header(headers, "Content-Encoding") == "gzip", "hashed static file not served gzipped")
         say(f"static: {css.group(1)} → Cache-Control {cache_control}, gzip; 404 page in the site's layout")
 
@@ -439,28 +450,41 @@ def main() -> int:
         results = register_all(students, path, race_slot)
         race_seconds = time.monotonic() - started
         statuses = [status for status, _, _ in results]
-        won = [s for s, (status, location, _) in zip(students, results) if status == 302 and "/registrations/" in location]
-        refused = [s for s, (status, _, body) in zip(students, results) if status == 200 and FULL_MESSAGE in body]
+        won = [
+            s
+            for s, (status, location, _) in zip(students, results, strict=True)
+            if status == 302 and "/registrations/" in location
+        ]
+        refused = [
+            s for s, (status, _, body) in zip(students, results, strict=True) if status == 200 and FULL_MESSAGE in body
+        ]
         check(not [s for s in statuses if s >= 500], f"5xx answers in the race: {statuses}")
         last_seats = CAPACITY - PRE_REGISTERED
         check(len(won) == last_seats, f"{len(won)} registered for {last_seats} last seats (statuses {statuses})")
         if len(refused) != RACERS - last_seats:
-            other = next(body for (status, _, body), s in zip(results, students) if s not in won + refused)
+            other = next(body for (status, _, body), s in zip(results, students, strict=True) if s not in won + refused)
             (workdir / "unexpected.html").write_text(other)
-        check(len(refused) == RACERS - last_seats,
-              f"{len(refused)} saw the full message (statuses {statuses}); one other answer: {workdir}/unexpected.html")
+        check(
+            len(refused) == RACERS - last_seats,
+            f"{len(refused)} saw the full message (statuses {statuses}); one other answer: {workdir}/unexpected.html",
+        )
         state = counts(env, race_slot)
         check(state["active"] == CAPACITY, f"{state['active']} active registrations on a slot of {CAPACITY}")
         by_port = {port: sum(1 for s in won if s.port == port) for port in web_ports}
-        say(f"race: {RACERS} POSTs over both instances in {race_seconds:.2f}s → {len(won)} registered "
-            f"(per port {by_port}), {len(refused)} told the class is full, no 5xx; slot {state['active']}/{CAPACITY}")
+        say(
+            f"race: {RACERS} POSTs over both instances in {race_seconds:.2f}s → {len(won)} registered "
+            f"(per port {by_port}), {len(refused)} told the class is full, no 5xx; slot {state['active']}/{CAPACITY}"
+        )
         summary.append(f"race {len(won)}/{RACERS} won, slot {state['active']}/{CAPACITY}, 0 oversold, 0 5xx")
 
         # 3. the worker delivers them
         expected = PRE_REGISTERED + last_seats
         wait_for("the registration emails in the sink", lambda: len(sink_messages(sink_dir)) >= expected, timeout=30)
-        state = wait_for("every EmailLog row sent",
-                         lambda: (s := counts(env, race_slot))["emails"] == {"sent": expected} and s, timeout=20)
+        state = wait_for(
+            "every EmailLog row sent",
+            lambda: (s := counts(env, race_slot))["emails"] == {"sent": expected} and s,
+            timeout=20,
+        )
         delivered = sink_messages(sink_dir)
         check(sorted(list(m) for m in delivered) == state["sent"], "the sink's messages differ from the EmailLog rows")
         check(all(s.email in [to for to, _ in delivered] for s in won), "a winner's email is not in the sink")
@@ -474,7 +498,9 @@ def main() -> int:
         results = register_all(batch, path, batch_slot)
         check(all(status == 302 for status, _, _ in results), f"batch registrations: {[r[0] for r in results]}")
         before = len(delivered)
-        wait_for("the first batch emails", lambda: len(sink_messages(sink_dir)) >= before + 2, timeout=20, interval=0.02)
+        wait_for(
+            "the first batch emails", lambda: len(sink_messages(sink_dir)) >= before + 2, timeout=20, interval=0.02
+        )
         code = stack.stop(worker, timeout=20)
         at_stop = len(sink_messages(sink_dir)) - before
         state = counts(env, batch_slot)
@@ -487,17 +513,22 @@ def main() -> int:
         check(all(status == 302 for status, _, _ in results), "registering while the worker is down failed")
         stack.start("worker2", [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"])
         total = expected + BATCH + len(late)
-        state = wait_for("every email sent after the restart",
-                         lambda: (s := counts(env, batch_slot))["emails"] == {"sent": total} and s,
-                         timeout=60, interval=0.5)
+        state = wait_for(
+            "every email sent after the restart",
+            lambda: (s := counts(env, batch_slot))["emails"] == {"sent": total} and s,
+            timeout=60,
+            interval=0.5,
+        )
         wait_for("the sink to hold every email", lambda: len(sink_messages(sink_dir)) >= total, timeout=10)
         time.sleep(SINK_DELAY_BATCH * 2)  # a duplicate would arrive now
         delivered = sink_messages(sink_dir)
         check(len(delivered) == total, f"the sink holds {len(delivered)} messages for {total} EmailLog rows")
         check(sorted(list(m) for m in delivered) == state["sent"], "the sink's messages differ from the EmailLog rows")
         check(state["tasks"] == {"SUCCESSFUL": total}, f"task results: {state['tasks']}")
-        say(f"restart: all {total} EmailLog rows sent, {len(delivered)} messages in the sink (one per row), "
-            f"{state['tasks']['SUCCESSFUL']} tasks successful")
+        say(
+            f"restart: all {total} EmailLog rows sent, {len(delivered)} messages in the sink (one per row), "
+            f"{state['tasks']['SUCCESSFUL']} tasks successful"
+        )
         summary.append(f"worker restart: {at_stop}/{BATCH} sent before the stop, {queued} waited, 0 lost")
         summary.append(f"emails {total} sent = {len(delivered)} in the SMTP sink")
 

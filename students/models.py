@@ -39,13 +39,11 @@ class Student(models.Model):
     first_name = models.CharField(_("first name"), max_length=100, validators=[reject_control_characters])
     last_name = models.CharField(_("last name"), max_length=100, validators=[reject_control_characters])
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[reject_control_characters])
-    instagram_handle = models.CharField(_("Instagram handle"), max_length=31, blank=True, validators=[reject_control_characters])
-    dance_experience = models.CharField(
-        _("dance experience"), max_length=20, choices=DanceExperience, blank=True
+    instagram_handle = models.CharField(
+        _("Instagram handle"), max_length=31, blank=True, validators=[reject_control_characters]
     )
-    student_type = models.CharField(
-        _("student type"), max_length=20, choices=StudentType, default=StudentType.GENERAL
-    )
+    dance_experience = models.CharField(_("dance experience"), max_length=20, choices=DanceExperience, blank=True)
+    student_type = models.CharField(_("student type"), max_length=20, choices=StudentType, default=StudentType.GENERAL)
     profile_complete = models.BooleanField(_("profile complete"), default=False)
     admin_classified = models.BooleanField(
         _("classified by an admin"), default=False, help_text=_("Set when an admin has reviewed the student type.")

@@ -13,9 +13,8 @@ import secrets
 from dataclasses import dataclass, fields
 
 from django.conf import settings
-from django.core import signing
-from django.core.exceptions import ValidationError
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -103,7 +102,12 @@ def save_student(
     changed = []
     for f in fields(details):
         value = getattr(details, f.name)
-        if f.name != "email" and value and value != getattr(student, f.name) and (overwrite or not getattr(student, f.name)):
+        if (
+            f.name != "email"
+            and value
+            and value != getattr(student, f.name)
+            and (overwrite or not getattr(student, f.name))
+        ):
             setattr(student, f.name, value)
             changed.append(f.name)
     if student.has_complete_profile != student.profile_complete:

@@ -6,11 +6,11 @@ unknown name fails loudly. Admin edits are checked by `parse_setting(key, raw)`.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from typing import Any
 
 from asgiref.local import Local
-
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
@@ -39,9 +39,7 @@ def _int_parser(*, minimum: int, maximum: int) -> Callable[[str], int]:
         except ValueError:
             raise ValidationError(_("Enter a whole number.")) from None
         if not minimum <= value <= maximum:
-            raise ValidationError(
-                _("Enter a number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum}
-            )
+            raise ValidationError(_("Enter a number from %(min)s to %(max)s.") % {"min": minimum, "max": maximum})
         return value
 
     return parse
@@ -71,9 +69,7 @@ def _parse_email(raw: str) -> str:
 def _parse_venmo_username(raw: str) -> str:
     value = raw.strip().removeprefix("@")
     if value and not _VENMO_USERNAME.match(value):
-        raise ValidationError(
-            _("A Venmo username has 5–30 letters, digits, hyphens or underscores (without the @).")
-        )
+        raise ValidationError(_("A Venmo username has 5–30 letters, digits, hyphens or underscores (without the @)."))
     return value
 
 
@@ -166,9 +162,7 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition(
             "waitlist_offer_hours", _int_parser(minimum=1, maximum=24 * 30), "Hours a waitlist offer stays open."
         ),
-        SettingDefinition(
-            "waitlist_auto_offer", _parse_bool, "Send waitlist offers automatically when a seat frees."
-        ),
+        SettingDefinition("waitlist_auto_offer", _parse_bool, "Send waitlist offers automatically when a seat frees."),
         SettingDefinition(
             "max_registrations_per_student",
             _int_parser(minimum=0, maximum=1000),

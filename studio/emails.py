@@ -13,8 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from studio.branding import logo_url
-from studio.models import EmailLog
 from studio.config import studio_settings
+from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
 

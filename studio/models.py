@@ -53,7 +53,8 @@ class EmailLog(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
     error = models.TextField(_("error"), blank=True)
     # Set for emails that must go out at most once (e.g. "payment confirmed:<registration id>").
-    dedupe_key = models.CharField(_("dedupe key"), max_length=100, null=True, blank=True)
+    # NULL, not "": the unique key holds only for emails that have one (NULLs never clash).
+    dedupe_key = models.CharField(_("dedupe key"), max_length=100, null=True, blank=True)  # noqa: DJ001
     # What the email is about (a registration, a waitlist entry, a class session...): any app's row, so that this
     # ground-floor app names no app above it. A resend keeps it.
     about_type = models.ForeignKey(

@@ -7,8 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
 from django.utils import timezone
 
-from studio.models import EmailLog
 from studio.config import studio_settings
+from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
 

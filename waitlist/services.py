@@ -419,7 +419,9 @@ def _next_waiting(course_id: int, slot: CourseSlot, *, now: datetime.datetime):
     )
     for entry in candidates:
         # Someone who has since registered for this slot, or lost crew status, is passed over (and keeps their place).
-        if _holds_active_registration(entry.student_id, slot, now) or not seats.is_eligible(entry.student, entry.course):
+        if _holds_active_registration(entry.student_id, slot, now) or not seats.is_eligible(
+            entry.student, entry.course
+        ):
             continue
         yield entry
 
@@ -678,4 +680,3 @@ def expire_offers(*, now: datetime.datetime | None = None) -> int:
             # One bad row must not stop the sweep; it is retried on the next run.
             logger.exception("Could not expire waitlist offer %s", entry.pk)
     return expired
-

@@ -5,9 +5,9 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -22,6 +22,7 @@ from studio.config import studio_settings
 from waitlist import services
 from waitlist.forms import OfferAnswerForm
 from waitlist.models import WaitlistEntry
+
 
 def _too_many(request, *, group: str, rate: str) -> bool:
     """Per client IP (settings.RATELIMIT_WAITLIST_*): a person joins a few waitlists and opens an offer a few times;

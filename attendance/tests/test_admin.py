@@ -1,8 +1,5 @@
-import datetime
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory

@@ -98,9 +98,11 @@ def test_door_tablet_taps_save_at_once_and_a_failed_tap_is_saved_by_the_save_but
     console_errors = []
     page.on(
         "console",
-        lambda message: message.type == "error"
-        and not message.location.get("url", "").endswith("/favicon.ico")
-        and console_errors.append(message.text),
+        lambda message: (
+            message.type == "error"
+            and not message.location.get("url", "").endswith("/favicon.ico")
+            and console_errors.append(message.text)
+        ),
     )
 
     # Anonymous → admin login → back to the door page.
@@ -169,9 +171,9 @@ def test_door_tablet_taps_save_at_once_and_a_failed_tap_is_saved_by_the_save_but
     assert [marks[s.pk] for s in (ana, ben, chloe)] == [Status.PRESENT, Status.LATE, Status.ABSENT]
     assert all(marks[s.pk] == Status.PRESENT for s in students[3:])
     assert len(marks) == 12
-    assert set(AttendanceRecord.objects.filter(session=session, student__in=students[:-1]).values_list(
-        "marked_by", flat=True
-    )) == {user.pk}
+    assert set(
+        AttendanceRecord.objects.filter(session=session, student__in=students[:-1]).values_list("marked_by", flat=True)
+    ) == {user.pk}
     assert page.locator("#marked-count").inner_text() == "12/13 marked"
     snap(page, "attendance-saved")
     assert console_errors == [], "\n".join(console_errors)  # among others: no Content-Security-Policy violation

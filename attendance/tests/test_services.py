@@ -11,10 +11,10 @@ from attendance.selectors import session_starts_at
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
 from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, CourseSlotFactory
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog, SystemSetting
 
 pytestmark = pytest.mark.django_db
 
@@ -333,7 +333,9 @@ def test_mark_attendance_refuses_an_unknown_student_id():
 def test_mark_attendance_refuses_a_canceled_session():
     session = session_on(timezone.localdate())
     student = paid(session).student
-    ClassSession.objects.filter(pk=session.pk).update(is_canceled=True, canceled_at=timezone.now())  # canceled after the page was loaded
+    ClassSession.objects.filter(pk=session.pk).update(
+        is_canceled=True, canceled_at=timezone.now()
+    )  # canceled after the page was loaded
 
     with pytest.raises(services.SessionCanceled):
         services.mark_attendance(session=session, marks={student.pk: Status.PRESENT}, marked_by=staff_user())

@@ -267,17 +267,23 @@ def test_roster_rows_keep_their_markup(door, today_session):
 
     html = normalized(door.get(detail_url(today_session)).content.decode())
 
-    assert row_markup(
-        today_session, paula, name="Paula O&#x27;Paid", state='<span class="text-secondary">Not marked</span>'
-    ) in html
-    assert row_markup(
-        today_session,
-        uma,
-        name="Uma Unpaid",
-        badges='<span class="badge text-bg-warning">Unpaid</span> <span class="badge text-bg-info">Drop-in</span>',
-        checked="late",
-        state='<span class="text-success">Saved 9:05 AM</span>',
-    ) in html
+    assert (
+        row_markup(
+            today_session, paula, name="Paula O&#x27;Paid", state='<span class="text-secondary">Not marked</span>'
+        )
+        in html
+    )
+    assert (
+        row_markup(
+            today_session,
+            uma,
+            name="Uma Unpaid",
+            badges='<span class="badge text-bg-warning">Unpaid</span> <span class="badge text-bg-info">Drop-in</span>',
+            checked="late",
+            state='<span class="text-success">Saved 9:05 AM</span>',
+        )
+        in html
+    )
 
 
 def test_roster_page_shows_posted_marks_checked_after_a_refused_save(door, today_session):
@@ -312,9 +318,11 @@ def test_roster_page_runs_a_constant_number_of_queries(students, door, today_ses
 
 
 def test_bulk_save_writes_every_mark_and_redirects_back(door, instructor, today_session):
-    ana, ben, uma = paid(today_session).student, paid(today_session).student, RegistrationFactory(
-        slot=today_session.slot
-    ).student
+    ana, ben, uma = (
+        paid(today_session).student,
+        paid(today_session).student,
+        RegistrationFactory(slot=today_session.slot).student,
+    )
 
     response = door.post(
         detail_url(today_session),
@@ -364,9 +372,7 @@ def test_bulk_save_with_someone_not_on_the_roster_saves_nothing_and_keeps_the_ma
         payment_status=PaymentStatus.CANCELED,
     ).student
 
-    response = door.post(
-        detail_url(today_session), {f"mark-{ana.pk}": Status.LATE, f"mark-{gone.pk}": Status.PRESENT}
-    )
+    response = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.LATE, f"mark-{gone.pk}": Status.PRESENT})
 
     html = response.content.decode()
     assert response.status_code == 400

@@ -20,6 +20,7 @@ def admin_user(django_user_model):
     """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
+
 MONDAY = datetime.date(2031, 9, 1)
 COURSE_ADD = reverse("admin:courses_course_add")
 SLOT_ADD = reverse("admin:courses_courseslot_add")
@@ -279,9 +280,7 @@ def test_course_add_rejects_dated_course_slot_without_date(admin_client, course_
 def test_course_add_rejects_dated_slot_outside_the_course_dates(admin_client):
     response = admin_client.post(
         COURSE_ADD,
-        course_data(
-            [{"day_of_week": "", "practice_date": "2031-12-25"}], course_type=Course.CourseType.DROP_IN
-        ),
+        course_data([{"day_of_week": "", "practice_date": "2031-12-25"}], course_type=Course.CourseType.DROP_IN),
     )
 
     assert response.status_code == 200
@@ -455,9 +454,7 @@ def test_slot_change_refuses_capacity_below_active_registrations(admin_client):
         slot_data(slot.course, capacity="1", **{"prices-TOTAL_FORMS": "0"}),
     )
 
-    assert response.context["adminform"].form.errors["capacity"] == [
-        "3 seats are taken; capacity cannot go below 3."
-    ]
+    assert response.context["adminform"].form.errors["capacity"] == ["3 seats are taken; capacity cannot go below 3."]
     slot.refresh_from_db()
     assert slot.capacity == 10
 
@@ -524,8 +521,13 @@ def test_capacity_floor_is_the_seat_rule_a_run_out_hold_frees_its_seat_and_an_of
     RegistrationFactory(slot=slot, payment_status=Registration.PaymentStatus.COMPLETED)
     RegistrationFactory(slot=slot, payment_due_at=timezone.now() - datetime.timedelta(minutes=1))  # ran out
     WaitlistEntryFactory(
-        course=slot.course, status="offered", waitlist_position=1, offer_slot=slot, offer_token_hash="h",
-        offered_at=timezone.now(), offer_expires_at=timezone.now() + datetime.timedelta(hours=1),
+        course=slot.course,
+        status="offered",
+        waitlist_position=1,
+        offer_slot=slot,
+        offer_token_hash="h",
+        offered_at=timezone.now(),
+        offer_expires_at=timezone.now() + datetime.timedelta(hours=1),
     )
 
     refused = course_change(admin_client, slot.course, [existing_slot_row(slot, capacity="1")])

@@ -12,13 +12,13 @@ from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
 from courses.models import CatalogVersion, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
-from studio.models import EmailLog, StudioLogo, SystemSetting
-from studio.config import DEFINITIONS
 from dance_portal.roles import PORTAL_APPS
 from registrations.models import Registration, RegistrationEvent
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import StudentFactory
+from studio.config import DEFINITIONS
+from studio.models import EmailLog, StudioLogo, SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 def admin_user(django_user_model):
     """The superuser behind pytest-django's admin_client, without a password: hashing one costs seconds."""
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
+
 
 # Written only by the services (or by the mailer): the admin offers no add form for them.
 NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord}
@@ -271,7 +272,7 @@ def test_setting_changelist_lists_every_known_key_with_or_without_a_row(admin_cl
     for key, definition in DEFINITIONS.items():
         assert key in html
         assert str(definition.description) in html
-    assert f'{_url(SystemSetting, "add")}?setting_key=studio_name' in html
+    assert f"{_url(SystemSetting, 'add')}?setting_key=studio_name" in html
 
 
 def test_setting_set_link_opens_the_add_form_with_the_key_chosen(admin_client):
@@ -388,9 +389,7 @@ def test_attendance_export_is_formula_safe_utf8_with_a_bom(admin_user, rf):
 
     record = AttendanceRecordFactory(student=StudentFactory(first_name="\tTab", last_name="=1+1"))
 
-    response = _call_action(
-        export_attendance_csv, AttendanceRecord, AttendanceRecord.objects.all(), admin_user, rf
-    )
+    response = _call_action(export_attendance_csv, AttendanceRecord, AttendanceRecord.objects.all(), admin_user, rf)
 
     header, row = _csv_rows(response)
     assert header == [

@@ -18,13 +18,13 @@ from attendance.models import AttendanceRecord
 from attendance.tests.factories import ClassSessionFactory
 from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog
 from registrations.models import Registration
-from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import cancel_registration
 from students.models import Student
 from students.services import make_sign_in_token
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog
 from waitlist import services as waitlist_services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import full_slot, offer_token, student_details
@@ -353,10 +353,14 @@ def test_21_22_script_names_are_escaped_in_pages_and_html_email_and_literal_in_t
     client, slot, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot, first_name=f"{SCRIPT} O'Brien & Sons"))
+        client.post(
+            reverse("registrations:create", args=[slot.course.pk]), form(slot, first_name=f"{SCRIPT} O'Brien & Sons")
+        )
     registration = Registration.objects.get()
     session = ClassSessionFactory(slot=slot, session_date=slot.class_dates()[0])
-    Registration.objects.filter(pk=registration.pk).update(payment_status=Registration.PaymentStatus.COMPLETED, confirmed_at=timezone.now())
+    Registration.objects.filter(pk=registration.pk).update(
+        payment_status=Registration.PaymentStatus.COMPLETED, confirmed_at=timezone.now()
+    )
     owner = staff_client("Studio admin", superuser=True)
 
     pages = {
@@ -385,7 +389,9 @@ def test_21_22_script_names_are_escaped_in_pages_and_html_email_and_literal_in_t
 
 
 def test_27_formula_names_are_defused_in_the_csv_export(client, slot):
-    client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot, first_name='=HYPERLINK("http://evil","x")'))
+    client.post(
+        reverse("registrations:create", args=[slot.course.pk]), form(slot, first_name='=HYPERLINK("http://evil","x")')
+    )
     owner = staff_client("Studio admin", superuser=True)
 
     csv = owner.post(
@@ -533,7 +539,9 @@ def test_46_pages_cannot_be_framed(client):
 def test_47_host_header_poisoning_is_refused_and_emailed_links_use_site_url(client, slot, settings):
     settings.SITE_URL = "https://studio.example.org"
 
-    poisoned = client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "evil.example"})
+    poisoned = client.post(
+        reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "evil.example"}
+    )
     client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "localhost"})
 
     email = EmailLog.objects.get(kind="registration_received")
@@ -572,7 +580,9 @@ def test_crew_member_signed_out_is_treated_as_general_on_a_crew_only_course(clie
     crew_slot = priced_slot(course=CourseFactory(required_student_type=Course.RequiredStudentType.CREW_MEMBER))
     CrewMemberFactory(email="crew@example.org")
 
-    response = client.post(reverse("registrations:create", args=[crew_slot.course.pk]), form(crew_slot, email="crew@example.org"))
+    response = client.post(
+        reverse("registrations:create", args=[crew_slot.course.pk]), form(crew_slot, email="crew@example.org")
+    )
 
     # Typing a crew member's address is not proof of being them (SPEC §3 privacy): the course stays hidden.
     assert response.status_code == 404

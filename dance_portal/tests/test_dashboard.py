@@ -33,7 +33,7 @@ def a_studio(courses: int, *, sessions: bool = True):
     """`courses` courses with two slots each, registrations in every state, waitlists and (unless `sessions` is
     False) a session today."""
     today = timezone.localdate()
-    for n in range(courses):
+    for _ in range(courses):
         course = CourseFactory(start_date=today, end_date=today + datetime.timedelta(days=27))
         for _ in range(2):
             slot = CourseSlotFactory(course=course, capacity=4)
@@ -107,7 +107,7 @@ def test_admin_index_shows_the_dashboard_with_bars_and_a_link_to_pending_payment
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="studio-dashboard"' in html
-    assert f'{reverse("admin:registrations_registration_changelist")}?payment_status__exact=pending' in html
+    assert f"{reverse('admin:registrations_registration_changelist')}?payment_status__exact=pending" in html
     assert "$120.00" in html
     assert '<meter class="studio-dashboard__bar" min="0" max="4"' in html and 'value="1"' in html
     assert "Popping &lt;L1&gt;" in html
@@ -165,7 +165,7 @@ def test_dashboard_shows_the_first_open_courses_in_catalog_order_and_counts_them
 def test_dashboard_lists_the_longest_waitlists_first_and_counts_every_waiting_student():
     lengths = [1, 4, 2, *[1] * DASHBOARD_COURSES]
     courses = [CourseFactory(name=f"Course {n:02}") for n in range(len(lengths))]
-    for course, length in zip(courses, lengths):
+    for course, length in zip(courses, lengths, strict=True):
         for position in range(1, length + 1):
             WaitlistEntryFactory(course=course, waitlist_position=position)
     WaitlistEntryFactory(course=courses[0], status=WaitlistEntry.Status.LEFT)

@@ -8,11 +8,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from attendance.models import AttendanceRecord
-from attendance.tests.factories import ClassSessionFactory
+from dance_portal.roles import PORTAL_APPS, sync_staff_groups
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
-from dance_portal.roles import PORTAL_APPS, sync_staff_groups
-from students.tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +19,7 @@ groups_migration = importlib.import_module("dance_portal.migrations.0002_groups"
 
 def _codenames(group_name):
     return set(
-        Group.objects.get(name=group_name)
-        .permissions.values_list("content_type__app_label", "codename")
-        .order_by()
+        Group.objects.get(name=group_name).permissions.values_list("content_type__app_label", "codename").order_by()
     )
 
 
@@ -93,8 +89,9 @@ def test_instructor_cannot_open_settings_or_the_waitlist(client, staff_in_group)
 
 
 def test_instructor_marks_attendance_on_the_roster(client, staff_in_group):
-    from attendance.tests.factories import ClassSessionFactory as Sessions
     from django.utils import timezone
+
+    from attendance.tests.factories import ClassSessionFactory as Sessions
 
     instructor = staff_in_group("Instructor")
     registration = RegistrationFactory(payment_status=Registration.PaymentStatus.COMPLETED)

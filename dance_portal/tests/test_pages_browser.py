@@ -10,12 +10,12 @@ from django.utils import timezone
 
 from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
-from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import cancel_registration
 from students.services import make_sign_in_token
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist.services import join_waitlist
 from waitlist.tests.factories import OFFER_LINK, student_details
 
@@ -141,8 +141,9 @@ def test_every_page_passes_axe_and_fits_phones_tablets_and_laptops(
         page = context.new_page()
         page.on(
             "console",
-            lambda message: "Content Security Policy" in message.text
-            and csp_errors.append(f"{page.url}: {message.text}"),
+            lambda message: (
+                "Content Security Policy" in message.text and csp_errors.append(f"{page.url}: {message.text}")
+            ),
         )
         return context, page
 
@@ -247,7 +248,9 @@ def test_course_page_works_with_the_keyboard_alone_and_always_shows_where_the_fo
 def test_axe_check_fails_on_serious_violations_and_names_them(browser, axe_check):
     context = browser.new_context()
     page = context.new_page()
-    page.set_content('<html lang="en"><head><title>t</title></head><body><main><input type="text"></main></body></html>')
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main><input type="text"></main></body></html>'
+    )
     with pytest.raises(pytest.fail.Exception, match=r"(?s)label \(critical\).*input"):
         axe_check(page)
     page.set_content(

@@ -19,11 +19,11 @@ from django.urls import path
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from courses.tests.factories import priced_slot
-from studio.models import EmailLog
 from dance_portal.settings import JsonLogFormatter
 from dance_portal.urls import urlpatterns as site_urlpatterns
 from registrations.services import register_student
 from students.services import StudentDetails
+from studio.models import EmailLog
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +206,9 @@ def test_json_log_format_writes_one_json_object_per_line():
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, 'Failed: "%s"', ("/x",), sys.exc_info())
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, 'Failed: "%s"', ("/x",), sys.exc_info()
+        )
     record.status_code = 500
 
     line = JsonLogFormatter().format(record)

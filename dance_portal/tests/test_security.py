@@ -311,7 +311,12 @@ def test_viewing_a_course_page_does_not_count_against_the_registration_limit(cli
     for _ in range(3):
         client.get(slot.course.get_absolute_url())
 
-    assert client.post(reverse("registrations:create", args=[slot.course.pk]), registration_form(slot, "ana@example.org")).status_code == 302
+    assert (
+        client.post(
+            reverse("registrations:create", args=[slot.course.pk]), registration_form(slot, "ana@example.org")
+        ).status_code
+        == 302
+    )
 
 
 def test_waitlist_and_sign_in_limits_come_from_settings(client, settings):
@@ -367,9 +372,11 @@ def test_admin_pages_work_under_the_csp_without_console_errors(live_server, brow
     errors = []
     page.on(
         "console",
-        lambda message: message.type == "error"
-        and not message.location.get("url", "").endswith("/favicon.ico")
-        and errors.append(f"{page.url}: {message.text}"),
+        lambda message: (
+            message.type == "error"
+            and not message.location.get("url", "").endswith("/favicon.ico")
+            and errors.append(f"{page.url}: {message.text}")
+        ),
     )
     page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
     page.on("dialog", lambda dialog: errors.append(f"{page.url}: dialog {dialog.message}") or dialog.dismiss())

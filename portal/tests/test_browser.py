@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog, SystemSetting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,9 +52,11 @@ def test_student_signs_in_from_the_emailed_link_on_a_phone_and_cancels_a_pending
     console_errors = []
     phone.on(
         "console",
-        lambda message: message.type == "error"
-        and not message.location.get("url", "").endswith("/favicon.ico")
-        and console_errors.append(f"{phone.url}: {message.text}"),
+        lambda message: (
+            message.type == "error"
+            and not message.location.get("url", "").endswith("/favicon.ico")
+            and console_errors.append(f"{phone.url}: {message.text}")
+        ),
     )
 
     # From the catalog header to the portal's sign-in form.

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.django_db
 LA = ZoneInfo("America/Los_Angeles")
 PaymentStatus = Registration.PaymentStatus
 # Tuesdays 7–8:30 pm from Oct 19 to Nov 16, 2027; US daylight saving time ends on Sunday, Nov 7, 2027.
-TUESDAYS = [datetime.date(2027, 10, 19), datetime.date(2027, 10, 26), datetime.date(2027, 11, 2),
-            datetime.date(2027, 11, 9), datetime.date(2027, 11, 16)]
+TUESDAYS = [
+    datetime.date(2027, 10, 19),
+    datetime.date(2027, 10, 26),
+    datetime.date(2027, 11, 2),
+    datetime.date(2027, 11, 9),
+    datetime.date(2027, 11, 16),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +41,10 @@ def _studio_in_los_angeles(settings):
 def slot():
     course = CourseFactory(name="House L1", start_date=TUESDAYS[0], end_date=TUESDAYS[-1])
     return CourseSlotFactory(
-        course=course, day_of_week=1, start_time=datetime.time(19, 0), end_time=datetime.time(20, 30),
+        course=course,
+        day_of_week=1,
+        start_time=datetime.time(19, 0),
+        end_time=datetime.time(20, 30),
         location="Studio A, 12 Mission St",
     )
 
@@ -109,8 +117,10 @@ def test_drop_in_feed_has_only_the_class_of_its_date(client, student, slot):
 
 def test_dated_class_feed_has_its_one_date(client, student):
     course = CourseFactory(
-        name="Saturday Footwork", course_type=Course.CourseType.DROP_IN,
-        start_date=datetime.date(2027, 3, 13), end_date=datetime.date(2027, 3, 13),
+        name="Saturday Footwork",
+        course_type=Course.CourseType.DROP_IN,
+        start_date=datetime.date(2027, 3, 13),
+        end_date=datetime.date(2027, 3, 13),
     )
     dated = CourseSlotFactory(course=course, start_time=datetime.time(14, 0), end_time=datetime.time(16, 0))
     RegistrationFactory(student=student, slot=dated, pricing_type="drop_in")
@@ -195,8 +205,9 @@ def test_two_students_in_the_same_class_get_different_uids(client, slot):
 
 
 def test_names_with_markup_and_newlines_stay_inside_their_property(client, student):
-    course = CourseFactory(name="Waltz\r\nATTENDEE:mailto:evil@example.org <b>", start_date=TUESDAYS[0],
-                           end_date=TUESDAYS[0])
+    course = CourseFactory(
+        name="Waltz\r\nATTENDEE:mailto:evil@example.org <b>", start_date=TUESDAYS[0], end_date=TUESDAYS[0]
+    )
     RegistrationFactory(student=student, slot=CourseSlotFactory(course=course, day_of_week=1))
 
     response = feed(client, student)

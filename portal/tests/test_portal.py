@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog
 from registrations.models import Registration, RegistrationEvent
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 
@@ -386,7 +386,8 @@ def test_profile_update_changes_only_the_signed_in_student(client, sign_in, ana,
 @pytest.fixture
 def crew_course():
     course = CourseFactory(
-        name="Crew Practice", course_type=Course.CourseType.CREW_PRACTICE,
+        name="Crew Practice",
+        course_type=Course.CourseType.CREW_PRACTICE,
         required_student_type=Course.RequiredStudentType.CREW_MEMBER,
     )
     priced_slot(course=course, full_package="0", drop_in=None)

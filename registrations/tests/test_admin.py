@@ -161,8 +161,11 @@ def test_registration_history_admin_is_read_only(admin_client):
     assert admin_client.get(url).status_code == 200
     assert admin_client.post(url, {"reason": "edited"}).status_code == 403
     assert admin_client.get(reverse("admin:registrations_registrationevent_add")).status_code == 403
-    assert admin_client.post(
-        reverse("admin:registrations_registrationevent_delete", args=[event.pk]), {"post": "yes"}
-    ).status_code == 403
+    assert (
+        admin_client.post(
+            reverse("admin:registrations_registrationevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     event.refresh_from_db()
     assert event.reason == ""

@@ -6,10 +6,10 @@ import threading
 import pytest
 from django.db import connection
 
-from studio.models import EmailLog
 from registrations.models import Registration, RegistrationEvent
-from registrations.transitions import cancel_registration, confirm_payment
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import cancel_registration, confirm_payment
+from studio.models import EmailLog
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
+from studio.models import EmailLog, SystemSetting
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,8 +61,10 @@ def test_student_registers_on_a_phone_and_sees_how_to_pay(live_server, phone, sc
     assert registration.student.last_name == "<script>alert(1)</script>"
     assert phone.locator(".reference").inner_text() == registration.reference
     assert phone.locator(".amount").inner_text() == "$120"
-    assert phone.get_by_role("link", name="Open Venmo").get_attribute("href").startswith(
-        "venmo://paycharge?txn=pay&recipients=groove-studio&amount=120.00&note=" + registration.reference
+    assert (
+        phone.get_by_role("link", name="Open Venmo")
+        .get_attribute("href")
+        .startswith("venmo://paycharge?txn=pay&recipients=groove-studio&amount=120.00&note=" + registration.reference)
     )
     assert phone.locator(".qr-code svg").is_visible()
     screenshot(phone, "04-payment")

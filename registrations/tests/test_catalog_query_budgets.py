@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from courses.tests.factories import CourseFactory, priced_slot
-from registrations.views import CATALOG_PAGE_SIZE
 from registrations.tests.factories import RegistrationFactory
+from registrations.views import CATALOG_PAGE_SIZE
 from waitlist.tests.factories import WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +26,13 @@ SIGNED_IN = 11
 
 def a_studio(courses: int, registrations_per_slot: int):
     first = None
-    for n in range(courses):
+    for _ in range(courses):
         course = CourseFactory()
         first = first or course
         for hour in (17, 19):
-            slot = priced_slot(course=course, start_time=datetime.time(hour), end_time=datetime.time(hour, 50),
-                               capacity=50)
+            slot = priced_slot(
+                course=course, start_time=datetime.time(hour), end_time=datetime.time(hour, 50), capacity=50
+            )
             for _ in range(registrations_per_slot):
                 RegistrationFactory(slot=slot)
         WaitlistEntryFactory(course=course)
@@ -92,8 +93,16 @@ REGISTER_POST = 18
 def test_registration_post_query_count_does_not_grow_with_the_studio(size, client, django_assert_max_num_queries):
     course = a_studio(*size)
     slot = course.slots.first()
-    data = {"slot": slot.pk, "pricing_type": "full_package", "payment_method": "venmo", "email": "new@example.org",
-            "first_name": "Ana", "last_name": "Lima", "phone": "555-0100", "instagram_handle": ""}
+    data = {
+        "slot": slot.pk,
+        "pricing_type": "full_package",
+        "payment_method": "venmo",
+        "email": "new@example.org",
+        "first_name": "Ana",
+        "last_name": "Lima",
+        "phone": "555-0100",
+        "instagram_handle": "",
+    }
 
     with django_assert_max_num_queries(REGISTER_POST):
         response = client.post(reverse("registrations:create", args=[course.pk]), data)

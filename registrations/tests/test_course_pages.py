@@ -6,12 +6,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import Course
 from courses.formatting import date_range, moment, money, price_summary, seats_text, slot_schedule, time_range
+from courses.models import Course
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
+from registrations.tests.factories import RegistrationFactory
 from registrations.views import CATALOG_PAGE_SIZE
 from studio.models import SystemSetting
-from registrations.tests.factories import RegistrationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,11 @@ def test_slot_schedule_reads_as_plain_words_for_weekly_and_dated_slots():
         course=series, day_of_week=1, practice_date=None, start_time=datetime.time(19), end_time=datetime.time(20, 30)
     )
     dated = CourseSlotFactory.build(
-        course=series, day_of_week=None, practice_date=datetime.date(2026, 10, 3),
-        start_time=datetime.time(14), end_time=datetime.time(16),
+        course=series,
+        day_of_week=None,
+        practice_date=datetime.date(2026, 10, 3),
+        start_time=datetime.time(14),
+        end_time=datetime.time(16),
     )
     assert slot_schedule(weekly, series, today=today) == "Tuesdays 7–8:30 pm, Sep 1 – Sep 22"
     assert slot_schedule(dated, series, today=today) == "Sat, Oct 3, 2–4 pm"
@@ -107,8 +110,17 @@ def test_catalog_lists_open_classes_grouped_by_type_in_reading_order(client):
 
     html = response.content.decode()
     assert response.status_code == 200
-    positions = [html.index(text) for text in ["Series", "House Foundations", "Drop-in classes", "Saturday Drop-in",
-                                               "Crew practices", "Open Crew Jam"]]
+    positions = [
+        html.index(text)
+        for text in [
+            "Series",
+            "House Foundations",
+            "Drop-in classes",
+            "Saturday Drop-in",
+            "Crew practices",
+            "Open Crew Jam",
+        ]
+    ]
     assert positions == sorted(positions)
     assert html.count('class="card course-card') == 3
 
@@ -148,9 +160,14 @@ def test_catalog_hides_inactive_past_and_crew_only_courses_from_anonymous_visito
     priced_slot(course=CourseFactory(name="Listed course"))
     priced_slot(course=CourseFactory(name="Inactive course", is_active=False))
     past_start = _today() - datetime.timedelta(days=40)
-    priced_slot(course=CourseFactory(name="Past course", start_date=past_start,
-                                     end_date=past_start + datetime.timedelta(days=27)))
-    priced_slot(course=CourseFactory(name="Crew-only course", required_student_type=Course.RequiredStudentType.CREW_MEMBER))
+    priced_slot(
+        course=CourseFactory(
+            name="Past course", start_date=past_start, end_date=past_start + datetime.timedelta(days=27)
+        )
+    )
+    priced_slot(
+        course=CourseFactory(name="Crew-only course", required_student_type=Course.RequiredStudentType.CREW_MEMBER)
+    )
 
     html = client.get(CATALOG).content.decode()
 
@@ -278,8 +295,17 @@ def test_course_page_shows_the_course_and_its_registration_form(client):
     assert response.status_code == 200
     assert "House L2" in html
     assert "Grooves &amp; footwork." in html
-    for name in ["email", "first_name", "last_name", "phone", "instagram_handle", "slot", "pricing_type",
-                 "class_date", "payment_method"]:
+    for name in [
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "instagram_handle",
+        "slot",
+        "pricing_type",
+        "class_date",
+        "payment_method",
+    ]:
         assert f'name="{name}"' in html
     assert 'autocomplete="given-name"' in html
     assert 'autocomplete="family-name"' in html

@@ -8,9 +8,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from studio.models import EmailLog, SystemSetting
 
 pytestmark = pytest.mark.django_db
 

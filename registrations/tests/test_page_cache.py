@@ -7,14 +7,13 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.urls import reverse
-from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import SystemSetting
 from registrations import services, transitions
-from students.services import StudentDetails
 from registrations.models import Registration
-from students.tests.factories import CrewMemberFactory, StudentFactory
+from students.services import StudentDetails
+from students.tests.factories import CrewMemberFactory
+from studio.models import SystemSetting
 from waitlist import services as waitlist_services
 from waitlist.models import WaitlistEntry
 
@@ -34,8 +33,7 @@ def owner():
 
 
 def details(n: int) -> StudentDetails:
-    return StudentDetails(email=f"dancer{n}@example.org", first_name="Dee", last_name=f"Dancer{n}",
-                                   phone="555-0100")
+    return StudentDetails(email=f"dancer{n}@example.org", first_name="Dee", last_name=f"Dancer{n}", phone="555-0100")
 
 
 def register(slot, n: int) -> Registration:
@@ -113,8 +111,12 @@ def test_catalog_shows_a_course_renamed_in_the_admin(client, slot, admin_client)
 
 def _empty_inline(prefix: str) -> dict:
     """An inline formset that changes nothing (the slot already saved stays as it is)."""
-    return {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0", f"{prefix}-MIN_NUM_FORMS": "0",
-            f"{prefix}-MAX_NUM_FORMS": "1000"}
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
 
 
 def test_catalog_shows_a_changed_studio_setting(client, slot):
@@ -150,7 +152,7 @@ def test_cached_catalog_carries_each_visitors_own_csrf_token_and_csp_nonce(clien
     nonces = [re.search(r'nonce="([^"]+)"', r.content.decode()).group(1) for r in (first, second)]
     assert tokens[0] != tokens[1] and "pagecache" not in tokens[0]
     assert nonces[0] != nonces[1]
-    for response, nonce in zip((first, second), nonces):
+    for response, nonce in zip((first, second), nonces, strict=True):
         assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
     assert first.cookies["__Host-csrftoken"].value != second.cookies["__Host-csrftoken"].value
 

@@ -9,14 +9,14 @@ import pytest
 from django.db import connection
 
 from courses.tests.factories import priced_slot
-from students import services as student_services
 from registrations import seats, services
-from registrations.models import Registration
 from registrations.errors import SlotFull
+from registrations.models import Registration
 from registrations.services import register_student
-from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
+from students import services as student_services
 from students.models import Student
+from students.services import StudentDetails
 from students.tests.factories import StudentFactory
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

@@ -6,18 +6,16 @@ import pytest
 from django.core.paginator import EmptyPage
 from django.utils import timezone
 
+from courses.formatting import schedule_text
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import SystemSetting
-from registrations.seats import seat_counts, walk_up_seats_left
-from courses.formatting import schedule_text
-from registrations import selectors
 from registrations.models import Registration
 from registrations.payments import payment_instructions
-from registrations.seats import seats_left
+from registrations.seats import seat_counts, seats_left, walk_up_seats_left
 from registrations.selectors import course_for_page, open_courses, open_courses_page
 from registrations.tests.factories import RegistrationFactory
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 
@@ -196,7 +194,7 @@ def test_open_courses_page_splits_open_courses_into_decorated_pages():
 
     pages = [open_courses_page(number=n, per_page=2) for n in (1, 2, 3)]
 
-    assert [[c.pk for c in page] for page in pages] == [[c.pk for c in courses[i:i + 2]] for i in (0, 2, 4)]
+    assert [[c.pk for c in page] for page in pages] == [[c.pk for c in courses[i : i + 2]] for i in (0, 2, 4)]
     assert all(len(course.open_slots) == 1 for page in pages for course in page)
     with pytest.raises(EmptyPage):
         open_courses_page(number=4, per_page=2)

@@ -6,15 +6,23 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations import services
+from registrations.errors import (
+    AlreadyRegistered,
+    InvalidChoice,
+    NotEligible,
+    RegistrationClosed,
+    RegistrationError,
+    RegistrationLimitReached,
+    SlotFull,
+)
 from registrations.models import Registration, RegistrationEvent
-from registrations.errors import AlreadyRegistered, InvalidChoice, NotEligible, RegistrationClosed, RegistrationError, RegistrationLimitReached, SlotFull
 from registrations.services import register_student, report_payment
-from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
+from students.services import StudentDetails
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 

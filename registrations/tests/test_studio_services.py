@@ -10,15 +10,20 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations import seats
-from registrations import services
-from registrations.models import Registration, RegistrationEvent
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationCanceled, RegistrationError, SlotFull
+from registrations.models import Registration, RegistrationEvent
 from registrations.services import admin_register_student, create_registration
-from registrations.transitions import cancel_registration, confirm_payment, confirm_payments, expire_holds, reopen_registration
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import (
+    cancel_registration,
+    confirm_payment,
+    confirm_payments,
+    expire_holds,
+    reopen_registration,
+)
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 

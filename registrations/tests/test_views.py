@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import SystemSetting
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from students.models import Student
 from students.tests.factories import StudentFactory
+from studio.models import SystemSetting
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,10 @@ def test_register_takes_the_amount_from_the_price_row_and_ignores_tampered_field
 def test_register_a_drop_in_on_a_series_records_the_class_date_and_drop_in_price(client, slot):
     class_date = slot.class_dates()[1]
 
-    client.post(reverse("registrations:create", args=[slot.course.pk]), _form(slot, pricing_type="drop_in", class_date=class_date.isoformat()))
+    client.post(
+        reverse("registrations:create", args=[slot.course.pk]),
+        _form(slot, pricing_type="drop_in", class_date=class_date.isoformat()),
+    )
 
     registration = Registration.objects.get()
     assert registration.class_date == class_date
@@ -119,7 +122,8 @@ def test_register_a_drop_in_on_a_date_that_is_not_a_class_is_a_field_error(clien
     not_a_class = slot.class_dates()[0] + datetime.timedelta(days=1)
 
     response = client.post(
-        reverse("registrations:create", args=[slot.course.pk]), _form(slot, pricing_type="drop_in", class_date=not_a_class.isoformat())
+        reverse("registrations:create", args=[slot.course.pk]),
+        _form(slot, pricing_type="drop_in", class_date=not_a_class.isoformat()),
     )
 
     assert response.status_code == 200
@@ -193,8 +197,9 @@ def test_register_while_registration_is_closed_writes_nothing(client, slot):
 
 
 def test_register_again_with_the_same_email_in_other_case_says_already_registered_and_reveals_nothing(client, slot):
-    stored = StudentFactory(email="ana@example.org", first_name="Storedfirst", last_name="Storedlast",
-                            phone="+1 212 555 0199")
+    stored = StudentFactory(
+        email="ana@example.org", first_name="Storedfirst", last_name="Storedlast", phone="+1 212 555 0199"
+    )
     RegistrationFactory(student=stored, slot=slot)
 
     response = client.post(reverse("registrations:create", args=[slot.course.pk]), _form(slot, email="ANA@Example.org"))
@@ -226,7 +231,8 @@ def test_register_stores_names_as_typed(client, slot, name):
 
 def test_a_script_name_is_shown_escaped_when_the_form_is_shown_again(client, slot):
     response = client.post(
-        reverse("registrations:create", args=[slot.course.pk]), _form(slot, first_name="<script>alert(1)</script>", payment_method="cash")
+        reverse("registrations:create", args=[slot.course.pk]),
+        _form(slot, first_name="<script>alert(1)</script>", payment_method="cash"),
     )
 
     html = response.content.decode()
@@ -258,7 +264,9 @@ def test_register_with_bad_text_is_a_field_error_and_writes_nothing(client, slot
 
 
 def test_register_with_the_honeypot_filled_writes_nothing(client, slot):
-    response = client.post(reverse("registrations:create", args=[slot.course.pk]), _form(slot, website="http://spam.example"))
+    response = client.post(
+        reverse("registrations:create", args=[slot.course.pk]), _form(slot, website="http://spam.example")
+    )
 
     assert response.status_code == 200
     assert not Registration.objects.exists()

@@ -4,8 +4,8 @@ from django.urls import reverse
 
 from courses.tests.factories import CourseFactory
 from registrations.tests.factories import RegistrationFactory
-from students.services import classify_students
 from students.models import Student
+from students.services import classify_students
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from waitlist.tests.factories import WaitlistEntryFactory
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from studio.models import EmailLog
 from students import services
 from students.models import Student
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +66,13 @@ def test_update_profile_sets_profile_complete_from_name_and_phone():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"first_name": ""}, {"last_name": "Lima\nX"}, {"phone": "\x00"}, {"first_name": "x" * 101},
-     {"dance_experience": "guru"}],
+    [
+        {"first_name": ""},
+        {"last_name": "Lima\nX"},
+        {"phone": "\x00"},
+        {"first_name": "x" * 101},
+        {"dance_experience": "guru"},
+    ],
 )
 def test_update_profile_refuses_bad_values_and_changes_nothing(changes):
     student = StudentFactory(first_name="Ana", last_name="Lima")

@@ -7,10 +7,10 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from studio.models import EmailLog
 from students import services, tasks
 from students.session import SESSION_KEY
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog
 
 pytestmark = pytest.mark.django_db
 

@@ -1,10 +1,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from studio.branding import branding_css_text
-from studio.models import SystemSetting
-from studio.config import contrast_with_white, parse_setting, studio_settings
 from registrations.tests.factories import RegistrationFactory
+from studio.branding import branding_css_text
+from studio.config import contrast_with_white, parse_setting, studio_settings
+from studio.models import SystemSetting
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,9 @@ def test_contrast_with_white_spans_one_to_twenty_one():
     assert contrast_with_white("#000000") == pytest.approx(21)
 
 
-@pytest.mark.parametrize("raw, value", [("@groove.studio", "groove.studio"), ("groove_studio", "groove_studio"), ("", "")])
+@pytest.mark.parametrize(
+    "raw, value", [("@groove.studio", "groove.studio"), ("groove_studio", "groove_studio"), ("", "")]
+)
 def test_social_handle_accepts_an_instagram_handle_without_the_at(raw, value):
     assert parse_setting("social_handle", raw) == value
 

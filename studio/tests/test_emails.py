@@ -7,15 +7,15 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
+from registrations.errors import AlreadyRegistered
+from registrations.models import Registration
+from registrations.services import register_student, send_registration_received
+from registrations.tests.factories import RegistrationFactory
+from students.services import StudentDetails
+from students.tests.factories import StudentFactory
 from studio.emails import send_email
 from studio.models import EmailLog, SystemSetting
 from studio.tasks import deliver_email
-from registrations.models import Registration
-from registrations.errors import AlreadyRegistered
-from registrations.services import register_student, send_registration_received
-from students.services import StudentDetails
-from registrations.tests.factories import RegistrationFactory
-from students.tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -65,7 +65,11 @@ def test_admin_upload_of_a_png_stores_its_bytes_type_and_size(admin_client):
     assert response.status_code == 302
     logo = StudioLogo.objects.get()
     assert (logo.pk, bytes(logo.data), logo.content_type, logo.width, logo.height) == (
-        1, png(3, 2), StudioLogo.ContentType.PNG, 3, 2
+        1,
+        png(3, 2),
+        StudioLogo.ContentType.PNG,
+        3,
+        2,
     )
 
 
@@ -120,8 +124,13 @@ def test_admin_offers_no_second_logo_but_replaces_the_one_there(admin_client):
     old = store_logo()
 
     assert admin_client.get(ADD).url == reverse("admin:studio_studiologo_change", args=[1])
-    response = upload(admin_client, "new.webp", webp_lossless(64, 32), "image/webp",
-                      url=reverse("admin:studio_studiologo_change", args=[1]))
+    response = upload(
+        admin_client,
+        "new.webp",
+        webp_lossless(64, 32),
+        "image/webp",
+        url=reverse("admin:studio_studiologo_change", args=[1]),
+    )
 
     assert response.status_code == 302
     logo = StudioLogo.objects.get()
@@ -255,7 +264,9 @@ def test_sent_emails_carry_the_uploaded_logo(settings):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_header_logo_loads_under_the_csp_and_is_32_px_high(live_server, phone, screenshot):
-    StudioLogo.objects.create(data=png(240, 80, grey=255), content_type=StudioLogo.ContentType.PNG, width=240, height=80)
+    StudioLogo.objects.create(
+        data=png(240, 80, grey=255), content_type=StudioLogo.ContentType.PNG, width=240, height=80
+    )
     console = []
     phone.on("console", lambda message: console.append(message.text))
 

@@ -5,10 +5,10 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog
-from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
+from students.services import StudentDetails
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog
 from waitlist.models import WaitlistEntry
 
 

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses.tests.factories import CourseSlotFactory
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from students.tests.factories import StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory, full_slot, student_details
@@ -83,9 +83,10 @@ def test_waitlist_has_no_raw_add_or_delete(admin_client):
     entry = WaitlistEntryFactory()
 
     assert admin_client.get(reverse("admin:waitlist_waitlistentry_add")).status_code == 403
-    assert admin_client.post(
-        reverse("admin:waitlist_waitlistentry_delete", args=[entry.pk]), {"post": "yes"}
-    ).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:waitlist_waitlistentry_delete", args=[entry.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     actions = [value for value, _label in admin_client.get(CHANGELIST).context["action_form"].fields["action"].choices]
     assert "delete_selected" not in actions
     assert WaitlistEntry.objects.filter(pk=entry.pk).exists()
@@ -142,7 +143,9 @@ def test_send_offer_action_offers_only_as_many_as_there_are_free_seats(admin_cli
     SystemSetting.objects.create(setting_key="waitlist_auto_offer", setting_value="off")
     slot = full_slot()
     a, b, c = waiting(slot)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(slot=slot).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     response = run_action(admin_client, "send_offer", [a, b, c])
 

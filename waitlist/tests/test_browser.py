@@ -7,10 +7,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
-from registrations.transitions import cancel_registration
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import cancel_registration
+from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import OFFER_LINK
 

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from studio.models import EmailLog
 from registrations.transitions import cancel_registration
+from studio.models import EmailLog
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import full_slot, student_details

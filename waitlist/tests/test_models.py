@@ -82,7 +82,7 @@ def test_waitlist_status_rejects_unknown_value():
     entry = WaitlistEntryFactory()
 
     with pytest.raises(IntegrityError, match="waitlist_waitlistentry_status_valid"), transaction.atomic():
-        WaitlistEntry.objects.filter(pk=entry.pk).update(status="maybe")
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status="maybe", waitlist_position=None)
 
 
 def test_two_entries_of_one_course_at_the_same_position_are_rejected():

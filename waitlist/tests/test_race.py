@@ -11,12 +11,12 @@ from django.db import connection
 
 from courses.tests.factories import priced_slot
 from registrations import services as registration_services
-from registrations.models import Registration
 from registrations.errors import SlotFull
+from registrations.models import Registration
 from registrations.services import register_student
+from registrations.tests.factories import RegistrationFactory
 from registrations.transitions import cancel_registration
 from students.services import StudentDetails
-from registrations.tests.factories import RegistrationFactory
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import student_details

@@ -7,17 +7,16 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations import seats
-from registrations import selectors
-from registrations.models import Registration
 from registrations.errors import InvalidChoice, NotEligible, RegistrationClosed, RegistrationError, SlotFull
+from registrations.models import Registration
 from registrations.services import register_student
-from registrations.transitions import cancel_registration
-from students.services import StudentDetails
 from registrations.tests.factories import RegistrationFactory
+from registrations.transitions import cancel_registration
 from students.models import Student
+from students.services import StudentDetails
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.services import AlreadyOnWaitlist, OfferUnavailable, SeatsAvailable
@@ -297,7 +296,7 @@ def test_positions_after_accept_decline_and_expiry(commit):
 
 def test_renumbering_never_repeats_a_position_even_when_positions_had_gaps():
     slot = full_slot()
-    for n, position in zip("abc", [3, 7, 9]):
+    for n, position in zip("abc", [3, 7, 9], strict=True):
         student = StudentFactory(email=f"waiter{n}@example.org")
         WaitlistEntryFactory(course=slot.course, student=student, waitlist_position=position)
 
@@ -399,7 +398,9 @@ def test_offer_freed_seats_offers_as_many_seats_as_are_free(commit):
     slot = full_slot(capacity=3)
     for n in "abcd":
         join(slot, n)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(slot=slot).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -414,7 +415,9 @@ def test_offer_freed_seats_skips_students_waiting_for_another_slot():
     other = full_slot(course=course, start_time=datetime.time(17), end_time=datetime.time(18))
     join(course, "a", preferred_slot=other)
     join(course, "b", preferred_slot=slot)
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(slot=slot).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -426,7 +429,9 @@ def test_offer_freed_seats_does_nothing_when_auto_offer_is_off():
     slot = full_slot()
     join(slot, "a")
     set_setting("waitlist_auto_offer", "off")
-    Registration.objects.filter(slot=slot).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(slot=slot).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     assert services.offer_freed_seats(slot=slot) == []
     assert offered_to("waitera@example.org").status == Status.WAITING
@@ -447,7 +452,9 @@ def test_offer_freed_seats_passes_over_a_student_who_has_since_registered_for_th
     join(slot, "b")
     slot.seat_holders[0].student = a.student
     Registration.objects.filter(pk=slot.seat_holders[0].pk).update(student=a.student)
-    Registration.objects.filter(pk=slot.seat_holders[1].pk).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(pk=slot.seat_holders[1].pk).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     offered = services.offer_freed_seats(slot=slot)
 
@@ -644,7 +651,9 @@ def test_send_offers_offers_only_free_seats_in_position_order(commit):
     slot = full_slot(capacity=2)
     set_setting("waitlist_auto_offer", "false")
     entries = [join(slot, n) for n in "abc"]
-    Registration.objects.filter(pk=slot.seat_holders[0].pk).update(payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now())
+    Registration.objects.filter(pk=slot.seat_holders[0].pk).update(
+        payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
 
     offered, skipped = services.send_offers(entries=list(reversed(entries)))
 

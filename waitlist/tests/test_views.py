@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from studio.models import EmailLog, SystemSetting
 from registrations.models import Registration
 from registrations.transitions import cancel_registration
 from students.session import SESSION_KEY
 from students.tests.factories import CrewMemberFactory, StudentFactory
+from studio.models import EmailLog, SystemSetting
 from waitlist import services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory, full_slot, offer_token, student_details
@@ -313,6 +313,7 @@ def test_leaving_from_the_entry_page_renumbers_and_is_idempotent(client):
 
 def test_offer_get_shows_class_price_and_expiry_and_changes_nothing(client, offered):
     slot, entry, token = offered
+
     def state():
         return WaitlistEntry.objects.get(pk=entry.pk).updated_at, Registration.objects.count(), EmailLog.objects.count()
 

@@ -25,9 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="", help="The user's email address (optional).")
-        parser.add_argument(
-            "--instructor", action="store_true", help='Put the user in the "Instructor" group instead.'
-        )
+        parser.add_argument("--instructor", action="store_true", help='Put the user in the "Instructor" group instead.')
         parser.add_argument(
             "--password-from-env",
             metavar="VAR",
