@@ -6,28 +6,23 @@ emails), so the admin never deletes one and offers no raw add form: "Register a 
 is the admin's own transaction note.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import Course, CourseSlot
-from registrations import seats, services, transitions
+from registrations import seats
+from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
-from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RegisterStudentForm, ReopenForm
-from registrations.errors import RegistrationError
 from registrations.models import Registration, RegistrationEvent
-from studio.csv import csv_response
 
 PaymentStatus = Registration.PaymentStatus
 
@@ -113,50 +108,8 @@ class CourseFilter(admin.RelatedFieldListFilter):
 # --- the registration admin ----------------------------------------------------------------------------------------
 
 
-CSV_HEADER = [
-    _("Reference"),
-    _("First name"),
-    _("Last name"),
-    _("Email"),
-    _("Phone"),
-    _("Instagram"),
-    _("Experience"),
-    _("Course"),
-    _("Time slot"),
-    _("Class date"),
-    _("Pricing type"),
-    _("Amount"),
-    _("Payment method"),
-    _("Status"),
-    _("Created"),
-    _("Confirmed"),
-]
-
-
-def registration_csv_row(registration: Registration) -> list:
-    student = registration.student
-    return [
-        registration.reference,
-        student.first_name,
-        student.last_name,
-        student.email,
-        student.phone,
-        student.instagram_handle,
-        student.get_dance_experience_display(),
-        registration.course.name,
-        str(registration.slot),
-        registration.class_date,
-        registration.get_pricing_type_display(),
-        registration.payment_amount,
-        registration.get_payment_method_display(),
-        registration.get_payment_status_display(),
-        registration.created_at,
-        registration.confirmed_at,
-    ]
-
-
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
     change_list_template = "admin/registrations/registration/change_list.html"
     list_display = [
         "reference",
@@ -188,13 +141,6 @@ class RegistrationAdmin(admin.ModelAdmin):
     # Half of Django's 100: a row (two localized dates, a checkbox, links) is most of the page's cost, and 50 rows
     # still fill a laptop screen or two.
     list_per_page = 50
-    actions = [
-        "confirm_payments",
-        "confirm_payments_over_capacity",
-        "cancel_registrations",
-        "reopen_registrations",
-        "export_csv",
-    ]
     readonly_fields = [
         "reference",
         "public_id",
@@ -337,216 +283,6 @@ class RegistrationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # The product never deletes a registration (SPEC §3): cancel it instead. This also removes "delete selected".
         return False
-
-    # --- actions --------------------------------------------------------------------------------------------------
-
-    def _action_page(self, request, queryset, *, action: str, form, title: str, intro: str, submit: str):
-        """The intermediate page of an action (like Django's delete confirmation): the form, then the service."""
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "intro": intro,
-            "submit_label": submit,
-            "opts": self.model._meta,
-            "queryset": queryset,
-            "form": form,
-            "action": action,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media + form.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/registrations/registration/action_form.html", context)
-
-    def _report(self, request, outcome: transitions.BulkOutcome, *, done, unchanged: str):
-        """One message for the changed registrations (`done(count)`), one for the unchanged, one per refusal."""
-        if outcome.done:
-            self.message_user(request, done(len(outcome.done)), messages.SUCCESS)
-        if outcome.unchanged:
-            references = ", ".join(r.reference for r in outcome.unchanged)
-            self.message_user(request, unchanged % {"references": references}, messages.WARNING)
-        for registration, error in outcome.refused:
-            self.message_user(request, f"{registration.reference}: {error}", messages.ERROR)
-
-    def _confirm(self, request, queryset, *, over_capacity: bool):
-        action = "confirm_payments_over_capacity" if over_capacity else "confirm_payments"
-        form = ConfirmPaymentForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            outcome = transitions.confirm_payments(
-                registrations=queryset.order_by("pk"),
-                actor=request.user,
-                method=form.cleaned_data["method"],
-                note=form.cleaned_data["note"],
-                over_capacity=over_capacity,
-            )
-            self._report(
-                request,
-                outcome,
-                done=lambda n: (
-                    ngettext(
-                        "Confirmed the payment of %(count)d registration; the student was emailed.",
-                        "Confirmed the payment of %(count)d registrations; the students were emailed.",
-                        n,
-                    )
-                    % {"count": n}
-                ),
-                unchanged=_("Already paid, nothing changed: %(references)s."),
-            )
-            return None
-        return self._action_page(
-            request,
-            queryset,
-            action=action,
-            form=form,
-            title=_("Confirm payments over capacity") if over_capacity else _("Confirm payments"),
-            intro=(
-                _(
-                    "Confirm these registrations as paid even where the time slot is full: the class will have "
-                    "more students than seats."
-                )
-                if over_capacity
-                else _(
-                    "Confirm these registrations as paid. Each student gets one confirmation email. A registration "
-                    "whose hold ran out is confirmed only if its seat is still free."
-                )
-            ),
-            submit=_("Confirm payment"),
-        )
-
-    @admin.action(description=_("Confirm payment"), permissions=["change"])
-    def confirm_payments(self, request, queryset):
-        return self._confirm(request, queryset, over_capacity=False)
-
-    @admin.action(description=_("Confirm payment over capacity"), permissions=["change"])
-    def confirm_payments_over_capacity(self, request, queryset):
-        return self._confirm(request, queryset, over_capacity=True)
-
-    def _apply_with_reason(self, request, queryset, *, action, form_class, service, done, unchanged, page):
-        """The cancel and re-open actions: ask for the reason on an intermediate page, then call `service` with it."""
-        form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            outcome = service(
-                registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
-            )
-            self._report(request, outcome, done=done, unchanged=unchanged)
-            return None
-        return self._action_page(request, queryset, action=action, form=form, **page)
-
-    @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
-    def cancel_registrations(self, request, queryset):
-        return self._apply_with_reason(
-            request,
-            queryset,
-            action="cancel_registrations",
-            form_class=CancelForm,
-            service=transitions.cancel_registrations,
-            done=lambda n: (
-                ngettext(
-                    "Canceled %(count)d registration; the student was emailed.",
-                    "Canceled %(count)d registrations; the students were emailed.",
-                    n,
-                )
-                % {"count": n}
-            ),
-            unchanged=_("Already canceled, nothing changed: %(references)s."),
-            page={
-                "title": _("Cancel registrations"),
-                "intro": _("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
-                "submit": _("Cancel the registrations"),
-            },
-        )
-
-    @admin.action(description=_("Re-open (if a seat is free)"), permissions=["change"])
-    def reopen_registrations(self, request, queryset):
-        return self._apply_with_reason(
-            request,
-            queryset,
-            action="reopen_registrations",
-            form_class=ReopenForm,
-            service=transitions.reopen_registrations,
-            done=lambda n: (
-                ngettext(
-                    "Re-opened %(count)d registration: it waits for payment again.",
-                    "Re-opened %(count)d registrations: they wait for payment again.",
-                    n,
-                )
-                % {"count": n}
-            ),
-            unchanged=_("Already pending or paid, nothing changed: %(references)s."),
-            page={
-                "title": _("Re-open registrations"),
-                "intro": _(
-                    "Re-open these canceled or expired registrations: each waits for payment again with a new seat "
-                    "hold, if its seat is free."
-                ),
-                "submit": _("Re-open"),
-            },
-        )
-
-    @admin.action(description=_("Export to CSV"), permissions=["view"])
-    def export_csv(self, request, queryset):
-        registrations = queryset.select_related("student", "course", "slot__course").order_by("created_at", "pk")
-        return csv_response(
-            f"registrations-{timezone.localdate():%Y-%m-%d}.csv",
-            CSV_HEADER,
-            (registration_csv_row(r) for r in registrations.iterator(chunk_size=500)),
-        )
-
-    # --- "Register a student" -------------------------------------------------------------------------------------
-
-    def changelist_view(self, request, extra_context=None):
-        context = {"can_register": self.has_change_permission(request), **(extra_context or {})}
-        return super().changelist_view(request, context)
-
-    def get_urls(self):
-        return [
-            path(
-                "register/",
-                self.admin_site.admin_view(self.register_student_view),
-                name="registrations_registration_register",
-            ),
-            *super().get_urls(),
-        ]
-
-    def register_student_view(self, request):
-        """The owner registers any student for any slot through services.admin_register_student."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        form = RegisterStudentForm(request.POST or None, admin_site=self.admin_site)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                registration = services.admin_register_student(
-                    student=data["student"],
-                    slot=data["slot"],
-                    pricing_type=data["pricing_type"],
-                    payment_method=data["payment_method"],
-                    class_date=data["class_date"],
-                    over_capacity=data["over_capacity"],
-                    amount=data["amount"],
-                    reason=data["reason"],
-                    actor=request.user,
-                )
-            except RegistrationError as error:
-                form.add_error(error.field if error.field in form.fields else None, str(error))
-            else:
-                self.message_user(
-                    request,
-                    _("Registered %(student)s: %(reference)s, waiting for payment.")
-                    % {"student": registration.student.full_name, "reference": registration.reference},
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(reverse("admin:registrations_registration_change", args=[registration.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Register a student"),
-            "subtitle": None,
-            "opts": self.model._meta,
-            "form": form,
-            "media": self.media + form.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/registrations/registration/register_student.html", context)
 
 
 @admin.register(RegistrationEvent)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from studio.csv import csv_response
-from waitlist import services
+from waitlist import offers, services
 from waitlist.models import WaitlistEntry
 
 
@@ -177,12 +177,12 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send offer (free seats only)"), permissions=["change"])
     def send_offer(self, request, queryset):
-        offered, skipped = services.send_offers(entries=queryset)
+        offered, skipped = offers.send_offers(entries=queryset)
         self._report_offers(request, offered, skipped)
 
     @admin.action(description=_("Send offer over capacity"), permissions=["change"])
     def send_offer_over_capacity(self, request, queryset):
-        offered, skipped = services.send_offers(entries=queryset, over_capacity=True)
+        offered, skipped = offers.send_offers(entries=queryset, over_capacity=True)
         self._report_offers(request, offered, skipped)
 
     def _move(self, request, queryset, *, up: bool):
@@ -203,7 +203,7 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke offer (back to waiting, seat not re-offered)"), permissions=["change"])
     def revoke_offer(self, request, queryset):
-        revoked = services.revoke_offers(entries=queryset)
+        revoked = offers.revoke_offers(entries=queryset)
         self.message_user(
             request,
             ngettext(

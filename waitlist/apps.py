@@ -9,10 +9,10 @@ class WaitlistConfig(AppConfig):
     def ready(self):
         from courses.signals import seats_freed
         from registrations import seats
-        from waitlist import services
+        from waitlist import offers
         from waitlist.selectors import WaitlistClaims
 
         # Outstanding offers hold seats, and waiting students come before walk-ups: the seat rule counts both.
         seats.connect_claims(WaitlistClaims())
         # A seat freed anywhere (a cancellation, an expiry, a raised capacity) goes to the waitlist first.
-        seats_freed.connect(services.offer_freed_seats_receiver, dispatch_uid="waitlist_offer_freed_seats")
+        seats_freed.connect(offers.offer_freed_seats_receiver, dispatch_uid="waitlist_offer_freed_seats")

@@ -1,4 +1,4 @@
-"""Writes of the waitlist (SPEC §3 "Waitlist"): join, leave, offers, accept/decline, expiry, admin moves.
+"""Writes of the waitlist (README "Waitlist"): join, leave, be removed, be moved; offers are in waitlist/offers.py.
 
 Positions are 1..n per course over the active entries (waiting and offered), in order, with no gaps or repeats.
 Every write that changes who is active locks the course row first (then, where a seat is involved, the slot row:
@@ -8,41 +8,30 @@ RegistrationError) whose str() is a translated message for the student.
 """
 
 import datetime
-import hashlib
 import logging
-import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.urls import reverse
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import slot_schedule
-from courses.models import Course, CoursePricing, CourseSlot
+from courses.models import Course, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import catalog_changed
 from registrations import seats
 from registrations.errors import InvalidChoice, RegistrationError
-from registrations.models import Registration
-from registrations.services import create_registration
 from students import services as student_services
 from students.models import Student
 from students.services import StudentDetails
-from studio.config import StudioSettings, studio_settings
 from studio.emails import send_email
 from waitlist.models import WaitlistEntry
 
 logger = logging.getLogger(__name__)
 
 Status = WaitlistEntry.Status
-
-# secrets.token_urlsafe(32) is 43 characters; anything far from that is refused before hashing.
-TOKEN_BYTES = 32
-TOKEN_MIN_LENGTH = 40
-TOKEN_MAX_LENGTH = 64
 
 
 class WaitlistError(RegistrationError):
@@ -76,45 +65,15 @@ class _AlreadyJoined(Exception):
     """Raised inside the join transaction so that it rolls back before the reminder email is queued."""
 
 
-# --- tokens ----------------------------------------------------------------------------------------------------------
-
-
-def new_offer_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def entry_for_token(token: str) -> WaitlistEntry | None:
-    """The entry whose offer (current or answered) this token belongs to; None for garbage (checked before hashing)."""
-    if not isinstance(token, str) or not TOKEN_MIN_LENGTH <= len(token) <= TOKEN_MAX_LENGTH or not token.isascii():
-        return None
-    return (
-        WaitlistEntry.objects.select_related("course", "student", "offer_slot__course")
-        .filter(offer_token_hash=hash_token(token))
-        .first()
-    )
-
-
-def offer_url(token: str) -> str:
-    return settings.SITE_URL + reverse("waitlist:offer", args=[token])
-
-
-def entry_url(entry: WaitlistEntry) -> str:
-    return settings.SITE_URL + entry.get_absolute_url()
-
-
 # --- small reads used by the services --------------------------------------------------------------------------------
 
 
-def _lock_course(course_id: int) -> Course:
+def lock_course(course_id: int) -> Course:
     """Lock the course row: every change to who is on its waitlist, and to the positions, queues up here."""
     return Course.objects.select_for_update().get(pk=course_id)
 
 
-def _renumber(course_id: int) -> None:
+def renumber(course_id: int) -> None:
     """Give the course's active entries positions 1..n in their current order, others none (caller holds the lock)."""
     entries = WaitlistEntry.objects.filter(course_id=course_id)
     entries.filter(waitlist_position__isnull=False).exclude(status__in=WaitlistEntry.ACTIVE_STATUSES).update(
@@ -139,7 +98,7 @@ def _set_positions(wanted: dict[int, int], entries: list[WaitlistEntry]) -> None
     WaitlistEntry.objects.bulk_update(changed, ["waitlist_position"])
 
 
-def _finish(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] = ()) -> None:
+def finish_entry(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] = ()) -> None:
     """Move an active entry to a final status, leaving the positions (renumbered by the caller)."""
     entry.status = status
     entry.waitlist_position = None
@@ -147,37 +106,11 @@ def _finish(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] = ()) 
     catalog_changed(entry.course_id)  # waiting or offered seats changed: cached pages are out of date
 
 
-def _last_class_start(slot: CourseSlot) -> datetime.datetime | None:
-    dates = slot.class_dates()
-    if not dates:
-        return None
-    return datetime.datetime.combine(dates[-1], slot.start_time, tzinfo=timezone.get_default_timezone())
+def entry_url(entry: WaitlistEntry) -> str:
+    return settings.SITE_URL + entry.get_absolute_url()
 
 
-def slot_has_started_its_last_class(slot: CourseSlot, *, now: datetime.datetime | None = None) -> bool:
-    """True once the slot's last class has begun (or it has no class at all): no more offers for it."""
-    start = _last_class_start(slot)
-    return start is None or start <= (now or timezone.now())
-
-
-def offer_pricing(slot: CourseSlot) -> CoursePricing | None:
-    """The price an offer is made at: the full package (every class), or the drop-in of a dated class."""
-    prices = {price.pricing_type: price for price in CoursePricing.objects.filter(course_slot=slot)}
-    if CoursePricing.PricingType.FULL_PACKAGE in prices:
-        return prices[CoursePricing.PricingType.FULL_PACKAGE]
-    if slot.course.is_dated:
-        return prices.get(CoursePricing.PricingType.DROP_IN)
-    # A drop-in on a series is for one date: a waitlist seat is for every class, so there is no offer price.
-    return None
-
-
-def _holds_active_registration(student_id: int, slot: CourseSlot, now: datetime.datetime) -> bool:
-    return Registration.objects.filter(
-        seats.holds_seat(now), student_id=student_id, slot=slot, class_date__isnull=True
-    ).exists()
-
-
-def _entry_context(entry: WaitlistEntry, **extra) -> dict:
+def entry_email_context(entry: WaitlistEntry, **extra) -> dict:
     course = entry.course
     return {
         "entry": entry,
@@ -248,7 +181,7 @@ def join_waitlist(
     try:
         with transaction.atomic():
             student = student_services.save_student(details=details, verified_student=verified_student, known=known)
-            _lock_course(course.pk)
+            lock_course(course.pk)
             if WaitlistEntry.objects.filter(
                 student=student, course=course, status__in=WaitlistEntry.ACTIVE_STATUSES
             ).exists():
@@ -276,7 +209,7 @@ def join_waitlist(
                 kind="waitlist_joined",
                 to=student.email,
                 about=entry,
-                context=_entry_context(entry, again=False),
+                context=entry_email_context(entry, again=False),
                 dedupe_key=f"waitlist_joined:{entry.pk}",
             )
             catalog_changed(course.pk)  # last: it holds the course's version row until the commit
@@ -292,7 +225,7 @@ def join_waitlist(
                 kind="waitlist_joined",
                 to=existing.student.email,
                 about=existing,
-                context=_entry_context(existing, again=True),
+                context=entry_email_context(existing, again=True),
                 # Hourly: a bot resubmitting someone's address cannot flood their inbox.
                 dedupe_key=f"waitlist_joined_again:{existing.pk}:{timezone.now():%Y-%m-%dT%H}",
             )
@@ -307,15 +240,15 @@ def leave_waitlist(*, entry: WaitlistEntry, by_student: bool = True) -> None:
     Leaving twice changes nothing.
     """
     with transaction.atomic():
-        _lock_course(entry.course_id)
+        lock_course(entry.course_id)
         entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
         if entry.status not in WaitlistEntry.ACTIVE_STATUSES:
             return
         freed_slot = entry.offer_slot if entry.status == Status.OFFERED else None
         now = timezone.now()
         entry.responded_at = now if freed_slot is not None else entry.responded_at
-        _finish(entry, Status.LEFT if by_student else Status.REMOVED, fields=("responded_at",))
-        _renumber(entry.course_id)
+        finish_entry(entry, Status.LEFT if by_student else Status.REMOVED, fields=("responded_at",))
+        renumber(entry.course_id)
         if freed_slot is not None:
             seats.announce_freed_seats(freed_slot)
 
@@ -333,8 +266,8 @@ def remove_entries(*, entries) -> int:
 def move_entry(*, entry: WaitlistEntry, up: bool) -> bool:
     """Swap an active entry with its neighbour above (up) or below; False when it is already first/last or inactive."""
     with transaction.atomic():
-        _lock_course(entry.course_id)
-        _renumber(entry.course_id)
+        lock_course(entry.course_id)
+        renumber(entry.course_id)
         entry = WaitlistEntry.objects.get(pk=entry.pk)
         if entry.status not in WaitlistEntry.ACTIVE_STATUSES:
             return False
@@ -346,337 +279,3 @@ def move_entry(*, entry: WaitlistEntry, up: bool) -> bool:
             return False
         _set_positions({neighbour.pk: entry.waitlist_position, entry.pk: target}, [neighbour, entry])
         return True
-
-
-# --- offers ----------------------------------------------------------------------------------------------------------
-
-
-def offer_freed_seats_receiver(sender, *, slot_id: int, **kwargs) -> None:
-    """courses.signals.seats_freed: offer the seats freed in the slot to its waitlist (connected in apps.py)."""
-    slot = CourseSlot.objects.filter(pk=slot_id).first()
-    if slot is not None:
-        offer_freed_seats(slot=slot)
-
-
-def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetime, hours: int) -> str:
-    """Turn a waiting entry into an outstanding offer of a seat in `slot`, queue the email; returns the token."""
-    token = new_offer_token()
-    entry.status = Status.OFFERED
-    entry.offer_slot = slot
-    entry.offer_token_hash = hash_token(token)
-    entry.offered_at = now
-    entry.offer_expires_at = now + datetime.timedelta(hours=hours)
-    entry.responded_at = None
-    entry.notification_sent = True
-    entry.save(
-        update_fields=[
-            "status",
-            "offer_slot",
-            "offer_token_hash",
-            "offered_at",
-            "offer_expires_at",
-            "responded_at",
-            "notification_sent",
-            "updated_at",
-        ]
-    )
-    price = offer_pricing(slot)
-    send_email(
-        kind="waitlist_offer",
-        to=entry.student.email,
-        about=entry,
-        context=_entry_context(
-            entry,
-            slot=slot,
-            schedule=slot_schedule(slot, entry.course),
-            price=price.price if price else None,
-            offer_url=offer_url(token),
-            expires_at=entry.offer_expires_at,
-        ),
-        dedupe_key=f"waitlist_offer:{entry.offer_token_hash}",
-    )
-    catalog_changed(entry.course_id)  # last: it holds the course's version row until the commit
-    return token
-
-
-def _offerable(slot: CourseSlot, *, now: datetime.datetime, studio: StudioSettings) -> bool:
-    """Offers are made only while registration is open, for an active course, before the slot's last class."""
-    return (
-        studio.registration_open
-        and slot.course.is_active
-        and not slot_has_started_its_last_class(slot, now=now)
-        and offer_pricing(slot) is not None
-    )
-
-
-def _next_waiting(course_id: int, slot: CourseSlot, *, now: datetime.datetime):
-    """Waiting entries of the course that want this slot (or any slot), in position order, eligible for an offer."""
-    candidates = (
-        WaitlistEntry.objects.select_related("student", "course", "preferred_slot")
-        .filter(course_id=course_id, status=Status.WAITING)
-        .filter(Q(preferred_slot__isnull=True) | Q(preferred_slot=slot))
-        .order_by("waitlist_position", "created_at", "pk")
-    )
-    for entry in candidates:
-        # Someone who has since registered for this slot, or lost crew status, is passed over (and keeps their place).
-        if _holds_active_registration(entry.student_id, slot, now) or not seats.is_eligible(
-            entry.student, entry.course
-        ):
-            continue
-        yield entry
-
-
-def offer_freed_seats(*, slot: CourseSlot) -> list[WaitlistEntry]:
-    """When waitlist_auto_offer is on and the slot's last class has not started: offer each free seat of `slot` to the
-    next waiting entries of its course (preferred_slot == slot or NULL), in position order; no-op otherwise.
-
-    Runs in its own transaction (call it after the commit that freed the seat). Returns the entries offered a seat.
-    """
-    studio = studio_settings()
-    if not studio.waitlist_auto_offer:
-        return []
-    offered = []
-    with transaction.atomic():
-        _lock_course(slot.course_id)
-        slot = seats.lock_slot(slot)
-        now = timezone.now()
-        if not _offerable(slot, now=now, studio=studio):
-            return []
-        free = seats.seats_left(slot, now=now)
-        if free <= 0:
-            return []
-        for entry in _next_waiting(slot.course_id, slot, now=now):
-            if len(offered) >= free:
-                break
-            _make_offer(entry, slot, now=now, hours=studio.waitlist_offer_hours)
-            offered.append(entry)
-    return offered
-
-
-def _slot_for_admin_offer(entry: WaitlistEntry, *, now: datetime.datetime) -> CourseSlot | None:
-    """The slot an admin offer is for: the preferred one, else the only open slot, else the first with a free seat."""
-    if entry.preferred_slot_id is not None:
-        return entry.preferred_slot
-    today = studio_today()
-    slots = [
-        slot
-        for slot in CourseSlot.objects.filter(course_id=entry.course_id).select_related("course")
-        if upcoming_class_dates(slot, today=today)
-    ]
-    if len(slots) == 1:
-        return slots[0]
-    with_seat = [slot for slot in slots if seats.seats_left(slot, now=now) > 0]
-    return with_seat[0] if with_seat else None
-
-
-def _why_not_offer(entry: WaitlistEntry, *, now: datetime.datetime, studio: StudioSettings, over_capacity: bool):
-    """(locked slot, None) when the studio may offer `entry` a seat now, else (None, the reason). Course is locked."""
-    if entry.status != Status.WAITING:
-        return None, _("not waiting (%(status)s).") % {"status": entry.get_status_display()}
-    slot = _slot_for_admin_offer(entry, now=now)
-    if slot is None:
-        if over_capacity:
-            return None, _("every time slot is full; set the entry's preferred time slot to offer one over capacity.")
-        return None, _("every time slot is full.")
-    slot = seats.lock_slot(slot)
-    if not _offerable(slot, now=now, studio=studio):
-        return None, _("offers are closed for this time slot (registration closed, class started or no price).")
-    if not over_capacity and seats.seats_left(slot, now=now) <= 0:
-        return None, _("the time slot is full.")
-    if _holds_active_registration(entry.student_id, slot, now):
-        return None, _("already registered for this time slot.")
-    return slot, None
-
-
-def send_offers(*, entries, over_capacity: bool = False) -> tuple[list[WaitlistEntry], list[str]]:
-    """The studio offers seats to waiting entries, in position order per course, only into free seats unless
-    `over_capacity`. Returns (entries offered, a message for each entry skipped saying why)."""
-    studio = studio_settings()
-    offered, skipped = [], []
-    by_course: dict[int, list[int]] = {}
-    for entry in entries:
-        by_course.setdefault(entry.course_id, []).append(entry.pk)
-    for course_id, entry_ids in sorted(by_course.items()):
-        with transaction.atomic():
-            _lock_course(course_id)
-            now = timezone.now()
-            in_order = (
-                WaitlistEntry.objects.select_related("student", "course", "preferred_slot")
-                .filter(pk__in=entry_ids)
-                .order_by(F("waitlist_position").asc(nulls_last=True), "pk")
-            )
-            for entry in in_order:
-                slot, reason = _why_not_offer(entry, now=now, studio=studio, over_capacity=over_capacity)
-                if slot is None:
-                    skipped.append(f"{entry.student.full_name} ({entry.course}): {reason}")
-                    continue
-                _make_offer(entry, slot, now=now, hours=studio.waitlist_offer_hours)
-                offered.append(entry)
-    return offered, skipped
-
-
-def revoke_offers(*, entries) -> int:
-    """The studio withdraws outstanding offers: each entry goes back to waiting at its place, its link stops working
-    (the page says the offer was withdrawn), and the seat is NOT offered automatically (the studio decides who gets
-    it next: send an offer, or remove the entry). Returns how many were revoked."""
-    revoked = 0
-    for entry in entries:
-        with transaction.atomic():
-            _lock_course(entry.course_id)
-            entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
-            if entry.status != Status.OFFERED:
-                continue
-            entry.status = Status.WAITING
-            entry.offer_slot = None
-            entry.offer_expires_at = None
-            entry.responded_at = timezone.now()
-            # The hash stays so that the emailed link can say "withdrawn" instead of "unknown".
-            entry.save(update_fields=["status", "offer_slot", "offer_expires_at", "responded_at", "updated_at"])
-            catalog_changed(entry.course_id)
-            revoked += 1
-    return revoked
-
-
-def _unavailable_reason(entry: WaitlistEntry, *, now: datetime.datetime) -> OfferUnavailable | None:
-    """Why this entry's offer cannot be answered now, or None when it can."""
-    if entry.status == Status.ACCEPTED:
-        return OfferUnavailable(_("You have already accepted this offer."), reason=OfferUnavailable.USED)
-    if entry.status == Status.DECLINED:
-        return OfferUnavailable(_("You declined this offer."), reason=OfferUnavailable.DECLINED)
-    if entry.status == Status.EXPIRED or (entry.status == Status.OFFERED and entry.offer_expires_at <= now):
-        return OfferUnavailable(_("This offer has expired."), reason=OfferUnavailable.EXPIRED)
-    if entry.status == Status.LEFT:
-        return OfferUnavailable(_("You left the waitlist."), reason=OfferUnavailable.LEFT)
-    if entry.status != Status.OFFERED:
-        return OfferUnavailable(_("The studio has withdrawn this offer."), reason=OfferUnavailable.WITHDRAWN)
-    if slot_has_started_its_last_class(entry.offer_slot, now=now):
-        return OfferUnavailable(_("This class has already started."), reason=OfferUnavailable.STARTED)
-    return None
-
-
-def offer_status(entry: WaitlistEntry, *, now: datetime.datetime | None = None) -> OfferUnavailable | None:
-    """Read-only: why the offer cannot be answered (for the GET page), or None when it can."""
-    return _unavailable_reason(entry, now=now or timezone.now())
-
-
-def _lock_offer(entry: WaitlistEntry) -> tuple[CourseSlot | None, WaitlistEntry]:
-    """Lock the course, the offered slot and the entry (the fixed lock order) and return them re-read."""
-    _lock_course(entry.course_id)
-    slot = seats.lock_slot(entry.offer_slot) if entry.offer_slot_id else None
-    entry = (
-        # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to the offered slot.
-        WaitlistEntry.objects.select_for_update(of=("self",))
-        .select_related("student", "course", "offer_slot__course")
-        .get(pk=entry.pk)
-    )
-    return slot, entry
-
-
-def _expire_in_place(entry: WaitlistEntry) -> CourseSlot:
-    """Mark a run-out offer expired, renumber, email the student; returns the slot whose seat it held."""
-    slot = entry.offer_slot
-    _finish(entry, Status.EXPIRED)
-    _renumber(entry.course_id)
-    send_email(
-        kind="offer_expired",
-        to=entry.student.email,
-        about=entry,
-        context=_entry_context(entry, slot=slot, schedule=slot_schedule(slot, entry.course)),
-        dedupe_key=f"offer_expired:{entry.pk}",
-    )
-    return slot
-
-
-def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
-    """Register the offer holder (pending, with a hold) into the seat the offer holds, even though the slot looks full.
-
-    Single use. Raises OfferUnavailable (accepted, declined, expired, left, withdrawn, class started: final), or
-    RegistrationClosed, NotEligible, InvalidChoice, AlreadyRegistered, RegistrationLimitReached (the offer stays open).
-    """
-    studio = studio_settings()
-    if payment_method not in Registration.PaymentMethod.values:
-        raise InvalidChoice(_("Choose Venmo or Zelle."), field="payment_method")
-    expired_slot = None
-    with transaction.atomic():
-        # Two tabs accepting at once: the second waits here and then sees the offer used.
-        slot, entry = _lock_offer(entry)
-        now = timezone.now()
-        problem = _unavailable_reason(entry, now=now)
-        if problem is not None:
-            if problem.reason != OfferUnavailable.EXPIRED or entry.status != Status.OFFERED:
-                raise problem
-            # Found run out before the sweep: record the expiry (committed) and pass the seat on, then refuse.
-            expired_slot = _expire_in_place(entry)
-            seats.announce_freed_seats(expired_slot)
-        else:
-            course = entry.course
-            seats.check_may_register(student=entry.student, course=course, studio=studio)
-            if not course.is_active:
-                raise InvalidChoice(_("This course is no longer open."))
-            seats.check_registration_limit(student=entry.student, now=now, studio=studio)
-            price = offer_pricing(slot)
-            if price is None:
-                raise InvalidChoice(_("This time slot has no price; please contact the studio."))
-            # No seat count: the offer is the seat (counted as taken until now); the registration takes it over
-            # in this same transaction, so the count of taken seats does not change.
-            registration = create_registration(
-                student=entry.student,
-                slot=slot,
-                pricing_type=price.pricing_type,
-                payment_method=payment_method,
-                actor_label="student",
-                reason=_("Accepted a waitlist offer."),
-            )
-            entry.responded_at = now
-            _finish(entry, Status.ACCEPTED, fields=("responded_at",))
-            _renumber(entry.course_id)
-            # With payment_hold_hours = 0 the pending registration holds nothing: the seat goes on to the next.
-            seats.announce_freed_seats(slot)
-    if expired_slot is not None:
-        raise OfferUnavailable(_("This offer has expired."), reason=OfferUnavailable.EXPIRED)
-    return registration
-
-
-def decline_offer(*, entry: WaitlistEntry) -> bool:
-    """The offer holder passes: the entry leaves the waitlist, the rest are renumbered and the seat goes to the next.
-
-    Returns False when the offer was already answered or has expired (nothing changes but a run-out offer's expiry).
-    """
-    with transaction.atomic():
-        _slot, entry = _lock_offer(entry)
-        now = timezone.now()
-        problem = _unavailable_reason(entry, now=now)
-        if problem is not None:
-            if problem.reason == OfferUnavailable.EXPIRED and entry.status == Status.OFFERED:
-                seats.announce_freed_seats(_expire_in_place(entry))
-            return False
-        slot = entry.offer_slot
-        entry.responded_at = now
-        _finish(entry, Status.DECLINED, fields=("responded_at",))
-        _renumber(entry.course_id)
-        seats.announce_freed_seats(slot)
-        return True
-
-
-def expire_offers(*, now: datetime.datetime | None = None) -> int:
-    """Mark outstanding offers past their expiry as expired (email, renumber) and pass each seat to the next student.
-
-    Safe to run at any time and as often as wanted (cron); correctness never depends on it having run.
-    Returns how many offers expired.
-    """
-    now = now or timezone.now()
-    expired = 0
-    due = WaitlistEntry.objects.filter(status=Status.OFFERED, offer_expires_at__lte=now).order_by("course_id", "pk")
-    for entry in due:
-        try:
-            with transaction.atomic():
-                _slot, entry = _lock_offer(entry)
-                if entry.status != Status.OFFERED or entry.offer_expires_at > now:
-                    continue
-                slot = _expire_in_place(entry)
-                expired += 1
-                seats.announce_freed_seats(slot)
-        except Exception:
-            # One bad row must not stop the sweep; it is retried on the next run.
-            logger.exception("Could not expire waitlist offer %s", entry.pk)
-    return expired

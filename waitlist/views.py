@@ -19,7 +19,7 @@ from registrations.payments import payment_methods
 from registrations.views import render_course_page, student_details
 from students.session import signed_in_student
 from studio.config import studio_settings
-from waitlist import services
+from waitlist import offers, services
 from waitlist.forms import OfferAnswerForm
 from waitlist.models import WaitlistEntry
 
@@ -107,7 +107,7 @@ def leave(request, public_id):
 
 def _offer_page(request, *, entry, form=None, problem=None, status=200):
     course, slot = entry.course, entry.offer_slot
-    price = services.offer_pricing(slot) if slot is not None and problem is None else None
+    price = offers.offer_pricing(slot) if slot is not None and problem is None else None
     context = {
         "entry": entry,
         "course": course,
@@ -127,12 +127,12 @@ def offer(request, token):
     """
     if _too_many(request, group="waitlist.offer", rate=settings.RATELIMIT_WAITLIST_OFFER):
         return _rate_limited(request)
-    entry = services.entry_for_token(token)
+    entry = offers.entry_for_token(token)
     if entry is None:
         return render(request, "waitlist/offer_invalid.html", status=404)
     methods = payment_methods(studio_settings())
     if request.method != "POST":
-        problem = services.offer_status(entry)
+        problem = offers.offer_status(entry)
         if problem is not None:
             return _offer_page(request, entry=entry, problem=problem, status=_GONE_STATUS[problem.reason])
         return _offer_page(request, entry=entry, form=OfferAnswerForm(payment_methods=methods))
@@ -140,11 +140,11 @@ def offer(request, token):
     if not form.is_valid():
         return _offer_page(request, entry=entry, form=form)
     if form.cleaned_data["action"] == "decline":
-        if services.decline_offer(entry=entry):
+        if offers.decline_offer(entry=entry):
             messages.success(request, _("Thanks for letting us know. We have offered the seat to the next person."))
         return redirect("waitlist:offer", token=token)
     try:
-        registration = services.accept_offer(entry=entry, payment_method=form.cleaned_data["payment_method"])
+        registration = offers.accept_offer(entry=entry, payment_method=form.cleaned_data["payment_method"])
     except services.OfferUnavailable as problem:
         entry.refresh_from_db()
         return _offer_page(request, entry=entry, problem=problem, status=_GONE_STATUS[problem.reason])

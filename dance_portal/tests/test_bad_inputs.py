@@ -25,6 +25,7 @@ from students.models import Student
 from students.services import make_sign_in_token
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from studio.models import EmailLog
+from waitlist import offers as waitlist_offers
 from waitlist import services as waitlist_services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import full_slot, offer_token, student_details
@@ -463,7 +464,7 @@ def spoil_expired(entry, client, url):
 
 
 def spoil_revoked(entry, client, url):
-    waitlist_services.revoke_offers(entries=[entry])
+    waitlist_offers.revoke_offers(entries=[entry])
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from courses.tests.factories import CourseSlotFactory
 from registrations.models import Registration
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog, SystemSetting
-from waitlist import services
+from waitlist import offers, services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory, full_slot, student_details
 
@@ -191,7 +191,7 @@ def test_remove_action_removes_and_renumbers(admin_client):
 def test_revoke_offer_action_returns_the_entry_to_waiting(admin_client):
     slot = full_slot()
     (a,) = waiting(slot, "a")
-    services.send_offers(entries=[a], over_capacity=True)
+    offers.send_offers(entries=[a], over_capacity=True)
 
     response = run_action(admin_client, "revoke_offer", [a])
 

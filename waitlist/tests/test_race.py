@@ -17,7 +17,7 @@ from registrations.services import register_student
 from registrations.tests.factories import RegistrationFactory
 from registrations.transitions import cancel_registration
 from students.services import StudentDetails
-from waitlist import services
+from waitlist import offers, services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import student_details
 
@@ -77,7 +77,7 @@ def test_offer_holder_and_walk_up_racing_for_the_held_seat_use_it_exactly_once(m
     monkeypatch.setattr(registration_services, "_walk_up_seats_left", slow_count)
 
     def accept():
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
         return "accepted"
 
     def walk_up():
@@ -101,7 +101,7 @@ def test_the_same_offer_accepted_in_two_tabs_at_once_registers_once():
     slot, entry = offered_seat()
 
     def accept():
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
         return "accepted"
 
     outcomes = race(accept, accept, accept)

@@ -17,7 +17,7 @@ from students.models import Student
 from students.services import StudentDetails
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from studio.models import EmailLog, SystemSetting
-from waitlist import services
+from waitlist import offers, services
 from waitlist.models import WaitlistEntry
 from waitlist.services import AlreadyOnWaitlist, OfferUnavailable, SeatsAvailable
 from waitlist.tests.factories import WaitlistEntryFactory, full_slot, offer_token, student_details
@@ -280,16 +280,16 @@ def test_positions_after_accept_decline_and_expiry(commit):
     assert_positions(slot.course, [f"waiter{n}@example.org" for n in "abcde"])
 
     with commit():
-        services.accept_offer(entry=a, payment_method="venmo")
+        offers.accept_offer(entry=a, payment_method="venmo")
     assert_positions(slot.course, [f"waiter{n}@example.org" for n in "bcde"])
     with commit():
-        services.decline_offer(entry=b)
+        offers.decline_offer(entry=b)
     # b's seat went to d, the next waiting.
     assert offered_to("waiterd@example.org").status == Status.OFFERED
     assert_positions(slot.course, [f"waiter{n}@example.org" for n in "cde"])
     expire(c)
     with commit():
-        assert services.expire_offers() == 1
+        assert offers.expire_offers() == 1
     assert_positions(slot.course, [f"waiter{n}@example.org" for n in "de"])
     assert offered_to("waitere@example.org").status == Status.OFFERED
 
@@ -347,7 +347,7 @@ def test_walk_up_may_take_the_seat_once_the_waitlist_is_empty(commit):
     entry = join(slot, "a")
     free_a_seat(slot, commit)
     with commit():
-        services.decline_offer(entry=WaitlistEntry.objects.get(pk=entry.pk))
+        offers.decline_offer(entry=WaitlistEntry.objects.get(pk=entry.pk))
 
     registration = register_student(
         course=slot.course,
@@ -402,11 +402,11 @@ def test_offer_freed_seats_offers_as_many_seats_as_are_free(commit):
         payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
     )
 
-    offered = services.offer_freed_seats(slot=slot)
+    offered = offers.offer_freed_seats(slot=slot)
 
     assert [entry.student.email for entry in offered] == [f"waiter{n}@example.org" for n in "abc"]
     assert seats.seats_left(slot) == 0
-    assert services.offer_freed_seats(slot=slot) == []
+    assert offers.offer_freed_seats(slot=slot) == []
 
 
 def test_offer_freed_seats_skips_students_waiting_for_another_slot():
@@ -419,7 +419,7 @@ def test_offer_freed_seats_skips_students_waiting_for_another_slot():
         payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
     )
 
-    offered = services.offer_freed_seats(slot=slot)
+    offered = offers.offer_freed_seats(slot=slot)
 
     assert [entry.student.email for entry in offered] == ["waiterb@example.org"]
     assert offered_to("waitera@example.org").status == Status.WAITING
@@ -433,7 +433,7 @@ def test_offer_freed_seats_does_nothing_when_auto_offer_is_off():
         payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
     )
 
-    assert services.offer_freed_seats(slot=slot) == []
+    assert offers.offer_freed_seats(slot=slot) == []
     assert offered_to("waitera@example.org").status == Status.WAITING
 
 
@@ -443,7 +443,7 @@ def test_offer_freed_seats_does_nothing_once_the_last_class_has_started():
     slot = priced_slot(course=course, capacity=1)
     WaitlistEntryFactory(course=course)
 
-    assert services.offer_freed_seats(slot=slot) == []
+    assert offers.offer_freed_seats(slot=slot) == []
 
 
 def test_offer_freed_seats_passes_over_a_student_who_has_since_registered_for_the_slot():
@@ -456,7 +456,7 @@ def test_offer_freed_seats_passes_over_a_student_who_has_since_registered_for_th
         payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
     )
 
-    offered = services.offer_freed_seats(slot=slot)
+    offered = offers.offer_freed_seats(slot=slot)
 
     assert [entry.student.email for entry in offered] == ["waiterb@example.org"]
 
@@ -489,7 +489,7 @@ def test_accept_offer_registers_the_student_pending_into_the_held_seat_of_a_full
     assert seats.seats_left(slot) == 0  # the offer holds the seat
 
     with commit():
-        registration = services.accept_offer(entry=entry, payment_method="zelle")
+        registration = offers.accept_offer(entry=entry, payment_method="zelle")
 
     assert registration.student == entry.student
     assert (registration.slot, registration.pricing_type) == (slot, "full_package")
@@ -507,10 +507,10 @@ def test_accept_offer_registers_the_student_pending_into_the_held_seat_of_a_full
 
 def test_accept_offer_twice_is_refused_as_used_and_registers_once(commit):
     _slot, entry = offer_one(commit)
-    services.accept_offer(entry=entry, payment_method="venmo")
+    offers.accept_offer(entry=entry, payment_method="venmo")
 
     with pytest.raises(OfferUnavailable) as error:
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
 
     assert error.value.reason == OfferUnavailable.USED
     assert Registration.objects.filter(student=entry.student).count() == 1
@@ -520,7 +520,7 @@ def test_accept_offer_of_a_dated_class_uses_its_drop_in_price(commit):
     course = CourseFactory(course_type=Course.CourseType.DROP_IN)
     _slot, entry = offer_one(commit, course=course, full_package=None, drop_in="25.00")
 
-    registration = services.accept_offer(entry=entry, payment_method="venmo")
+    registration = offers.accept_offer(entry=entry, payment_method="venmo")
 
     assert (registration.pricing_type, registration.payment_amount, registration.class_date) == (
         "drop_in",
@@ -534,7 +534,7 @@ def test_accept_offer_after_expiry_is_refused_and_passes_the_seat_to_the_next(co
     expire(entry)
 
     with pytest.raises(OfferUnavailable) as error, commit():
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
 
     assert error.value.reason == OfferUnavailable.EXPIRED
     entry.refresh_from_db()
@@ -554,7 +554,7 @@ def test_accept_offer_refuses_a_student_no_longer_crew_for_a_crew_only_course(co
     Student.objects.filter(pk=crew.pk).update(student_type=Student.StudentType.GENERAL)
 
     with pytest.raises(NotEligible):
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
     assert WaitlistEntry.objects.get(pk=entry.pk).status == Status.OFFERED
 
 
@@ -563,7 +563,7 @@ def test_accept_offer_refuses_while_registration_is_closed_and_keeps_the_offer(c
     set_setting("registration_open", "no")
 
     with pytest.raises(RegistrationClosed):
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
     assert WaitlistEntry.objects.get(pk=entry.pk).status == Status.OFFERED
 
 
@@ -571,21 +571,21 @@ def test_accept_offer_refuses_an_unknown_payment_method(commit):
     _slot, entry = offer_one(commit)
 
     with pytest.raises(InvalidChoice):
-        services.accept_offer(entry=entry, payment_method="cash")
+        offers.accept_offer(entry=entry, payment_method="cash")
 
 
 def test_decline_offer_passes_the_seat_on_and_cannot_be_accepted_afterwards(commit):
     _slot, entry = offer_one(commit, waiting=("a", "b"))
 
     with commit():
-        assert services.decline_offer(entry=entry)
+        assert offers.decline_offer(entry=entry)
 
     entry.refresh_from_db()
     assert (entry.status, entry.waitlist_position) == (Status.DECLINED, None)
     assert offered_to("waiterb@example.org").status == Status.OFFERED
-    assert not services.decline_offer(entry=entry)
+    assert not offers.decline_offer(entry=entry)
     with pytest.raises(OfferUnavailable) as error:
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
     assert error.value.reason == OfferUnavailable.DECLINED
 
 
@@ -603,12 +603,12 @@ def test_roll_over_chain_a_declines_b_is_offered_b_expires_c_is_offered(commit):
     slot, a = offer_one(commit, waiting=("a", "b", "c"))
 
     with commit():
-        services.decline_offer(entry=a)
+        offers.decline_offer(entry=a)
     b = offered_to("waiterb@example.org")
     assert b.status == Status.OFFERED
     expire(b)
     with commit():
-        assert services.expire_offers() == 1
+        assert offers.expire_offers() == 1
 
     c = offered_to("waiterc@example.org")
     assert c.status == Status.OFFERED
@@ -626,11 +626,11 @@ def test_roll_over_chain_a_declines_b_is_offered_b_expires_c_is_offered(commit):
 def test_expire_offers_leaves_open_offers_alone_and_is_idempotent(commit):
     _slot, entry = offer_one(commit)
 
-    assert services.expire_offers() == 0
+    assert offers.expire_offers() == 0
     expire(entry)
     with commit():
-        assert services.expire_offers() == 1
-        assert services.expire_offers() == 0
+        assert offers.expire_offers() == 1
+        assert offers.expire_offers() == 0
 
     assert EmailLog.objects.filter(kind="offer_expired").count() == 1
 
@@ -655,7 +655,7 @@ def test_send_offers_offers_only_free_seats_in_position_order(commit):
         payment_status=Registration.PaymentStatus.CANCELED, canceled_at=timezone.now()
     )
 
-    offered, skipped = services.send_offers(entries=list(reversed(entries)))
+    offered, skipped = offers.send_offers(entries=list(reversed(entries)))
 
     assert [entry.student.email for entry in offered] == ["waitera@example.org"]
     assert len(skipped) == 2 and all("full" in str(reason) for reason in skipped)
@@ -665,21 +665,21 @@ def test_send_offers_over_capacity_offers_even_a_full_slot(commit):
     slot = full_slot()
     entry = join(slot, "a")
 
-    offered, skipped = services.send_offers(entries=[entry], over_capacity=True)
+    offered, skipped = offers.send_offers(entries=[entry], over_capacity=True)
 
     assert [e.pk for e in offered] == [entry.pk]
     assert skipped == []
     entry.refresh_from_db()
     assert entry.status == Status.OFFERED
     # The offer holder may accept although the slot is over capacity: the seat is theirs.
-    registration = services.accept_offer(entry=entry, payment_method="venmo")
+    registration = offers.accept_offer(entry=entry, payment_method="venmo")
     assert registration.payment_status == Registration.PaymentStatus.PENDING
 
 
 def test_send_offers_skips_entries_that_are_not_waiting(commit):
     _slot, entry = offer_one(commit)
 
-    offered, skipped = services.send_offers(entries=[entry], over_capacity=True)
+    offered, skipped = offers.send_offers(entries=[entry], over_capacity=True)
 
     assert offered == [] and len(skipped) == 1
 
@@ -690,7 +690,7 @@ def test_send_offers_without_a_preferred_slot_needs_a_free_seat_or_a_single_slot
     full_slot(course=course, start_time=datetime.time(17), end_time=datetime.time(18))
     entry = join(course, "a")
 
-    offered, skipped = services.send_offers(entries=[entry], over_capacity=True)
+    offered, skipped = offers.send_offers(entries=[entry], over_capacity=True)
 
     assert offered == []
     assert "preferred time slot" in str(skipped[0])
@@ -700,17 +700,17 @@ def test_revoke_offer_puts_the_entry_back_to_waiting_at_its_place_and_kills_the_
     slot, entry = offer_one(commit, waiting=("a", "b"))
     token = offer_token("waitera@example.org")
 
-    assert services.revoke_offers(entries=[entry]) == 1
+    assert offers.revoke_offers(entries=[entry]) == 1
 
     entry.refresh_from_db()
     assert (entry.status, entry.waitlist_position, entry.offer_slot) == (Status.WAITING, 1, None)
     assert offered_to("waiterb@example.org").status == Status.WAITING  # the studio decides who is next
-    assert services.entry_for_token(token) == entry
+    assert offers.entry_for_token(token) == entry
     with pytest.raises(OfferUnavailable) as error:
-        services.accept_offer(entry=entry, payment_method="venmo")
+        offers.accept_offer(entry=entry, payment_method="venmo")
     assert error.value.reason == OfferUnavailable.WITHDRAWN
     assert seats.seats_left(slot) == 1
-    assert services.revoke_offers(entries=[entry]) == 0
+    assert offers.revoke_offers(entries=[entry]) == 0
 
 
 # --- tokens ------------------------------------------------------------------------------------------------------------
@@ -723,4 +723,4 @@ def test_revoke_offer_puts_the_entry_back_to_waiting_at_its_place_and_kills_the_
 def test_entry_for_token_returns_none_for_garbage(token):
     WaitlistEntryFactory(offer_token_hash=hashlib.sha256(b"a" * 39).hexdigest())
 
-    assert services.entry_for_token(token) is None
+    assert offers.entry_for_token(token) is None

@@ -13,7 +13,7 @@ from registrations.transitions import cancel_registration
 from students.session import SESSION_KEY
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from studio.models import EmailLog, SystemSetting
-from waitlist import services
+from waitlist import offers, services
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory, full_slot, offer_token, student_details
 
@@ -418,7 +418,7 @@ def test_offer_expired_shows_the_expiry_and_accepting_it_registers_nothing(clien
 
 def test_offer_revoked_by_the_studio_says_withdrawn(client, offered):
     _slot, entry, token = offered
-    services.revoke_offers(entries=[entry])
+    offers.revoke_offers(entries=[entry])
 
     response = client.get(offer_url(token))
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from waitlist.services import expire_offers
+from waitlist.offers import expire_offers
 
 
 class Command(BaseCommand):
