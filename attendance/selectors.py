@@ -16,6 +16,7 @@ from attendance.models import AttendanceRecord, ClassSession
 from courses.models import Course, CoursePricing
 from registrations import seats
 from registrations.models import Registration
+from registrations.pricing import covers_class
 from students.models import Student
 
 PaymentStatus = Registration.PaymentStatus
@@ -37,18 +38,23 @@ def session_ends_at(session: ClassSession) -> datetime.datetime:
 
 
 def covers_session(
-    *, slot_id: int, class_date: datetime.date | None, pricing_type: str, session: ClassSession, is_dated: bool
+    *,
+    slot_id: int,
+    class_date: datetime.date | None,
+    first_class_date: datetime.date | None,
+    pricing_type: str,
+    session: ClassSession,
+    is_dated: bool,
 ) -> bool:
-    """Whether a registration (slot, class date, pricing type) is for this session.
-
-    A full package covers every session of its slot; a drop-in covers the session on its class date. On a dated
-    course (drop-in class, crew practice) the slot meets once, so a registration without a class date covers it.
-    """
-    if slot_id != session.slot_id:
-        return False
-    if class_date is not None:
-        return class_date == session.session_date
-    return pricing_type == CoursePricing.PricingType.FULL_PACKAGE or is_dated
+    """Whether a registration (slot, class date, first class, pricing type) is for this session: of its slot, and a
+    class it covers (registrations.pricing.covers_class: a late joiner's registration starts at its first class)."""
+    return slot_id == session.slot_id and covers_class(
+        pricing_type=pricing_type,
+        class_date=class_date,
+        first_class_date=first_class_date,
+        day=session.session_date,
+        is_dated=is_dated,
+    )
 
 
 def _folded(text: str) -> str:
@@ -117,7 +123,7 @@ def session_roster(session: ClassSession, *, now: datetime.datetime | None = Non
         .filter(Q(class_date__isnull=True) | Q(class_date=session.session_date))
         # Only the registration columns the roster reads (but the whole student: callers show and email it).
         # Building model instances is most of this query's time on a 60-student class.
-        .only("slot_id", "class_date", "pricing_type", "payment_status", "student")
+        .only("slot_id", "class_date", "first_class_date", "pricing_type", "payment_status", "student")
         .select_related("student")
         .order_by("pk")
     )
@@ -126,6 +132,7 @@ def session_roster(session: ClassSession, *, now: datetime.datetime | None = Non
         if not covers_session(
             slot_id=registration.slot_id,
             class_date=registration.class_date,
+            first_class_date=registration.first_class_date,
             pricing_type=registration.pricing_type,
             session=session,
             is_dated=is_dated,
@@ -178,18 +185,19 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
     )
     # Grouped by slot: each session looks only at its own slot's registrations, not at every one in the window.
     registrations_by_slot = defaultdict(list)
-    for slot_id, class_date, pricing_type, student_id in Registration.objects.filter(
+    for slot_id, class_date, first_class_date, pricing_type, student_id in Registration.objects.filter(
         seats.holds_seat(now), slot_id__in={s.slot_id for s in sessions}
-    ).values_list("slot_id", "class_date", "pricing_type", "student_id"):
-        registrations_by_slot[slot_id].append((class_date, pricing_type, student_id))
+    ).values_list("slot_id", "class_date", "first_class_date", "pricing_type", "student_id"):
+        registrations_by_slot[slot_id].append((class_date, first_class_date, pricing_type, student_id))
     marked = set(AttendanceRecord.objects.filter(session__in=sessions).values_list("session_id", "student_id"))
     for session in sessions:
         roster = {
             student_id
-            for class_date, pricing_type, student_id in registrations_by_slot[session.slot_id]
+            for class_date, first_class_date, pricing_type, student_id in registrations_by_slot[session.slot_id]
             if covers_session(
                 slot_id=session.slot_id,
                 class_date=class_date,
+                first_class_date=first_class_date,
                 pricing_type=pricing_type,
                 session=session,
                 is_dated=session.course.is_dated,
@@ -277,6 +285,7 @@ def completion_for_course(course: Course, *, today: datetime.date | None = None)
             if covers_session(
                 slot_id=registration.slot_id,
                 class_date=registration.class_date,
+                first_class_date=registration.first_class_date,
                 pricing_type=registration.pricing_type,
                 session=session,
                 is_dated=course.is_dated,

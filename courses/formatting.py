@@ -130,12 +130,14 @@ def plain_date(day: datetime.date) -> str:
     return date_format(day, "M j")
 
 
-def class_dates_text(slot, class_date: datetime.date | None = None) -> str:
+def class_dates_text(
+    slot, class_date: datetime.date | None = None, first_class_date: datetime.date | None = None
+) -> str:
     """The dates a registration covers: "Sep 1" for one class (`class_date`, or a dated slot), "Sep 1 – Oct 6" for
-    a series."""
+    a series (from `first_class_date` for a late joiner)."""
     if class_date is not None:
         return plain_date(class_date)
-    dates = slot.class_dates()
+    dates = [day for day in slot.class_dates() if first_class_date is None or day >= first_class_date]
     if not dates:
         return ""
     if len(dates) == 1:
@@ -143,12 +145,12 @@ def class_dates_text(slot, class_date: datetime.date | None = None) -> str:
     return f"{plain_date(dates[0])} – {plain_date(dates[-1])}"
 
 
-def schedule_text(slot, class_date: datetime.date | None = None) -> str:
+def schedule_text(slot, class_date: datetime.date | None = None, first_class_date: datetime.date | None = None) -> str:
     """When a registration's class meets: "Tue, Sep 1, 7:00 PM – 8:30 PM" or "Every Tuesday, Sep 1 – Oct 6, 7:00 PM –
-    8:30 PM"."""
+    8:30 PM" (from `first_class_date` for a late joiner)."""
     times = f"{time_format(slot.start_time, 'g:i A')} – {time_format(slot.end_time, 'g:i A')}"
     day = class_date or slot.practice_date
     if day is not None:
         return f"{date_format(day, 'D, M j')}, {times}"
     weekday = _("Every %(day)s") % {"day": slot.get_day_of_week_display()}
-    return f"{weekday}, {class_dates_text(slot)}, {times}"
+    return f"{weekday}, {class_dates_text(slot, first_class_date=first_class_date)}, {times}"

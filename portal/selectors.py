@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from attendance.models import ClassSession
 from registrations.models import Registration
+from registrations.pricing import covers_class
 from registrations.seats import holds_seat
 from students.models import Student
 from waitlist.models import WaitlistEntry
@@ -71,11 +72,22 @@ def _at(day: datetime.date, time: datetime.time, zone: ZoneInfo) -> datetime.dat
     return datetime.datetime.combine(day, time, tzinfo=zone)
 
 
+def _covers(registration: Registration, day: datetime.date) -> bool:
+    return covers_class(
+        pricing_type=registration.pricing_type,
+        class_date=registration.class_date,
+        first_class_date=registration.first_class_date,
+        day=day,
+        is_dated=registration.course.is_dated,
+    )
+
+
 def class_occurrences(student: Student, *, now: datetime.datetime | None = None) -> list[ClassOccurrence]:
     """The classes of the student's paid and still-held pending registrations, in time order.
 
-    A full package covers every session of its slot, a drop-in the session of its date. Sessions come from the
-    generated ClassSessions (canceled ones included, marked); a slot without any uses its schedule instead.
+    Each registration lists the classes it covers (registrations.pricing.covers_class: a drop-in its date, a full
+    package every class from its first). Sessions come from the generated ClassSessions (canceled ones included,
+    marked); a slot without any uses its schedule instead.
     """
     now = now or timezone.now()
     zone = ZoneInfo(settings.TIME_ZONE)
@@ -95,7 +107,7 @@ def class_occurrences(student: Student, *, now: datetime.datetime | None = None)
         sessions = sessions_by_slot.get(slot.pk)
         if sessions:
             for session in sessions:
-                if registration.class_date is not None and session.session_date != registration.class_date:
+                if not _covers(registration, session.session_date):
                     continue
                 uid = f"session-{session.pk}-student-{student.pk}@{uid_domain}"
                 occurrences[uid] = ClassOccurrence(
@@ -110,7 +122,7 @@ def class_occurrences(student: Student, *, now: datetime.datetime | None = None)
                 )
         else:
             for day in slot.class_dates():
-                if registration.class_date is not None and day != registration.class_date:
+                if not _covers(registration, day):
                     continue
                 uid = f"slot-{slot.pk}-{day:%Y%m%d}-student-{student.pk}@{uid_domain}"
                 occurrences[uid] = ClassOccurrence(

@@ -52,7 +52,7 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
     for registration in active:
         registration.is_pending = registration.payment_status == Registration.PaymentStatus.PENDING
         registration.hold_ran_out = seats.has_hold_run_out(registration, now=now)
-        registration.schedule = schedule_text(registration.slot, registration.class_date)
+        registration.schedule = schedule_text(registration.slot, registration.class_date, registration.first_class_date)
     token = student_services.ensure_calendar_token(student=student)
     feed_url = settings.SITE_URL + reverse("portal:calendar_feed", args=[token])
     context = {
@@ -90,7 +90,7 @@ def cancel_registration(request, public_id):
         context = {
             "registration": registration,
             "course": registration.course,
-            "schedule": schedule_text(registration.slot, registration.class_date),
+            "schedule": schedule_text(registration.slot, registration.class_date, registration.first_class_date),
         }
         return render(request, "portal/cancel_registration.html", context)
     try:

@@ -2,6 +2,7 @@
 full one. They check the input; the services apply the rules."""
 
 import datetime
+import json
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -9,7 +10,7 @@ from django.utils import dateformat
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from courses.formatting import money, price_summary, seats_text, slot_schedule
+from courses.formatting import money, price_summary, schedule_parts, seats_text, slot_schedule, time_range
 from courses.models import Course, CoursePricing, CourseSlot
 from registrations.models import Registration
 from students.forms import StudentDetailsForm
@@ -18,8 +19,8 @@ PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
 
 
-def _date_label(day: datetime.date, *, full: bool) -> str:
-    label = dateformat.format(day, "D, M j")
+def _date_label(day: datetime.date, slot: CourseSlot, *, full: bool) -> str:
+    label = f"{dateformat.format(day, 'D, M j')}, {time_range(slot.start_time, slot.end_time)}"
     return _("%(day)s (full)") % {"day": label} if full else label
 
 
@@ -46,6 +47,22 @@ class SlotRadioSelect(forms.RadioSelect):
         option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
         if str(value) in self.disabled_values:
             option["attrs"]["disabled"] = True
+        return option
+
+
+class SlotDateSelect(forms.Select):
+    """The drop-in dates grouped by slot; each option says its slot (data-slot), so site.js shows only the chosen
+    slot's dates. `group_slots`: the slot of each group, in order (empty: one slot, nothing to filter)."""
+
+    def __init__(self, *args, group_slots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_slots = list(group_slots)
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        # index counts the list's entries: the empty choice first, then one per group.
+        if self.group_slots and subindex is not None and 0 < index <= len(self.group_slots):
+            option["attrs"]["data-slot"] = str(self.group_slots[index - 1])
         return option
 
 
@@ -108,6 +125,7 @@ class RegistrationForm(StudentDetailsForm):
         required=False,
         coerce=datetime.date.fromisoformat,
         empty_value=None,
+        widget=forms.Select,  # replaced in __init__ by a SlotDateSelect
         error_messages={"invalid_choice": _("Choose one of the class dates in the list.")},
     )
     payment_method = forms.ChoiceField(
@@ -134,50 +152,78 @@ class RegistrationForm(StudentDetailsForm):
         if len(bookable) == 1:
             self.fields["slot"].initial = bookable[0].pk
 
-        # Offer only the pricing types some slot has a price for, with the amount when every slot agrees.
-        offered = []
-        for pricing_type, label in PricingType.choices:
-            amounts = {slot.price_by_type[pricing_type] for slot in slots if pricing_type in slot.price_by_type}
-            if not amounts:
-                continue
-            if pricing_type == PricingType.DROP_IN and not course.is_dated:
-                label = _("Drop-in (one class)")
-            elif pricing_type == PricingType.FULL_PACKAGE and not course.is_dated:
-                label = _("Full package (every class)")
-            if len(amounts) == 1:
-                amount = amounts.pop()
-                label = f"{label} – {money(amount) if amount else _('free')}"
-            offered.append((pricing_type, label))
-        self.fields["pricing_type"].choices = offered or PricingType.choices
-        if len(offered) == 1:
-            self.fields["pricing_type"].initial = offered[0][0]
+        self.fields["pricing_type"].choices = self._pricing_choices(slots)
+        if len(self.fields["pricing_type"].choices) == 1:
+            self.fields["pricing_type"].initial = self.fields["pricing_type"].choices[0][0]
 
         # A drop-in on a weekly series names its class date; dated classes have just the one.
         if course.is_dated or not any(PricingType.DROP_IN in slot.price_by_type for slot in slots):
             del self.fields["class_date"]
         else:
-            groups = []
-            for slot in slots:
-                if PricingType.DROP_IN not in slot.price_by_type:
-                    continue
-                options = []
-                for day in slot.upcoming_dates:
-                    full = course.seats_counted and slot.seats_by_date.get(day, 0) <= 0
-                    options.append((day.isoformat(), _lazy_date_label(day, full=full)))
-                groups.append((_lazy_slot_schedule(slot, course), options))
-            if len(groups) == 1:
-                groups = groups[0][1]
-            self.fields["class_date"].choices = [("", _("Choose a class date")), *groups]
-            self.fields["class_date"].widget.attrs["data-drop-in-only"] = ""
+            self._set_class_dates(slots)
 
-        if payment_methods:
-            self.fields["payment_method"].choices = [
-                (value, label) for value, label in PaymentMethod.choices if value in payment_methods
-            ]
-        if len(self.fields["payment_method"].choices) == 1:
-            self.fields["payment_method"].initial = self.fields["payment_method"].choices[0][0]
+        # Nothing to pay anywhere (a free class): no payment method is asked.
+        amounts = [amount for slot in slots for amount in slot.price_by_type.values()]
+        if amounts and not any(amounts):
+            del self.fields["payment_method"]
+        else:
+            # Only a free option may go without one (checked in clean()).
+            self.fields["payment_method"].required = all(amounts)
+            if payment_methods:
+                self.fields["payment_method"].choices = [
+                    (value, label) for value, label in PaymentMethod.choices if value in payment_methods
+                ]
+            if len(self.fields["payment_method"].choices) == 1:
+                self.fields["payment_method"].initial = self.fields["payment_method"].choices[0][0]
         for name in ("slot", "pricing_type", "payment_method"):
-            self.fields[name].widget.attrs["class"] = "form-check-input"
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = "form-check-input"
+        # For site.js: which options each slot has, and which are free, so the form offers only what fits.
+        self.options_by_slot = json.dumps(
+            {str(slot.pk): {kind: str(amount) for kind, amount in slot.price_by_type.items()} for slot in slots}
+        )
+
+    def _pricing_choices(self, slots) -> list[tuple[str, str]]:
+        """The pricing types some slot has a price for, with the amount when every such slot agrees, and the slots
+        when not every slot has it ("only Thursdays 7–8:30 pm")."""
+        offered = []
+        for pricing_type, label in PricingType.choices:
+            having = [slot for slot in slots if pricing_type in slot.price_by_type]
+            if not having:
+                continue
+            if pricing_type == PricingType.DROP_IN and not self.course.is_dated:
+                label = _("Drop-in (one class)")
+            elif pricing_type == PricingType.FULL_PACKAGE and not self.course.is_dated:
+                late = any(slot.classes_left < slot.class_count for slot in having)
+                label = _("Full package (the classes left)") if late else _("Full package (every class)")
+            amounts = {slot.price_by_type[pricing_type] for slot in having}
+            if len(amounts) == 1:
+                amount = amounts.pop()
+                label = f"{label} – {money(amount) if amount else _('free')}"
+            if len(having) < len(slots):
+                label = _("%(option)s · only %(slots)s") % {
+                    "option": label,
+                    "slots": _(" or ").join(schedule_parts(slot, self.course)[0] for slot in having),
+                }
+            offered.append((pricing_type, label))
+        return offered or PricingType.choices
+
+    def _set_class_dates(self, slots) -> None:
+        """The drop-in dates grouped by slot, each with its time, so a date can only go with its own slot."""
+        groups, group_slots = [], []
+        for slot in slots:
+            if PricingType.DROP_IN not in slot.price_by_type:
+                continue
+            options = []
+            for day in slot.upcoming_dates:
+                full = self.course.seats_counted and slot.seats_by_date.get(day, 0) <= 0
+                options.append((day.isoformat(), _lazy_date_label(day, slot, full=full)))
+            groups.append((_lazy_slot_schedule(slot, self.course), options))
+            group_slots.append(slot.pk)
+        field = self.fields["class_date"]
+        field.widget = SlotDateSelect(group_slots=group_slots if len(groups) > 1 else [])
+        field.choices = [("", _("Choose a class date")), *(groups if len(groups) > 1 else groups[0][1])]
+        field.widget.attrs["data-drop-in-only"] = ""
 
     def clean(self):
         cleaned = super().clean()
@@ -197,7 +243,20 @@ class RegistrationForm(StudentDetailsForm):
                 self.add_error("class_date", _("That date is not a class of the time slot you chose."))
         else:
             cleaned["class_date"] = None
+        if open_slot.price_by_type[pricing_type] == 0:
+            cleaned["payment_method"] = ""  # a free class: nothing to pay, no method
+        elif (
+            "payment_method" in self.fields
+            and not cleaned.get("payment_method")
+            and "payment_method" not in self.errors
+        ):
+            self.add_error("payment_method", _("Choose Venmo or Zelle."))
         return cleaned
+
+    @property
+    def is_free(self) -> bool:
+        """Nothing to pay whatever is chosen: the page asks for no payment method and promises no hold."""
+        return "payment_method" not in self.fields
 
     @property
     def slot_is_bookable(self) -> bool:

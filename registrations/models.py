@@ -55,11 +55,18 @@ class Registration(models.Model):
     class_date = models.DateField(
         _("class date"), null=True, blank=True, help_text=_("The one class a drop-in registration is for.")
     )
+    first_class_date = models.DateField(
+        _("first class"),
+        null=True,
+        blank=True,
+        help_text=_("A late joiner's first class: the classes before it are not theirs. Empty: from the first class."),
+    )
     payment_status = models.CharField(
         _("payment status"), max_length=20, choices=PaymentStatus, default=PaymentStatus.PENDING
     )
     payment_amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
-    payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod)
+    # Empty when there is nothing to pay (a free class): no method is asked.
+    payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod, blank=True)
     payment_due_at = models.DateTimeField(
         _("seat held until"), null=True, blank=True, help_text=_("A pending registration holds its seat until then.")
     )
@@ -123,8 +130,13 @@ class Registration(models.Model):
                 name="%(app_label)s_%(class)s_payment_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(payment_method__in=PaymentMethod.values),
+                condition=Q(payment_method__in=[*PaymentMethod.values, ""]),
                 name="%(app_label)s_%(class)s_payment_method_valid",
+            ),
+            # Only a free registration goes without a payment method.
+            models.CheckConstraint(
+                condition=~Q(payment_method="") | Q(payment_amount=0),
+                name="%(app_label)s_%(class)s_method_unless_free",
             ),
             models.CheckConstraint(
                 condition=Q(payment_reported_method__in=[*PaymentMethod.values, ""]),

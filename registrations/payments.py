@@ -53,7 +53,7 @@ def venmo_qr_svg(url: str) -> str:
 
 def payment_note(registration: Registration) -> str:
     """The note for the payment app: the reference, the course and its dates, e.g. "DRP-7K3Q House L1 (Sep 1 – Sep 22)"."""
-    dates = class_dates_text(registration.slot, registration.class_date)
+    dates = class_dates_text(registration.slot, registration.class_date, registration.first_class_date)
     return f"{registration.reference} {registration.course.name}" + (f" ({dates})" if dates else "")
 
 

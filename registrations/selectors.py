@@ -2,11 +2,13 @@
 
 from django.core.paginator import Page, Paginator
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from courses.models import Course
 from courses.selectors import listed_courses, studio_today, upcoming_class_dates
-from registrations import seats
+from registrations import pricing, seats
 from students.models import Student
+from studio.config import studio_settings
 
 
 def catalog_courses(student: Student | None = None, *, ordered: bool = True):
@@ -15,22 +17,40 @@ def catalog_courses(student: Student | None = None, *, ordered: bool = True):
     return listed_courses(crew_member=student is not None and student.is_crew_member, ordered=ordered)
 
 
+def _prices_now(slot, *, now, studio) -> dict:
+    """The slot's prices as a student would pay them now (registrations.pricing: a late joiner's full package, none
+    once its last class has started); sets `slot.classes_left` and `slot.class_count` (of a weekly series)."""
+    prices = {}
+    for price in slot.prices.all():
+        quote = pricing.quote(slot=slot, pricing_type=price.pricing_type, price=price.price, now=now, studio=studio)
+        if quote is not None:
+            prices[price.pricing_type] = quote.amount
+    dates = slot.class_dates()
+    slot.class_count = len(dates)
+    slot.classes_left = len(pricing.classes_not_started(slot, now=now)) if not slot.course.is_dated else len(dates)
+    return prices
+
+
 def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]:
     """Attach open slots, prices and (`with_seats`) seats to each course with a fixed number of queries."""
     if not courses:
         return courses
-    now, today = timezone.now(), studio_today()
+    # The settings are read only if a series has started (for its late-join price).
+    now, today, studio = timezone.now(), studio_today(), SimpleLazyObject(studio_settings)
     all_slots = [slot for course in courses for slot in course.slots.all()]
     counts_by_slot = seats.seat_counts(all_slots, now=now, with_waiting=True) if with_seats else {}
     for course in courses:
         course.seats_counted = with_seats
         course.open_slots = []
         for slot in course.slots.all():
+            slot.course = course  # the slot's dates and prices read its course: no query
             slot.upcoming_dates = upcoming_class_dates(slot, today=today)
             if not slot.upcoming_dates:
                 continue
             # `slot.prices` is the reverse relation (it cannot be assigned), hence `price_by_type`.
-            slot.price_by_type = {price.pricing_type: price.price for price in slot.prices.all()}
+            slot.price_by_type = _prices_now(slot, now=now, studio=studio)
+            if not slot.price_by_type and slot.prices.all():
+                continue  # nothing left to sell: its only option was a full package whose last class has started
             if with_seats:
                 counts = counts_by_slot[slot.pk]
                 slot.waiting_count = counts.waiting

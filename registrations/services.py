@@ -22,7 +22,7 @@ from courses.formatting import schedule_text
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import catalog_changed
-from registrations import seats
+from registrations import pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
 from registrations.payments import payment_instructions
@@ -147,7 +147,7 @@ def registration_email_context(registration: Registration, **extra) -> dict:
         "student": registration.student,
         "course": registration.course,
         "slot": registration.slot,
-        "schedule": schedule_text(registration.slot, registration.class_date),
+        "schedule": schedule_text(registration.slot, registration.class_date, registration.first_class_date),
         "registration_url": settings.SITE_URL + registration.get_absolute_url(),
         **extra,
     }
@@ -174,6 +174,17 @@ def send_registration_received(registration: Registration) -> None:
     )
 
 
+def send_registration_confirmed(registration: Registration) -> None:
+    """Queue the "you're in" email of a registration with nothing to pay; at most once per registration."""
+    send_email(
+        kind="registration_confirmed",
+        to=registration.student.email,
+        about=registration,
+        context=registration_email_context(registration),
+        dedupe_key=f"registration_confirmed:{registration.pk}",
+    )
+
+
 def send_already_registered(registration: Registration) -> None:
     """Queue the "already registered" email with the link to the existing registration; at most one an hour."""
     # The hourly key keeps a bot that resubmits someone's address from flooding their inbox.
@@ -189,6 +200,21 @@ def send_already_registered(registration: Registration) -> None:
 # --- registering -------------------------------------------------------------------------------------------------------
 
 
+def quote_for(*, slot: CourseSlot, pricing_type: str, now: datetime.datetime) -> pricing.Quote:
+    """What a registration of `pricing_type` in `slot` costs and covers now (from the slot's price rows, prefetched by
+    the course page, else one query). Raises InvalidChoice when the slot has no such price, or sells no full package
+    any more (its last class has started)."""
+    price = next((price for price in slot.prices.all() if price.pricing_type == pricing_type), None)
+    if price is None:
+        raise InvalidChoice(_("This option is not offered for this time slot."), field="pricing_type")
+    quote = pricing.quote(slot=slot, pricing_type=pricing_type, price=price.price, now=now)
+    if quote is None:
+        raise InvalidChoice(
+            _("The last class of this series has started: the full package is no longer sold."), field="pricing_type"
+        )
+    return quote
+
+
 def create_registration(
     *,
     student: Student,
@@ -197,19 +223,20 @@ def create_registration(
     payment_method: str,
     class_date: datetime.date | None = None,
     amount: Decimal | None = None,
+    first_class_date: datetime.date | None = None,
     actor: AbstractBaseUser | None = None,
     actor_label: str = "student",
     reason: str = "",
     admin_override: bool = False,
     duplicates_checked: bool = False,
 ) -> Registration:
-    """Write a pending registration in a slot the caller has locked (seats.lock_slot) and seat-checked in its
-    transaction.
+    """Write a registration in a slot the caller has locked (seats.lock_slot) and seat-checked in its transaction.
 
-    The amount comes from the slot's price row unless `amount` is given; the seat is held until seats.hold_deadline;
-    the history row and the "registration received" email (sent after the commit) are written here. Raises
-    AlreadyRegistered when the student already holds this seat (`duplicates_checked`: the caller checked under the
-    same lock already), InvalidChoice for a missing price.
+    The amount and the first class come from `quote_for` unless `amount` is given. Something to pay: pending, the
+    seat held until seats.hold_deadline, the "registration received" email with the payment instructions. Nothing to
+    pay (a free class): confirmed at once, no payment method and no hold, the "you're in" email. Emails go after the
+    commit; the history row is written here. Raises AlreadyRegistered when the student already holds this seat
+    (`duplicates_checked`: the caller checked under the same lock already), InvalidChoice for a missing price or method.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("create_registration() must run inside the caller's transaction (lock, count, write).")
@@ -217,20 +244,23 @@ def create_registration(
     if not duplicates_checked:
         _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
     if amount is None:
-        price = CoursePricing.objects.filter(course_slot=slot, pricing_type=pricing_type).first()
-        if price is None:
-            raise InvalidChoice(_("This option is not offered for this time slot."), field="pricing_type")
-        amount = price.price
+        quote = quote_for(slot=slot, pricing_type=pricing_type, now=now)
+        amount, first_class_date = quote.amount, quote.first_class_date
+    free = amount == 0
+    if not free:
+        _check_payment_method(payment_method)
     registration = Registration(
         student=student,
         course=slot.course,
         slot=slot,
         pricing_type=pricing_type,
         class_date=class_date,
-        payment_status=PaymentStatus.PENDING,
+        first_class_date=first_class_date,
+        payment_status=PaymentStatus.COMPLETED if free else PaymentStatus.PENDING,
         payment_amount=amount,
-        payment_method=payment_method,
-        payment_due_at=seats.hold_deadline(now=now),
+        payment_method="" if free else payment_method,
+        payment_due_at=None if free else seats.hold_deadline(now=now),
+        confirmed_at=now if free else None,
         admin_override=admin_override,
     )
     try:
@@ -250,8 +280,13 @@ def create_registration(
             if conflicting_registration(student=student, slot=slot, class_date=class_date) is not None:
                 raise AlreadyRegistered() from None
             raise
+    if free:
+        reason = " ".join(part for part in [str(reason), str(_("Free class: confirmed at once."))] if part)
     record_event(registration, from_status="", actor=actor, actor_label=actor_label, reason=reason)
-    send_registration_received(registration)
+    if free:
+        send_registration_confirmed(registration)
+    else:
+        send_registration_received(registration)
     catalog_changed(slot.course_id)
     return registration
 
@@ -288,11 +323,9 @@ def register_student(
         raise InvalidChoice(_("Choose one of this course's time slots."), field="slot")
     if not upcoming_class_dates(slot, today=today):
         raise InvalidChoice(_("This time slot has no classes left."), field="slot")
-    _check_payment_method(payment_method)
-    # From the slot's prices as the caller read them (prefetched by the course page), else one query.
-    price = next((price for price in slot.prices.all() if price.pricing_type == pricing_type), None)
-    if price is None:
-        raise InvalidChoice(_("This option is not offered for this time slot."), field="pricing_type")
+    quote = quote_for(slot=slot, pricing_type=pricing_type, now=timezone.now())
+    if not quote.is_free:
+        _check_payment_method(payment_method)
     class_date = _check_class_date(
         course=course, slot=slot, pricing_type=pricing_type, class_date=class_date, today=today
     )
@@ -305,7 +338,7 @@ def register_student(
         details=details,
         class_date=class_date,
         verified_student=verified_student,
-        amount=price.price,
+        quote=quote,
     )
     try:
         try:
@@ -341,7 +374,7 @@ def _register_in_transaction(
     class_date: datetime.date | None,
     verified_student: Student | None,
     known: Student | None,
-    amount: Decimal,
+    quote: pricing.Quote,
 ) -> Registration:
     """register_student's writes: lock, count, write, in one transaction without savepoints (each costs two round
     trips); raises _Duplicate, and IntegrityError when a request racing this one committed the same new student."""
@@ -368,7 +401,8 @@ def _register_in_transaction(
             pricing_type=pricing_type,
             payment_method=payment_method,
             class_date=class_date,
-            amount=amount,
+            amount=quote.amount,
+            first_class_date=quote.first_class_date,
             reason=_("Registered online."),
             duplicates_checked=True,
         )
@@ -394,7 +428,6 @@ def admin_register_student(
     and AlreadyRegistered when the student already holds this seat.
     """
     reason = str(reason).strip()
-    _check_payment_method(payment_method)
     if pricing_type not in CoursePricing.PricingType.values:
         raise InvalidChoice(field="pricing_type")
     course = slot.course
@@ -403,11 +436,20 @@ def admin_register_student(
         raise InvalidChoice(
             _("This time slot has no price of this type: enter an amount and a reason."), field="amount"
         )
+    # The usual amount is what a student would pay now (a late joiner's price); once the last class has started the
+    # owner may still record a full package, at its full price and for every class.
+    quote = (
+        pricing.quote(slot=slot, pricing_type=pricing_type, price=price.price, now=timezone.now()) if price else None
+    )
+    usual = quote.amount if quote else (price.price if price else None)
+    first_class_date = quote.first_class_date if quote else None
     if amount is not None:
         if not amount.is_finite() or amount < 0:
             raise RegistrationError(_("Enter an amount of 0 or more."), field="amount")
-        if (price is None or amount != price.price) and not reason:
+        if amount != usual and not reason:
             raise RegistrationError(_("Say why this registration costs a different amount."), field="reason")
+    if (usual if amount is None else amount) != 0:
+        _check_payment_method(payment_method)
     # Past dates are allowed: the owner may record a class that already happened.
     class_date = _check_class_date(
         course=course, slot=slot, pricing_type=pricing_type, class_date=class_date, today=datetime.date.min
@@ -415,9 +457,13 @@ def admin_register_student(
     overrides = []
     if not seats.is_eligible(student, course):
         overrides.append(str(_("Crew-only rule waived.")))
-    if amount is not None and (price is None or amount != price.price):
-        usual = price.price if price is not None else "–"
-        overrides.append(str(_("Amount %(amount)s instead of %(price)s.") % {"amount": amount, "price": usual}))
+    if amount is not None and amount != usual:
+        overrides.append(
+            str(
+                _("Amount %(amount)s instead of %(price)s.")
+                % {"amount": amount, "price": "–" if usual is None else usual}
+            )
+        )
     with transaction.atomic():
         slot = seats.lock_slot(slot)
         if seats.seats_left(slot, class_date=class_date, now=timezone.now()) <= 0:
@@ -434,7 +480,8 @@ def admin_register_student(
             pricing_type=pricing_type,
             payment_method=payment_method,
             class_date=class_date,
-            amount=amount if amount is not None else price.price,
+            amount=amount if amount is not None else usual,
+            first_class_date=first_class_date,
             actor=actor,
             actor_label=actor_label_for(actor),
             reason=history.strip(),

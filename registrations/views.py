@@ -228,7 +228,9 @@ def create(request, course_id):
         except RegistrationError as error:
             refusal = error
         else:
-            messages.success(request, _("You're registered! Your seat is held while you pay."))
+            # A free class's page says "You're in" itself; a paid one's says what to do next.
+            if registration.payment_status != Registration.PaymentStatus.COMPLETED:
+                messages.success(request, _("You're registered! Your seat is held while you pay."))
             return redirect(registration)
     return _course_page_after_refusal(request, course_id=course_id, student=student, refusal=refusal)
 

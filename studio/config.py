@@ -45,6 +45,16 @@ def _int_parser(*, minimum: int, maximum: int) -> Callable[[str], int]:
     return parse
 
 
+def _choice_parser(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValidationError(_("Enter one of: %(choices)s.") % {"choices": ", ".join(choices)})
+        return value
+
+    return parse
+
+
 def _parse_text(raw: str) -> str:
     value = raw.strip()
     if len(value) > 200:
@@ -129,6 +139,7 @@ class StudioSettings:
     contact_email: str = ""
     accent_color: str = "#4b2a84"
     social_handle: str = ""
+    late_join_pricing: str = "full"
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,11 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "Studio colour (#RRGGBB) for the header and buttons; white text must be readable on it.",
         ),
         SettingDefinition("social_handle", _parse_instagram_handle, "Instagram handle, without the @."),
+        SettingDefinition(
+            "late_join_pricing",
+            _choice_parser("full", "prorated"),
+            "Full package of a series that has started: full (the whole price) or prorated (by the classes left).",
+        ),
     ]
 }
 

@@ -21,8 +21,11 @@ class OfferAnswerForm(forms.Form):
         error_messages={"invalid_choice": _("Choose Venmo or Zelle.")},
     )
 
-    def __init__(self, *args, payment_methods=None, **kwargs):
+    def __init__(self, *args, payment_methods=None, free: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if free:
+            del self.fields["payment_method"]  # a free class: nothing to pay, no method asked
+            return
         if payment_methods:
             self.fields["payment_method"].choices = [
                 (value, label) for value, label in PaymentMethod.choices if value in payment_methods
@@ -32,7 +35,9 @@ class OfferAnswerForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("action") == "accept" and not cleaned.get("payment_method"):
+        if "payment_method" not in self.fields:
+            cleaned["payment_method"] = ""
+        elif cleaned.get("action") == "accept" and not cleaned.get("payment_method"):
             if "payment_method" not in self.errors:
                 self.add_error("payment_method", ValidationError(_("Choose how you will pay.")))
         return cleaned

@@ -22,9 +22,10 @@ from courses.formatting import slot_schedule
 from courses.models import CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import catalog_changed
-from registrations import seats
+from registrations import pricing, seats
 from registrations.errors import InvalidChoice
 from registrations.models import Registration
+from registrations.pricing import Quote
 from registrations.services import create_registration
 from studio.config import StudioSettings, studio_settings
 from studio.emails import send_email
@@ -91,6 +92,15 @@ def offer_pricing(slot: CourseSlot) -> CoursePricing | None:
     return None
 
 
+def offer_quote(slot: CourseSlot, *, now: datetime.datetime | None = None) -> Quote | None:
+    """What accepting an offer of a seat in `slot` costs and covers now (registrations.pricing: a late joiner's
+    price for the classes left); None when there is no offer price or nothing left to sell."""
+    price = offer_pricing(slot)
+    if price is None:
+        return None
+    return pricing.quote(slot=slot, pricing_type=price.pricing_type, price=price.price, now=now or timezone.now())
+
+
 def _holds_active_registration(student_id: int, slot: CourseSlot, now: datetime.datetime) -> bool:
     return Registration.objects.filter(
         seats.holds_seat(now), student_id=student_id, slot=slot, class_date__isnull=True
@@ -129,7 +139,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
             "updated_at",
         ]
     )
-    price = offer_pricing(slot)
+    quote = offer_quote(slot, now=now)
     send_email(
         kind="waitlist_offer",
         to=entry.student.email,
@@ -138,7 +148,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
             entry,
             slot=slot,
             schedule=slot_schedule(slot, entry.course),
-            price=price.price if price else None,
+            price=quote.amount if quote else None,
             offer_url=offer_url(token),
             expires_at=entry.offer_expires_at,
         ),
@@ -337,14 +347,13 @@ def _expire_in_place(entry: WaitlistEntry) -> CourseSlot:
 
 
 def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
-    """Register the offer holder (pending, with a hold) into the seat the offer holds, even though the slot looks full.
+    """Register the offer holder into the seat the offer holds, even though the slot looks full: pending with a hold,
+    or confirmed at once for a free class (no payment method needed then).
 
     Single use. Raises OfferUnavailable (accepted, declined, expired, left, withdrawn, class started: final), or
     RegistrationClosed, NotEligible, InvalidChoice, AlreadyRegistered, RegistrationLimitReached (the offer stays open).
     """
     studio = studio_settings()
-    if payment_method not in Registration.PaymentMethod.values:
-        raise InvalidChoice(_("Choose Venmo or Zelle."), field="payment_method")
     expired_slot = None
     with transaction.atomic():
         # Two tabs accepting at once: the second waits here and then sees the offer used.
@@ -363,16 +372,21 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
             if not course.is_active:
                 raise InvalidChoice(_("This course is no longer open."))
             seats.check_registration_limit(student=entry.student, now=now, studio=studio)
-            price = offer_pricing(slot)
-            if price is None:
+            price, quote = offer_pricing(slot), offer_quote(slot, now=now)
+            if price is None or quote is None:
                 raise InvalidChoice(_("This time slot has no price; please contact the studio."))
+            if not quote.is_free and payment_method not in Registration.PaymentMethod.values:
+                raise InvalidChoice(_("Choose Venmo or Zelle."), field="payment_method")
             # No seat count: the offer is the seat (counted as taken until now); the registration takes it over
-            # in this same transaction, so the count of taken seats does not change.
+            # in this same transaction, so the count of taken seats does not change. A free class is confirmed
+            # at once (create_registration).
             registration = create_registration(
                 student=entry.student,
                 slot=slot,
                 pricing_type=price.pricing_type,
                 payment_method=payment_method,
+                amount=quote.amount,
+                first_class_date=quote.first_class_date,
                 actor_label="student",
                 reason=_("Accepted a waitlist offer."),
             )

@@ -15,6 +15,7 @@ from courses.models import Course
 from registrations import selectors
 from registrations.errors import NotEligible, RegistrationError
 from registrations.forms import WaitlistJoinForm
+from registrations.models import Registration
 from registrations.payments import payment_methods
 from registrations.views import render_course_page, student_details
 from students.session import signed_in_student
@@ -105,6 +106,11 @@ def leave(request, public_id):
     return redirect(entry)
 
 
+def _is_free(entry: WaitlistEntry) -> bool:
+    quote = offers.offer_quote(entry.offer_slot) if entry.offer_slot_id else None
+    return quote is not None and quote.is_free
+
+
 def _offer_page(request, *, entry, form=None, problem=None, status=200):
     course, slot = entry.course, entry.offer_slot
     price = offers.offer_pricing(slot) if slot is not None and problem is None else None
@@ -113,6 +119,7 @@ def _offer_page(request, *, entry, form=None, problem=None, status=200):
         "course": course,
         "slot": slot,
         "price": price,
+        "quote": offers.offer_quote(slot) if price is not None else None,
         "problem": problem,
         "form": form,
     }
@@ -135,8 +142,8 @@ def offer(request, token):
         problem = offers.offer_status(entry)
         if problem is not None:
             return _offer_page(request, entry=entry, problem=problem, status=_GONE_STATUS[problem.reason])
-        return _offer_page(request, entry=entry, form=OfferAnswerForm(payment_methods=methods))
-    form = OfferAnswerForm(request.POST, payment_methods=methods)
+        return _offer_page(request, entry=entry, form=OfferAnswerForm(payment_methods=methods, free=_is_free(entry)))
+    form = OfferAnswerForm(request.POST, payment_methods=methods, free=_is_free(entry))
     if not form.is_valid():
         return _offer_page(request, entry=entry, form=form)
     if form.cleaned_data["action"] == "decline":
@@ -151,5 +158,7 @@ def offer(request, token):
     except RegistrationError as error:
         form.add_error(error.field if error.field in form.fields else None, str(error))
         return _offer_page(request, entry=entry, form=form)
-    messages.success(request, _("The seat is yours! Pay to keep it."))
+    # A free class's page says "You're in" itself.
+    if registration.payment_status != Registration.PaymentStatus.COMPLETED:
+        messages.success(request, _("The seat is yours! Pay to keep it."))
     return redirect(registration)

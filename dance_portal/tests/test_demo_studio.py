@@ -130,9 +130,13 @@ def test_demo_studio_creates_registrations_in_every_status_with_their_audit_fiel
     assert all(rows.exists() for rows in by_status.values())
     assert all(r.payment_due_at > now for r in by_status[Registration.PaymentStatus.PENDING])
     assert all(r.payment_due_at < now for r in by_status[Registration.PaymentStatus.EXPIRED])
-    for registration in by_status[Registration.PaymentStatus.COMPLETED]:
+    for registration in by_status[Registration.PaymentStatus.COMPLETED].exclude(payment_amount=0):
         assert registration.confirmed_by == admin
         assert registration.created_at < registration.confirmed_at <= now
+    for registration in by_status[Registration.PaymentStatus.COMPLETED].filter(payment_amount=0):
+        # A free class is confirmed as it is made, by nobody.
+        assert registration.confirmed_by is None
+        assert registration.confirmed_at == registration.created_at
     for registration in by_status[Registration.PaymentStatus.CANCELED]:
         assert registration.canceled_at and registration.cancel_reason
     assert by_status[Registration.PaymentStatus.CANCELED].filter(canceled_by=admin).exists()
@@ -154,6 +158,8 @@ def test_demo_studio_records_one_event_per_transition():
         transitions = list(registration.events.values_list("from_status", "to_status"))
         if registration.payment_status == Registration.PaymentStatus.PENDING:
             assert transitions == [("", "pending")]
+        elif registration.payment_amount == 0:  # a free class is confirmed at once
+            assert transitions == [("", "completed")]
         else:
             assert transitions == [("", "pending"), ("pending", registration.payment_status)]
 
@@ -332,7 +338,14 @@ def test_demo_studio_records_its_emails_as_skipped_and_keeps_the_owners_email_se
 
     run_demo_studio()
 
-    assert EmailLog.objects.filter(kind="registration_received").count() == Registration.objects.count()
+    assert (
+        EmailLog.objects.filter(kind="registration_received").count()
+        == Registration.objects.exclude(payment_amount=0).count()
+    )
+    assert (
+        EmailLog.objects.filter(kind="registration_confirmed").count()
+        == Registration.objects.filter(payment_amount=0).count()
+    )
     assert set(EmailLog.objects.values_list("status", flat=True)) == {EmailLog.Status.SKIPPED}
     assert not EmailLog.objects.exclude(sent_at=None).exists()
     assert email_setting_row() == owner_row

@@ -1,5 +1,6 @@
 """The registration journey on a phone, in a real browser: catalog → course → form → payment page → email."""
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -83,5 +84,61 @@ def test_student_registers_on_a_phone_and_sees_how_to_pay(live_server, phone, sc
     registration.refresh_from_db()
     assert registration.payment_reported_at is not None
     screenshot(phone, "05-payment-reported")
+
+    assert csp_errors == []
+
+
+def test_a_drop_in_on_a_two_slot_series_and_a_free_class_on_a_phone(live_server, phone, screenshot, axe_check):
+    SystemSetting.objects.create(setting_key="zelle_email", setting_value="pay@groove.example")
+    course = CourseFactory(name="Popping Basics")
+    thursday = priced_slot(course=course, day_of_week=3, full_package="120.00", drop_in="35.00", location="Studio A")
+    saturday = priced_slot(
+        course=course, day_of_week=5, start_time=datetime.time(11), end_time=datetime.time(12), drop_in=None
+    )
+    free = CourseFactory(name="Open Practice", course_type="drop_in")
+    priced_slot(course=free, full_package=None, drop_in="0.00")
+    csp_errors = []
+    phone.on("console", lambda m: "Content Security Policy" in m.text and csp_errors.append(m.text))
+
+    # The drop-in follows the slot: the Saturday slot has none, the Thursday one lists only its own dates.
+    phone.goto(live_server.url + course.get_absolute_url())
+    drop_in = phone.get_by_label(re.compile(r"Drop-in \(one class\)"))
+    phone.locator(f"input[name='slot'][value='{saturday.pk}']").check()
+    assert drop_in.is_hidden()
+    phone.locator(f"input[name='slot'][value='{thursday.pk}']").check()
+    drop_in.check()
+    dates = phone.get_by_label("Which class? (drop-in only)")
+    assert dates.is_visible()
+    day = thursday.class_dates()[1]
+    assert f"{day:%a, %b} {day.day}, 7–8:30 pm" in dates.inner_text()
+    assert saturday.class_dates()[0].strftime("%b %-d,") not in dates.inner_text()
+    dates.select_option(day.isoformat())
+    phone.get_by_label("Email").fill("ana@example.org")
+    phone.get_by_label("First name").fill("Ana")
+    phone.get_by_label("Last name").fill("Lima")
+    axe_check(phone)
+    screenshot(phone, "22-drop-in-form")
+    phone.get_by_role("button", name="Register and see how to pay").click()
+    phone.wait_for_url(re.compile(r"/registrations/[0-9a-f-]{36}/$"))
+    drop_in_registration = Registration.objects.get()
+    assert (drop_in_registration.slot, drop_in_registration.class_date) == (thursday, day)
+    assert drop_in_registration.payment_amount == Decimal("35.00")
+
+    # A free class asks for no payment and confirms at once.
+    phone.goto(live_server.url + free.get_absolute_url())
+    assert phone.get_by_text("How will you pay?").count() == 0
+    phone.get_by_label("Email").fill("ben@example.org")
+    phone.get_by_label("First name").fill("Ben")
+    phone.get_by_label("Last name").fill("Okafor")
+    phone.get_by_role("button", name="Register – it's free").click()
+    phone.wait_for_url(re.compile(r"/registrations/[0-9a-f-]{36}/$"))
+    assert phone.get_by_role("heading", name="You're in – see you in class").is_visible()
+    assert phone.get_by_text("Seat held until").count() == 0
+    assert phone.get_by_text("Almost done").count() == 0
+    axe_check(phone)
+    screenshot(phone, "22-free-class-youre-in")
+    free_registration = Registration.objects.get(course=free)
+    assert free_registration.payment_status == Registration.PaymentStatus.COMPLETED
+    assert EmailLog.objects.get(about_id=free_registration.pk, kind="registration_confirmed")
 
     assert csp_errors == []

@@ -114,8 +114,8 @@ def test_a_refused_form_is_shown_again_with_seats_and_full_dates_as_they_are_now
     assert response.status_code == 200
     assert "Enter a valid email address." in html
     assert "Full package sold out" in html
-    assert f"{first:%a, %b} {first.day} (full)" in html
-    assert f"{second:%a, %b} {second.day}</option>" in html
+    assert f"{first:%a, %b} {first.day}, 7–8:30 pm (full)" in html
+    assert f"{second:%a, %b} {second.day}, 7–8:30 pm</option>" in html
 
 
 def test_register_a_drop_in_on_a_date_that_is_not_a_class_is_a_field_error(client, slot):

@@ -25,18 +25,51 @@ document.addEventListener("click", (event) => {
   }, () => {});
 });
 
-// Registration form: the class date matters only for a drop-in, so show it only then.
+// Registration form: offer only what fits the chosen slot. Each slot's options and prices are in the form's
+// data-options ({slot id: {pricing type: amount}}): a pricing type the slot lacks is hidden, the class-date list
+// shows only the slot's own dates (and only for a drop-in), and a free choice hides the payment method.
 (function () {
-  const select = document.querySelector("select[data-drop-in-only]");
-  if (!select) return;
-  const wrapper = select.closest(".class-date-field") || select.parentElement;
-  const form = select.form;
-  function update() {
-    const chosen = form.querySelector("input[name='pricing_type']:checked");
-    wrapper.hidden = !(chosen && chosen.value === "drop_in");
+  const form = document.querySelector("form.registration-form[data-options]");
+  if (!form) return;
+  const options = JSON.parse(form.dataset.options || "{}");
+  const dateSelect = form.querySelector("select[data-drop-in-only]");
+  const dateWrapper = dateSelect && (dateSelect.closest(".class-date-field") || dateSelect.parentElement);
+  const payment = form.querySelector(".payment-method-field");
+
+  function chosen(name) {
+    const input = form.querySelector(`input[name='${name}']:checked`);
+    return input ? input.value : null;
   }
+
+  function update() {
+    const slot = chosen("slot");
+    const prices = slot ? options[slot] || {} : null;
+    form.querySelectorAll("input[name='pricing_type']").forEach((input) => {
+      const fits = !prices || input.value in prices;
+      input.closest(".form-check").hidden = !fits;
+      if (!fits && input.checked) input.checked = false;
+    });
+    const pricing = chosen("pricing_type");
+    if (dateSelect) {
+      dateWrapper.hidden = pricing !== "drop_in";
+      dateSelect.querySelectorAll("option[data-slot]").forEach((option) => {
+        const fits = !slot || option.dataset.slot === slot;
+        option.hidden = !fits;
+        option.disabled = !fits;
+        if (!fits && option.selected) dateSelect.value = "";
+      });
+      dateSelect.querySelectorAll("optgroup").forEach((group) => {
+        group.hidden = !Array.from(group.querySelectorAll("option")).some((option) => !option.hidden);
+      });
+    }
+    if (payment) {
+      const free = prices && pricing && prices[pricing] !== undefined && Number(prices[pricing]) === 0;
+      payment.hidden = Boolean(free);
+    }
+  }
+
   form.addEventListener("change", (event) => {
-    if (event.target.name === "pricing_type") update();
+    if (event.target.name === "slot" || event.target.name === "pricing_type") update();
   });
   update();
 })();

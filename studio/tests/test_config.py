@@ -21,6 +21,7 @@ DEFAULTS = {
     "contact_email": "",
     "accent_color": "#4b2a84",
     "social_handle": "",
+    "late_join_pricing": "full",
 }
 
 
@@ -73,6 +74,7 @@ def test_a_row_of_a_setting_that_no_longer_exists_is_ignored():
         ("zelle_phone", "+1 (415) 555-0100", "+1 (415) 555-0100"),
         ("zelle_email", " Pay@Salsa.Example ", "pay@salsa.example"),
         ("contact_email", "", ""),
+        ("late_join_pricing", " Prorated ", "prorated"),
     ],
 )
 def test_stored_setting_is_read_as_its_type(key, raw, value):
@@ -152,6 +154,8 @@ def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_que
         ("venmo_username", "https://venmo.com/salsa"),
         ("zelle_phone", "call me"),
         ("zelle_phone", "12345"),
+        ("late_join_pricing", "half"),
+        ("late_join_pricing", ""),
         ("unknown_setting", "1"),
     ],
 )

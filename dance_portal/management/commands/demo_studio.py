@@ -43,6 +43,7 @@ from courses.models import Course, CoursePricing, CourseSlot
 from courses.services import save_course, save_slot
 from registrations.errors import RegistrationError
 from registrations.models import Registration, RegistrationEvent
+from registrations.pricing import classes_not_started
 from registrations.services import admin_register_student, register_student, report_payment
 from registrations.transitions import cancel_registration, confirm_payment, expire_run_out_holds
 from students.models import Student
@@ -447,6 +448,11 @@ def create_demo_studio(
             student, course = students[spec.student], courses[spec.course]
             story.append((spec, create_registration(spec, student=student, course=course, admin=admin, today=today)))
         let_holds_run_out(story, now=now)
+        for spec, registration in story:
+            # Registered (in the story) before its series began, a registration covers every class; the service,
+            # which worked it out for now, made it a late joiner's. Before the rosters below are read.
+            first_class = first_class_then(registration, story_times(spec, registration, now=now))
+            Registration.objects.filter(pk=registration.pk).update(first_class_date=first_class)
         waitlist = []
         for key, email, hours_ago in WAITLIST:  # in order: positions 1..n; the course is full by now
             student = students[email]
@@ -591,9 +597,9 @@ def create_registration(
             details=details_of(student),
             class_date=class_date,
         )
-    if spec.status == COMPLETED:
+    if spec.status == COMPLETED and registration.payment_status != COMPLETED:  # a free class is confirmed already
         report_payment(registration=registration, method=spec.method)
-        note = "Free class" if not registration.payment_amount else f"{registration.get_payment_method_display()} seen"
+        note = f"{registration.get_payment_method_display()} seen"
         confirm_payment(registration=registration, actor=admin, method=spec.method, note=note)
     elif spec.status == CANCELED:
         by_student = spec.canceled_by_student
@@ -608,7 +614,7 @@ class StoryTimes:
     """When the demo says one registration's steps happened."""
 
     registered_at: datetime.datetime
-    due_at: datetime.datetime  # the end of its payment hold
+    due_at: datetime.datetime | None  # the end of its payment hold (none for a free class)
     reported_at: datetime.datetime  # the student said they paid
     confirmed_at: datetime.datetime
     canceled_at: datetime.datetime
@@ -617,6 +623,10 @@ class StoryTimes:
 def story_times(spec: DemoRegistration, registration: Registration, *, now: datetime.datetime) -> StoryTimes:
     """The steps of `spec` in the past, its hold as long as the service made it (payment_hold_hours)."""
     registered_at = now - datetime.timedelta(days=spec.days_ago, hours=3)
+    if registration.payment_due_at is None:  # a free class: confirmed as it was made, no hold
+        return StoryTimes(
+            registered_at, None, registered_at, registered_at, registered_at + datetime.timedelta(hours=26)
+        )
     due_at = registered_at + (registration.payment_due_at - registration.created_at)
     if spec.status == EXPIRED:
         # The hold must have run out by now, however long payment_hold_hours is.
@@ -628,6 +638,15 @@ def story_times(spec: DemoRegistration, registration: Registration, *, now: date
         confirmed_at=min(registered_at + datetime.timedelta(hours=20), now),
         canceled_at=registered_at + datetime.timedelta(hours=26),
     )
+
+
+def first_class_then(registration: Registration, times: StoryTimes) -> datetime.date | None:
+    """The first class a registration covers had it been made when the story says (registered before a series began,
+    it covers every class): the services worked it out for now."""
+    if registration.class_date is not None or registration.course.is_dated:
+        return registration.first_class_date
+    left = classes_not_started(registration.slot, now=times.registered_at)
+    return None if len(left) == len(registration.slot.class_dates()) else (left[0] if left else None)
 
 
 def let_holds_run_out(story: list[tuple[DemoRegistration, Registration]], *, now: datetime.datetime) -> int:
@@ -684,10 +703,14 @@ def backdate_story(
     was marked (at the end of each class); when the students were classified (a month ago)."""
     for spec, registration in story:
         times = story_times(spec, registration, now=now)
-        changes = {"created_at": times.registered_at, "payment_due_at": times.due_at}
+        changes = {"created_at": times.registered_at}
         history = {PENDING: times.registered_at}
+        if times.due_at is not None:
+            changes["payment_due_at"] = times.due_at
         if spec.status == COMPLETED:
-            changes |= {"payment_reported_at": times.reported_at, "confirmed_at": times.confirmed_at}
+            changes["confirmed_at"] = times.confirmed_at
+            if registration.payment_reported_at is not None:
+                changes["payment_reported_at"] = times.reported_at
             history[COMPLETED] = times.confirmed_at
         elif spec.status == CANCELED:
             changes["canceled_at"] = times.canceled_at
