@@ -41,6 +41,20 @@ class NotOnRoster(AttendanceError):
         self.student_ids = student_ids
 
 
+def delete_sessions(*, sessions) -> tuple[int, list[ClassSession]]:
+    """Delete class sessions made by mistake; a session with attendance is the studio's record and is kept (cancel it
+    instead). Returns (how many were deleted, the sessions kept)."""
+    deleted, kept = 0, []
+    for session in sessions:
+        with transaction.atomic():
+            if AttendanceRecord.objects.filter(session=session).exists():
+                kept.append(session)
+                continue
+            session.delete()
+            deleted += 1
+    return deleted, kept
+
+
 def generate_class_sessions(*, course: Course) -> list[ClassSession]:
     """Creates the missing sessions of a course: one per slot and class date (weekly on the slot's weekday between
     the course dates, or the dated slot's one date) with the slot's local times and location. Idempotent: a slot
@@ -75,9 +89,18 @@ def generate_class_sessions(*, course: Course) -> list[ClassSession]:
     return sessions
 
 
-def cancel_session(*, session: ClassSession) -> bool:
-    """Cancels a class session (is_canceled, canceled_at) and, after the commit, emails everyone on its roster if it
-    has not taken place yet. Idempotent: returns False and sends nothing when it was already canceled."""
+CANCEL_REASON_MAX_LENGTH = ClassSession._meta.get_field("cancel_reason").max_length
+
+
+class SessionHasAttendance(AttendanceError):
+    pass
+
+
+def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
+    """Cancels a class session (is_canceled, canceled_at, the reason) and, after the commit, emails everyone on its
+    roster the reason if it has not taken place yet. Idempotent: returns False and sends nothing when it was already
+    canceled."""
+    reason = str(reason).strip()[:CANCEL_REASON_MAX_LENGTH]
     with transaction.atomic():
         # of=self: lock the session only, not the joined slot that registrations lock to count seats.
         session = (
@@ -87,7 +110,8 @@ def cancel_session(*, session: ClassSession) -> bool:
             return False
         session.is_canceled = True
         session.canceled_at = timezone.now()
-        session.save(update_fields=["is_canceled", "canceled_at", "updated_at"])
+        session.cancel_reason = reason
+        session.save(update_fields=["is_canceled", "canceled_at", "cancel_reason", "updated_at"])
         # A past session canceled after the fact (it did not happen) only leaves the completion figures.
         if session.session_date >= timezone.localdate():
             for entry in session_roster(session).entries:
