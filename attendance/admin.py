@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.services import cancel_session, delete_sessions
+from students.admin import ExportsContacts
 from studio.csv import csv_response
 
 
@@ -137,7 +138,7 @@ class ClassSessionAdmin(admin.ModelAdmin):
         return obj._attendance_count
 
 
-@admin.action(description=_("Export to CSV"), permissions=["view"])
+@admin.action(description=_("Export to CSV"), permissions=["export_contacts"])
 def export_attendance_csv(modeladmin, request, queryset):
     """The selected attendance records as CSV (formula-safe, UTF-8 with a BOM)."""
     records = queryset.select_related("session__course", "student", "marked_by").order_by(
@@ -172,7 +173,7 @@ def export_attendance_csv(modeladmin, request, queryset):
 
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(admin.ModelAdmin):
+class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
     """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
     the roster, the session's date and who marks. A correction is made there too."""
 

@@ -46,6 +46,14 @@ _KEPT = _(
 )
 
 
+class ExportsContacts:
+    """Mixed into the admins whose CSV exports carry students' contact details: such an action, declared with
+    permissions=["export_contacts"], needs students.export_contacts (the Studio admin has it, an Instructor not)."""
+
+    def has_export_contacts_permission(self, request):
+        return request.user.has_perm("students.export_contacts")
+
+
 class ToClassifyFilter(admin.SimpleListFilter):
     """The studio's "to classify" list (SPEC §3 Students): students no admin has reviewed yet."""
 
