@@ -122,6 +122,15 @@ def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
     return True
 
 
+def cancel_sessions_on_closure(sender, *, date, reason: str, **kwargs) -> int:
+    """courses.signals.closure_added: the studio closed `date`, so its sessions are canceled with the closure's reason
+    (their rosters are emailed). Connected in AttendanceConfig.ready(); returns how many were canceled."""
+    return sum(
+        cancel_session(session=session, reason=reason)
+        for session in ClassSession.objects.filter(session_date=date, is_canceled=False)
+    )
+
+
 def _email_session_canceled(*, session: ClassSession, student: Student) -> None:
     send_email(
         kind="session_canceled",

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
-from courses.models import CatalogVersion, Course, CoursePricing, CourseSlot
+from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
 from registrations.models import Registration, RegistrationEvent
@@ -61,6 +61,17 @@ def _studio_logo():
     return StudioLogo.objects.create(data=b"\x89PNG\r\n\x1a\n", content_type=StudioLogo.ContentType.PNG)
 
 
+_closure_days = itertools.count(1)
+
+
+def _closure():
+    from django.utils import timezone
+
+    return Closure.objects.create(
+        date=timezone.localdate() + timezone.timedelta(days=next(_closure_days)), reason="Off"
+    )
+
+
 def _registration_event():
     return RegistrationEvent.objects.create(
         registration=RegistrationFactory(), to_status=Registration.PaymentStatus.PENDING, actor_label="student"
@@ -80,6 +91,7 @@ MAKE_ROW = {
     SystemSetting: _setting,
     EmailLog: _email_log,
     StudioLogo: _studio_logo,
+    Closure: _closure,
 }
 PORTAL_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label
