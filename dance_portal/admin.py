@@ -3,9 +3,12 @@ the studio holds about them. Each app's own admin edits its own rows; these exte
 import every app (as Django's docs extend the User admin: unregister, then register the extended one).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -13,6 +16,7 @@ from django.utils.translation import ngettext
 from attendance.services import generate_class_sessions
 from courses.admin import CourseAdmin, CourseSlotAdmin
 from courses.models import Course, CourseSlot
+from dance_portal.student_data import CannotErase, erase_student, student_data
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
@@ -68,7 +72,73 @@ class WaitlistEntryInline(ReadOnlyInline):
 
 
 class StudioStudentAdmin(StudentAdmin):
+    """The student's page with their registrations and waitlist places, and their data: download it (JSON), read
+    it, or erase it on request (dance_portal/student_data.py)."""
+
     inlines = [RegistrationInline, WaitlistEntryInline]
+    change_form_template = "admin/students/student/change_form.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:student_id>/data/", view(self.data_view), name="students_student_data"),
+            path("<int:student_id>/data.json", view(self.data_json_view), name="students_student_data_json"),
+            path("<int:student_id>/erase/", view(self.erase_view), name="students_student_erase"),
+            *super().get_urls(),
+        ]
+
+    def _student_or_404(self, request, student_id, *, change: bool = False) -> Student:
+        student = self.get_object(request, str(student_id))
+        if student is None:
+            raise Http404("No such student")
+        allowed = self.has_change_permission(request, student) if change else self.has_view_permission(request, student)
+        if not allowed or not request.user.has_perm("students.export_contacts"):
+            raise PermissionDenied
+        return student
+
+    def data_view(self, request, student_id):
+        """Everything the portal holds about the student, as a page to read."""
+        student = self._student_or_404(request, student_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Data held about %(name)s") % {"name": student.full_name},
+            "subtitle": None,
+            "opts": self.opts,
+            "original": student,
+            "data": student_data(student),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/students/student/data.html", context)
+
+    def data_json_view(self, request, student_id):
+        """The same as a JSON file to hand to the student."""
+        student = self._student_or_404(request, student_id)
+        response = JsonResponse(student_data(student), json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="student-{student.pk}.json"'
+        return response
+
+    def erase_view(self, request, student_id):
+        """GET asks "erase this student's personal data?"; POST erases it through the service."""
+        student = self._student_or_404(request, student_id, change=True)
+        change_url = reverse("admin:students_student_change", args=[student.pk])
+        if request.method == "POST":
+            try:
+                erase_student(student=student)
+            except CannotErase as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(request, _("The student's personal data is erased; their records stay, anonymised."))
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase %(name)s's personal data?") % {"name": student.full_name},
+            "subtitle": None,
+            "opts": self.opts,
+            "original": student,
+            "change_url": change_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/students/student/erase.html", context)
 
 
 class StudioCourseAdmin(CourseAdmin):

@@ -145,6 +145,23 @@ def classify_students(*, students, student_type: str, by: AbstractBaseUser | Non
     return count
 
 
+def anonymise_student(*, student: Student) -> Student:
+    """Replace a student's personal details with placeholders (the row, and so their records, stay) and void their
+    sign-in links (the address they name changes) and calendar feed; the studio's records of them stay anonymised."""
+    with transaction.atomic():
+        student = Student.objects.select_for_update().get(pk=student.pk)
+        student.first_name = str(_("Erased"))
+        student.last_name = str(_("student #%(number)d") % {"number": student.pk})
+        student.email = f"erased-{student.pk}@erased.invalid"
+        student.phone = student.instagram_handle = student.dance_experience = ""
+        student.calendar_token = None
+        student.last_portal_login_at = None
+        student.profile_complete = False
+        student.erased_at = timezone.now()
+        student.save()
+    return student
+
+
 # --- the portal's sign-in links ------------------------------------------------------------------------------------------
 
 

@@ -97,3 +97,12 @@ def _deliver_on_commit(log: EmailLog) -> None:
 
     # Robust: a queue that is down must not turn a committed registration into an error page; the row stays queued.
     transaction.on_commit(partial(deliver_email.enqueue, log.pk), robust=True)
+
+
+REDACTED = "(erased)"
+
+
+def redact_emails_to(*, address: str, placeholder: str) -> int:
+    """Erase what the email log holds of a person: the address becomes `placeholder` and the bodies are dropped (the
+    kind, subject, time and status stay, so the log still counts what was sent). Returns how many rows."""
+    return EmailLog.objects.filter(to_email=address).update(to_email=placeholder, body_text=REDACTED, body_html="")
