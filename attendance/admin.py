@@ -9,6 +9,8 @@ from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.services import cancel_session
+from courses.admin_columns import day_field, moment_field
+from courses.formatting import time_range
 from studio.csv import csv_response
 
 
@@ -29,20 +31,20 @@ class ClassSessionForm(forms.ModelForm):
 class ClassSessionAdmin(admin.ModelAdmin):
     form = ClassSessionForm
     list_display = [
-        "session_date",
-        "start_time",
-        "end_time",
+        "date",
+        "hours",
         "course",
         "location",
         "is_canceled",
         "attendance_count",
     ]
-    list_display_links = ["session_date", "start_time"]
+    list_display_links = ["date", "hours"]
     list_filter = ["is_canceled", "course__course_type", "course"]
     search_fields = ["course__name", "location", "notes"]
     list_select_related = ["course"]
     autocomplete_fields = ["course", "slot"]
     date_hierarchy = "session_date"
+    date = day_field("session_date", _("date"))
     # Canceling a session emails its roster, so it is an action calling the attendance service, not a checkbox.
     readonly_fields = ["roster_link", "is_canceled", "canceled_at", "created_at", "updated_at"]
     actions = ["cancel_sessions"]
@@ -55,6 +57,10 @@ class ClassSessionAdmin(admin.ModelAdmin):
     def cancel_sessions(self, request, queryset):
         canceled = sum(cancel_session(session=session) for session in queryset)
         self.message_user(request, ngettext("Canceled %d session.", "Canceled %d sessions.", canceled) % canceled)
+
+    @admin.display(description=_("time"), ordering="start_time")
+    def hours(self, obj):
+        return time_range(obj.start_time, obj.end_time)
 
     @admin.display(description=_("roster"))
     def roster_link(self, obj):
@@ -109,7 +115,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
     """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
     the roster, the session's date and who marks. A correction is made there too."""
 
-    list_display = ["session", "student", "status", "marked_by", "marked_at"]
+    list_display = ["session", "student", "status", "marked_by", "marked"]
     list_filter = ["status", "session__course"]
     search_fields = [
         "student__first_name",
@@ -118,6 +124,7 @@ class AttendanceRecordAdmin(admin.ModelAdmin):
         "session__course__name",
     ]
     list_select_related = ["session__course", "student", "marked_by"]
+    marked = moment_field("marked_at", _("marked at"))
     date_hierarchy = "marked_at"
     actions = [export_attendance_csv]
     fields = ["session", "roster_link", "student", "status", "marked_by", "marked_at"]

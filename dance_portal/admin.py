@@ -113,7 +113,7 @@ class StudioCourseAdmin(CourseAdmin):
 
 
 class StudioCourseSlotAdmin(CourseSlotAdmin):
-    list_display = [*CourseSlotAdmin.list_display[:5], "active_registration_count", *CourseSlotAdmin.list_display[5:]]
+    list_display = [*CourseSlotAdmin.list_display[:3], "active_registration_count", *CourseSlotAdmin.list_display[3:]]
 
     def get_queryset(self, request):
         return (

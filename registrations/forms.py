@@ -5,10 +5,10 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import dateformat
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from courses import formatting
 from courses.formatting import money, price_summary, seats_text, slot_schedule
 from courses.models import Course, CoursePricing, CourseSlot
 from registrations.models import Registration
@@ -18,8 +18,8 @@ PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
 
 
-def _date_label(day: datetime.date, *, full: bool) -> str:
-    label = dateformat.format(day, "D, M j")
+def _date_label(value: datetime.date, *, full: bool) -> str:
+    label = formatting.day(value)
     return _("%(day)s (full)") % {"day": label} if full else label
 
 
