@@ -18,7 +18,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from courses import services
-from courses.admin_columns import day_field, money_field
+from courses.admin_columns import day_field, moment_field, money_field
 from courses.formatting import slot_when
 from courses.models import Course, CoursePricing, CourseSlot
 
@@ -56,7 +56,7 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
     drop_in_price = forms.DecimalField(
         label=_("drop-in price"),
@@ -64,13 +64,13 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
 
     class Meta(CourseSlotForm.Meta):
         fields = SLOT_FIELDS
         # Narrow, so the price columns fit on the course page without scrolling sideways.
-        widgets = {"location": forms.TextInput(attrs={"size": 14})}
+        widgets = {"location": forms.TextInput(attrs={"size": 12})}
 
     def __init__(self, *args, parent_course=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,7 +133,9 @@ class CourseAdmin(admin.ModelAdmin):
     date_hierarchy = "start_date"
     starts = day_field("start_date", _("start date"))
     ends = day_field("end_date", _("end date"))
-    readonly_fields = ["created_at", "updated_at"]
+    created = moment_field("created_at", _("created at"))
+    updated = moment_field("updated_at", _("updated at"))
+    readonly_fields = ["created", "updated"]
     fieldsets = [
         (
             None,
@@ -150,7 +152,7 @@ class CourseAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("History"), {"fields": ["created_at", "updated_at"]}),
+        (_("History"), {"fields": ["created", "updated"]}),
     ]
     inlines = [CourseSlotInline]
 

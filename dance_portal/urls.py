@@ -7,6 +7,7 @@ from studio import branding
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("branding.css", branding.branding_css, name="branding_css"),
+    path("branding-admin.css", branding.admin_branding_css, name="admin_branding_css"),
     path("branding/logo", branding.studio_logo, name="studio_logo"),
     path("admin/", admin.site.urls),
     path("", include("registrations.urls")),
