@@ -18,7 +18,8 @@ def formatted_field(field_name: str, description, formatter: Callable, *, orderi
 
     @admin.display(description=description, ordering=field_name if ordering else None)
     def column(self, obj):
-        return formatter(getattr(obj, field_name)) or None
+        # The empty value itself: a read-only field would show None as "None".
+        return formatter(getattr(obj, field_name)) or self.get_empty_value_display()
 
     column.__name__ = f"{field_name}_in_words"
     return column

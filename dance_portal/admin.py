@@ -1,5 +1,5 @@
 """The admin pages that compose several apps: a course with its registrations and attendance, a student with everything
-the studio holds about them. Each app's own admin edits its own rows; these extend them from the top floor, which may
+the studio holds about them, the studio's email log and settings with moments in the portal's words. Each app's own admin edits its own rows; these extend them from the top floor, which may
 import every app (as Django's docs extend the User admin: unregister, then register the extended one).
 """
 
@@ -11,11 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from attendance.services import generate_class_sessions
+from courses import formatting
 from courses.admin import CourseAdmin, CourseSlotAdmin
+from courses.admin_columns import moment_field
 from courses.models import Course, CourseSlot
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
+from studio.admin import EmailLogAdmin, SystemSettingAdmin
+from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 
 ACTIVE_REGISTRATIONS = Q(registrations__payment_status__in=Registration.ACTIVE_STATUSES)
@@ -69,6 +73,8 @@ class WaitlistEntryInline(ReadOnlyInline):
 
 class StudioStudentAdmin(StudentAdmin):
     inlines = [RegistrationInline, WaitlistEntryInline]
+    list_display = [name if name != "created_at" else "created" for name in StudentAdmin.list_display]
+    created = moment_field("created_at", _("created at"))
 
 
 class StudioCourseAdmin(CourseAdmin):
@@ -127,10 +133,20 @@ class StudioCourseSlotAdmin(CourseSlotAdmin):
         return obj._active_registrations
 
 
+class StudioEmailLogAdmin(EmailLogAdmin):
+    moment_text = staticmethod(formatting.moment)
+
+
+class StudioSystemSettingAdmin(SystemSettingAdmin):
+    moment_text = staticmethod(formatting.moment)
+
+
 for model, model_admin in [
     (Student, StudioStudentAdmin),
     (Course, StudioCourseAdmin),
     (CourseSlot, StudioCourseSlotAdmin),
+    (EmailLog, StudioEmailLogAdmin),
+    (SystemSetting, StudioSystemSettingAdmin),
 ]:
     admin.site.unregister(model)
     admin.site.register(model, model_admin)
