@@ -28,8 +28,7 @@ class StudentAdminForm(forms.ModelForm):
     def clean_email(self):
         # The DB's case-insensitive constraint would only say "constraint violated"; say what is wrong instead.
         email = normalize_email(self.cleaned_data["email"])
-        if Student.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(_("A student with this email address already exists."))
+        services.check_email_free(email, exclude=self.instance)
         return email
 
 
