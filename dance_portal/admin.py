@@ -10,7 +10,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from attendance.admin import ClassSessionAdmin
+from attendance.models import ClassSession
 from attendance.services import generate_class_sessions
+from class_messages.admin import MessageClassAdminMixin
 from courses import formatting
 from courses.admin import CourseAdmin, CourseSlotAdmin
 from courses.admin_columns import moment_field
@@ -77,8 +80,9 @@ class StudioStudentAdmin(StudentAdmin):
     created = moment_field("created_at", _("created at"))
 
 
-class StudioCourseAdmin(CourseAdmin):
-    """The course page with what the studio runs on it: registrations counted, attendance linked, sessions made."""
+class StudioCourseAdmin(MessageClassAdminMixin, CourseAdmin):
+    """The course page with what the studio runs on it: registrations counted, attendance linked, sessions made, a
+    message to its students."""
 
     list_display = [*CourseAdmin.list_display[:-2], "active_registration_count", *CourseAdmin.list_display[-2:]]
     readonly_fields = ["attendance_links", *CourseAdmin.readonly_fields]
@@ -87,7 +91,7 @@ class StudioCourseAdmin(CourseAdmin):
         (_("Attendance"), {"fields": ["attendance_links"]}),
         CourseAdmin.fieldsets[-1],
     ]
-    actions = ["generate_sessions"]
+    actions = ["generate_sessions", "message_class"]
 
     @admin.action(description=_("Generate class sessions"), permissions=["change"])
     def generate_sessions(self, request, queryset):
@@ -118,7 +122,8 @@ class StudioCourseAdmin(CourseAdmin):
         return obj._active_registrations
 
 
-class StudioCourseSlotAdmin(CourseSlotAdmin):
+class StudioCourseSlotAdmin(MessageClassAdminMixin, CourseSlotAdmin):
+    actions = ["message_class"]
     list_display = [*CourseSlotAdmin.list_display[:3], "active_registration_count", *CourseSlotAdmin.list_display[3:]]
 
     def get_queryset(self, request):
@@ -133,6 +138,10 @@ class StudioCourseSlotAdmin(CourseSlotAdmin):
         return obj._active_registrations
 
 
+class StudioClassSessionAdmin(MessageClassAdminMixin, ClassSessionAdmin):
+    actions = [*ClassSessionAdmin.actions, "message_class"]
+
+
 class StudioEmailLogAdmin(EmailLogAdmin):
     moment_text = staticmethod(formatting.moment)
 
@@ -145,6 +154,7 @@ for model, model_admin in [
     (Student, StudioStudentAdmin),
     (Course, StudioCourseAdmin),
     (CourseSlot, StudioCourseSlotAdmin),
+    (ClassSession, StudioClassSessionAdmin),
     (EmailLog, StudioEmailLogAdmin),
     (SystemSetting, StudioSystemSettingAdmin),
 ]:

@@ -13,10 +13,11 @@ class DancePortalConfig(AppConfig):
 
         from dance_portal.roles import sync_staff_groups
 
-        # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
+        # After each app's post_migrate, once Django's own handler (connected first) has made that app's permissions.
+        # For every app, not for this one only: Django sends post_migrate only for apps with a models module, which
+        # this app no longer has, so a new model's permissions would never reach the Studio admin.
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
-            sender=self,
             weak=False,
             dispatch_uid="dance_portal_sync_staff_groups",
         )

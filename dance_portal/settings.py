@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "waitlist",
     "attendance",
     "portal",
+    "class_messages",
     "dance_portal",
 ]
 

@@ -16,6 +16,8 @@ urlpatterns = [
     # The student portal: its pages, and signing in to it with an emailed link.
     path("me/", include("portal.urls")),
     path("me/", include("students.urls")),
+    # The link in a message to a class that stops such messages.
+    path("messages/", include("class_messages.urls")),
 ]
 
 handler404 = "dance_portal.views.page_not_found"
