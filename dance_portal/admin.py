@@ -3,9 +3,12 @@ the studio holds about them, the studio's email log and settings with moments in
 import every app (as Django's docs extend the User admin: unregister, then register the extended one).
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -18,14 +21,18 @@ from courses import formatting
 from courses.admin import CourseAdmin, CourseSlotAdmin
 from courses.admin_columns import moment_field
 from courses.models import Course, CourseSlot
+from dance_portal.crew import crew_eligibility
+from dance_portal.forms import CrewEligibilityForm
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
+from students.services import classify_students
 from studio.admin import EmailLogAdmin, SystemSettingAdmin
 from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 
 ACTIVE_REGISTRATIONS = Q(registrations__payment_status__in=Registration.ACTIVE_STATUSES)
+CREW_MEMBER = Student.StudentType.CREW_MEMBER
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -78,6 +85,85 @@ class StudioStudentAdmin(StudentAdmin):
     inlines = [RegistrationInline, WaitlistEntryInline]
     list_display = [name if name != "created_at" else "created" for name in StudentAdmin.list_display]
     created = moment_field("created_at", _("created at"))
+
+    # --- crew eligibility: who attends enough to join the crew (dance_portal/crew.py) --------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "crew-eligibility/",
+                self.admin_site.admin_view(self.crew_eligibility_view),
+                name="students_student_crew_eligibility",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        context = {"crew_eligibility_url": reverse("admin:students_student_crew_eligibility"), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def crew_eligibility_view(self, request):
+        """The report (GET: courses, period, threshold) and its "Make crew member" (POST: the ticked students)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = CrewEligibilityForm(request.GET or None, initial=CrewEligibilityForm.initial_values())
+        candidates = None
+        if form.is_valid():
+            data = form.cleaned_data
+            candidates = crew_eligibility(
+                courses=list(data["courses"]), start=data["start"], end=data["end"], threshold=data["threshold"]
+            )
+            if request.method == "POST":
+                if not self.has_change_permission(request):
+                    raise PermissionDenied
+                return self._make_crew_from_report(request, candidates, data)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Crew eligibility"),
+            "subtitle": None,
+            "opts": self.model._meta,
+            "form": form,
+            "candidates": candidates,
+            "can_classify": self.has_change_permission(request),
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/students/student/crew_eligibility.html", context)
+
+    def _make_crew_from_report(self, request, candidates, data):
+        """Classify the ticked general students of the report as crew members (students.services.classify_students),
+        each recorded on their History page with the figures that qualified them."""
+        ticked = set(request.POST.getlist("student"))
+        chosen = [c for c in candidates if str(c.student.pk) in ticked and c.student.student_type != CREW_MEMBER]
+        if not chosen:
+            self.message_user(request, _("Tick the students to make crew members."), messages.WARNING)
+            return HttpResponseRedirect(request.get_full_path())
+        count = classify_students(students=[c.student for c in chosen], student_type=CREW_MEMBER, by=request.user)
+        period = formatting.date_range(data["start"], data["end"])
+        courses = ", ".join(course.name for course in data["courses"])
+        for candidate in chosen:
+            self.log_change(
+                request,
+                candidate.student,
+                _(
+                    "Made a crew member from the crew eligibility report: %(percent)d%% (%(attended)d of %(held)d "
+                    "classes) in %(courses)s, %(period)s."
+                )
+                % {
+                    "percent": candidate.percent,
+                    "attended": candidate.attended,
+                    "held": candidate.held,
+                    "courses": courses,
+                    "period": period,
+                },
+            )
+        self.message_user(
+            request,
+            ngettext("Made %(count)d student a crew member.", "Made %(count)d students crew members.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(request.get_full_path())
 
 
 class StudioCourseAdmin(MessageClassAdminMixin, CourseAdmin):

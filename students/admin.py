@@ -87,8 +87,12 @@ class StudentAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
 
     def _classify(self, request, queryset, student_type: str):
-        count = services.classify_students(students=queryset, student_type=student_type, by=request.user)
+        students = list(queryset)
+        count = services.classify_students(students=students, student_type=student_type, by=request.user)
         label = Student.StudentType(student_type).label
+        # Who classified, and when, on each student's History page (a student row keeps only when).
+        for student in students:
+            self.log_change(request, student, _("Classified as “%(type)s”.") % {"type": label})
         self.message_user(
             request,
             ngettext(
