@@ -46,13 +46,10 @@ class MessageClassAdminMixin:
             return None
         return HttpResponseRedirect(compose_url(rows[0]))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        context = dict(extra_context or {})
-        if object_id and self.has_message_permission(request):
-            model = self.model
-            kind = next(kind for kind, target_model in TARGET_MODELS.items() if target_model is model)
-            context["message_class_url"] = reverse("admin:class_messages_classmessage_compose", args=[kind, object_id])
-        return super().change_view(request, object_id, form_url, context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None and self.has_message_permission(request):
+            context = {**context, "message_class_url": compose_url(obj)}
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(ClassMessage)
