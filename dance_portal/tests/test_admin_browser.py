@@ -77,6 +77,7 @@ def studio(django_user_model):
     RegistrationFactory(slot=slots[1], payment_status=PaymentStatus.EXPIRED)
     ClassSessionFactory(slot=slots[0], session_date=today)
     return {
+        "course": courses[0],
         "registration": registrations[1],
         "email": EmailLog.objects.filter(kind="registration_received").order_by("pk").first(),
     }
@@ -160,4 +161,22 @@ def test_the_email_preview_shows_the_html_email_inside_its_sandbox(browser, live
     assert preview.get_by_text("We received your registration").is_visible()
     # Sandboxed without allow-scripts: the preview's document runs nothing.
     assert page.locator("iframe.email-preview").get_attribute("sandbox") == ""
+    context.close()
+
+
+def test_the_course_page_shows_every_column_of_its_time_slots(browser, live_server, http_settings, studio):
+    context = browser.new_context(viewport=LAPTOP, timezone_id="America/Los_Angeles")
+    page = context.new_page()
+    page.goto(live_server.url + "/admin/login/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(f"{live_server.url}/admin/courses/course/{studio['course'].pk}/change/")
+
+    wrapper = "document.querySelector('#slots-group .tabular table').parentElement"
+    assert page.evaluate(f"{wrapper}.scrollWidth - {wrapper}.clientWidth") <= 0
+    for column in ["Capacity", "Full package price", "Drop-in price", "Difficulty", "Location", "Delete?"]:
+        assert page.locator("#slots-group thead th", has_text=column).first.is_visible()
     context.close()
