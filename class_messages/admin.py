@@ -152,12 +152,7 @@ class ClassMessageAdmin(admin.ModelAdmin):
                 if "send" in request.POST:
                     form.add_error(None, _("The class changed while you wrote: check who gets the message now."))
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, field_errors in error.message_dict.items():
-                        form.add_error(field if field in form.fields else None, field_errors)
-                else:
-                    form.add_error(None, error.messages)
-                preview = None if "body" in form.errors or "subject" in form.errors else preview
+                form.add_error(None, error)  # a subject's or message's error goes next to its field
         context = {
             **self.admin_site.each_context(request),
             "title": _("Message a class"),
