@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from class_messages.models import ClassMessage, MessageOptOut
+from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFactory
 from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
@@ -32,7 +34,7 @@ def admin_user(django_user_model):
 
 
 # Written only by the services (or by the mailer): the admin offers no add form for them.
-NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord}
+NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord, ClassMessage, MessageOptOut}
 # Bookkeeping that nobody reads or edits: no admin page.
 NOT_IN_ADMIN = {CatalogVersion}
 # One row at most: "add" leads to the row there.
@@ -92,6 +94,8 @@ MAKE_ROW = {
     EmailLog: _email_log,
     StudioLogo: _studio_logo,
     Closure: _closure,
+    ClassMessage: ClassMessageFactory,
+    MessageOptOut: MessageOptOutFactory,
 }
 PORTAL_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label
