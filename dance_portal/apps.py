@@ -9,9 +9,14 @@ class DancePortalConfig(AppConfig):
     verbose_name = _("Dance portal")
 
     def ready(self):
+        from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate
 
+        from dance_portal.login_throttle import count_failed_login
         from dance_portal.roles import sync_staff_groups
+
+        # Every wrong staff password counts against its client address, whatever the username (login_throttle.py).
+        user_login_failed.connect(count_failed_login, dispatch_uid="dance_portal_count_failed_login")
 
         # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
         post_migrate.connect(

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Staff login POSTs from an address with too many wrong passwords get the 429 page before any password is hashed.
+    "dance_portal.login_throttle.StaffLoginThrottleMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -299,3 +301,6 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "studio.clients.client_ip"
+# And by client address across usernames (dance_portal/login_throttle.py): after this many wrong staff passwords from
+# one address, whatever the usernames, its login POSTs get the 429 page before any password is hashed.
+RATELIMIT_STAFF_LOGIN = env("RATELIMIT_STAFF_LOGIN", default="20/h")

@@ -1,0 +1,78 @@
+"""Issue 17: staff login throttled by address across usernames before any hashing (#3), odd form charsets answered
+with the site's 400 page (#6), the demo admin's published password flagged by `check --deploy` (#8)."""
+
+import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+import dance_portal.settings as project_settings
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("admin:login")
+PASSWORD = "a-long-staff-password-1"
+
+
+# --- 3. Staff login: by address, across usernames, before hashing ----------------------------------------------------
+
+
+@pytest.fixture
+def hashed(monkeypatch):
+    """Counts the password hasher's work (every check of a password, and the dummy hash of an unknown username)."""
+    calls = []
+    real_verify, real_encode = MD5PasswordHasher.verify, MD5PasswordHasher.encode
+    monkeypatch.setattr(MD5PasswordHasher, "verify", lambda self, *a: calls.append("verify") or real_verify(self, *a))
+    monkeypatch.setattr(MD5PasswordHasher, "encode", lambda self, *a: calls.append("encode") or real_encode(self, *a))
+    return calls
+
+
+def log_in(client, username, password="wrong", ip="203.0.113.7"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_many_usernames_from_one_address_are_paused_before_any_password_is_hashed(client, settings, hashed):
+    settings.RATELIMIT_STAFF_LOGIN = "20/h"
+    User.objects.create_user(username="owner", password=PASSWORD, is_staff=True)
+    tries = [log_in(client, f"user{n}").status_code for n in range(20)]
+    hashes_before = len(hashed)
+
+    paused = log_in(client, "user20")
+    even_the_right_password = log_in(client, "owner", PASSWORD)
+
+    assert tries == [200] * 20  # the usual "wrong password" page: axes locks username+address pairs only
+    assert hashes_before >= 20
+    assert paused.status_code == 429
+    assert "sign-in is paused" in paused.content.decode()
+    assert even_the_right_password.status_code == 429
+    assert len(hashed) == hashes_before  # refused before the login view hashed anything
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_pause_is_per_address(client, settings):
+    settings.RATELIMIT_STAFF_LOGIN = "3/h"
+    User.objects.create_user(username="owner", password=PASSWORD, is_staff=True)
+    for n in range(3):
+        log_in(client, f"user{n}")
+
+    other_address = log_in(client, "owner", PASSWORD, ip="198.51.100.9")
+
+    assert log_in(client, "user3").status_code == 429
+    assert other_address.status_code == 302
+
+
+def test_correct_logins_do_not_count_towards_the_pause(client, settings):
+    settings.RATELIMIT_STAFF_LOGIN = "2/h"
+    User.objects.create_user(username="owner", password=PASSWORD, is_staff=True)
+    for _ in range(3):
+        assert log_in(client, "owner", PASSWORD).status_code == 302
+        client.logout()
+
+    assert log_in(client, "owner", PASSWORD).status_code == 302
+
+
+def test_the_username_and_address_lockout_of_axes_stays():
+    assert project_settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert project_settings.RATELIMIT_STAFF_LOGIN == "20/h"
+    assert "dance_portal.login_throttle.StaffLoginThrottleMiddleware" in project_settings.MIDDLEWARE
+    assert project_settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
