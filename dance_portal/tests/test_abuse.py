@@ -4,9 +4,13 @@ with the site's 400 page (#6), the demo admin's published password flagged by `c
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
 import dance_portal.settings as project_settings
+from courses.tests.factories import priced_slot
+from registrations.models import Registration
+from students.models import Student
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +80,70 @@ def test_the_username_and_address_lockout_of_axes_stays():
     assert project_settings.RATELIMIT_STAFF_LOGIN == "20/h"
     assert "dance_portal.login_throttle.StaffLoginThrottleMiddleware" in project_settings.MIDDLEWARE
     assert project_settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
+
+
+# --- 6. A form posted in another charset ----------------------------------------------------------------------------
+
+
+def post_raw(client, path: str, body: bytes, content_type: str):
+    """A POST with exactly these bytes and this Content-Type (the test client would re-encode the body)."""
+    return client.generic("POST", path, body, content_type=content_type)
+
+
+@pytest.fixture
+def pages():
+    """page: (where the form is, where it posts to)."""
+    slot = priced_slot()
+    register = reverse("registrations:create", args=[slot.course.pk])
+    return {
+        "portal": (reverse("portal:home"),) * 2,
+        "register": (slot.course.get_absolute_url(), register),
+        "admin login": (LOGIN,) * 2,
+    }
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "iso-8859-1", "utf-16", "windows-1252", "utf8"])
+@pytest.mark.parametrize("page", ["portal", "register", "admin login"])
+def test_a_form_in_another_charset_gets_the_sites_400_page_not_a_500(pages, page, charset):
+    # A real CSRF cookie and token: the request gets as far as the CSRF check, which reads the form.
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    form_page, target = pages[page]
+    client.get(form_page)
+    token = client.cookies[project_settings.CSRF_COOKIE_NAME].value
+    body = f"csrfmiddlewaretoken={token}&email=ana%40example.org&first_name=Ren%E9e".encode()
+
+    response = post_raw(client, target, body, f"application/x-www-form-urlencoded; charset={charset}")
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "We couldn't read what was sent" in html
+    assert "site.css" in html and "See all classes" in html  # the site's own page
+    assert not Registration.objects.exists() and not Student.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["portal", "register", "admin login"])
+def test_a_form_without_a_csrf_cookie_in_another_charset_is_the_csrf_403(pages, page):
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+    response = post_raw(client, pages[page][1], b"email=a%E9", "application/x-www-form-urlencoded; charset=latin-1")
+
+    assert response.status_code == 403  # refused for the missing cookie, before the form is read
+
+
+def test_an_unknown_charset_is_read_as_utf8_and_never_answers_500(pages):
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+    response = post_raw(
+        client, pages["portal"][1], b"email=ana%40example.org", "application/x-www-form-urlencoded; charset=x-no-such"
+    )
+
+    assert response.status_code == 403  # Django ignores the unknown charset; the CSRF check then refuses
+
+
+def test_a_broken_multipart_body_gets_the_400_page(pages):
+    client = Client(raise_request_exception=False)
+
+    response = post_raw(client, pages["register"][1], b"--x\r\nnonsense", "multipart/form-data; boundary=")
+
+    assert response.status_code == 400
+    assert "We couldn't read what was sent" in response.content.decode()
