@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from students import services
-from students.models import Student, normalize_email
+from students.forms import clean_typed_email
+from students.models import Student
 
 
 class StudentAdminForm(forms.ModelForm):
@@ -27,7 +28,7 @@ class StudentAdminForm(forms.ModelForm):
 
     def clean_email(self):
         # The DB's case-insensitive constraint would only say "constraint violated"; say what is wrong instead.
-        email = normalize_email(self.cleaned_data["email"])
+        email = clean_typed_email(self.cleaned_data["email"])
         if Student.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("A student with this email address already exists."))
         return email
