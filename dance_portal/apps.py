@@ -12,6 +12,7 @@ class DancePortalConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate
 
+        from dance_portal import checks  # noqa: F401  (registers the project's system checks)
         from dance_portal.login_throttle import count_failed_login
         from dance_portal.roles import sync_staff_groups
 

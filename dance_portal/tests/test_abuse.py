@@ -1,14 +1,18 @@
 """Issue 17: staff login throttled by address across usernames before any hashing (#3), odd form charsets answered
 with the site's 400 page (#6), the demo admin's published password flagged by `check --deploy` (#8)."""
 
+import io
+
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import User
+from django.core import checks
 from django.test import Client
 from django.urls import reverse
 
 import dance_portal.settings as project_settings
 from courses.tests.factories import priced_slot
+from dance_portal.management.commands.demo_studio import ADMIN_EMAIL, ADMIN_PASSWORD
 from registrations.models import Registration
 from students.models import Student
 
@@ -147,3 +151,58 @@ def test_a_broken_multipart_body_gets_the_400_page(pages):
 
     assert response.status_code == 400
     assert "We couldn't read what was sent" in response.content.decode()
+
+
+# --- 8. The demo admin's published password ------------------------------------------------------------------------
+
+
+def deploy_warnings():
+    return [
+        message.id for message in checks.run_checks(include_deployment_checks=True) if message.id.startswith("dance")
+    ]
+
+
+def test_check_deploy_warns_while_an_account_has_the_published_demo_password(settings):
+    settings.DEBUG = False
+    admin = User.objects.create_superuser(username="admin", email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+
+    assert deploy_warnings() == ["dance_portal.W001"]
+
+    admin.set_password("a-new-strong-password-1")
+    admin.save()
+    assert deploy_warnings() == []
+
+
+def test_check_deploy_flags_the_demo_email_under_another_username(settings):
+    settings.DEBUG = False
+    User.objects.create_superuser(username="renamed", email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+
+    assert deploy_warnings() == ["dance_portal.W001"]
+
+
+def test_check_deploy_says_nothing_about_an_admin_with_its_own_password(settings):
+    settings.DEBUG = False
+    User.objects.create_superuser(username="admin", email=ADMIN_EMAIL, password="owner-chose-this-one")
+
+    assert deploy_warnings() == []
+
+
+def test_the_check_leaves_the_stored_hash_alone(settings):
+    """check_password on the user would upgrade an old hash and save it: a check must write nothing."""
+    settings.DEBUG = False
+    admin = User.objects.create_superuser(username="admin", email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    stored = User.objects.get(pk=admin.pk).password
+
+    deploy_warnings()
+
+    assert User.objects.get(pk=admin.pk).password == stored
+
+
+def test_demo_studio_with_debug_off_leaves_check_deploy_quiet(settings):
+    from django.core.management import call_command
+
+    settings.DEBUG = False
+    call_command("demo_studio", force=True, stdout=io.StringIO())
+
+    assert deploy_warnings() == []
