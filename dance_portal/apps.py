@@ -19,10 +19,11 @@ class DancePortalConfig(AppConfig):
         # Every wrong staff password counts against its client address, whatever the username (login_throttle.py).
         user_login_failed.connect(count_failed_login, dispatch_uid="dance_portal_count_failed_login")
 
-        # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
+        # After Django's own post_migrate handlers, which create each app's permissions. Django sends post_migrate
+        # only for apps with a models module, which this one no longer has: so on every app's (the groups only ever
+        # gain permissions; the last app's run sees them all).
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
-            sender=self,
             weak=False,
             dispatch_uid="dance_portal_sync_staff_groups",
         )
