@@ -185,7 +185,7 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="studio@localhost")
 
 # Emails are sent through Django's tasks framework: immediately in development and tests, from a
-# database-backed queue worked by `manage.py db_worker` in production (TASKS_BACKEND=database).
+# database-backed queue worked by `manage.py email_worker` in production (TASKS_BACKEND=database).
 TASKS_BACKEND = env("TASKS_BACKEND", default="immediate")
 TASKS = {
     "default": {
@@ -195,6 +195,10 @@ TASKS = {
         }[TASKS_BACKEND],
     }
 }
+
+# The email worker (`manage.py email_worker`) queues a task again when it has been RUNNING this long: its worker died
+# (kill -9, power loss). Far above the longest send (the SMTP timeout is 20 s).
+TASKS_STALE_AFTER_SECONDS = env.float("TASKS_STALE_AFTER_SECONDS", default=600)
 
 # Every page gets a Content-Security-Policy without inline scripts or styles.
 SECURE_CSP = {

@@ -131,15 +131,26 @@ class EmailLogAdmin(admin.ModelAdmin):
         "to_email",
         "subject",
         "status",
+        "delivery_note",
         "error",
         "dedupe_key",
         "about_link",
         "created_at",
         "sent_at",
+        "attempts",
+        "message_id",
         "body_text",
         "body_html",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("delivery"))
+    def delivery_note(self, obj):
+        return obj.delivery_note or "–"
+
+    @admin.display(description=_("Message-ID"))
+    def message_id(self, obj):
+        return emails.message_id(obj)
 
     @admin.display(description=_("about"))
     def about_link(self, obj):

@@ -6,6 +6,7 @@ time zone, recorded as an EmailLog row and delivered by the `deliver_email` task
 
 import logging
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -19,6 +20,12 @@ from studio.models import EmailLog
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = EmailLog._meta.get_field("subject").max_length
+
+
+def message_id(log: EmailLog) -> str:
+    """The email's Message-ID, the same for every attempt to send one EmailLog row, so a duplicate is recognisable."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<emaillog-{log.pk}@{host}>"
 
 
 def one_line(text: str) -> str:
