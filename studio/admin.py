@@ -167,13 +167,24 @@ class EmailLogAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend"), permissions=["resend"])
     def resend(self, request, queryset):
-        copies = [emails.resend_email(log=log) for log in queryset.order_by("created_at", "pk")]
+        """A copy of each email; a sign-in or offer email gets a fresh link, or is refused with the reason."""
+        copies = []
+        for log in queryset.order_by("created_at", "pk"):
+            try:
+                copies.append(emails.resend_email(log=log))
+            except emails.ResendRefused as refusal:
+                self.message_user(
+                    request,
+                    _("Not resent: %(email)s. %(reason)s") % {"email": log, "reason": refusal},
+                    messages.ERROR,
+                )
         skipped = sum(copy.status == EmailLog.Status.SKIPPED for copy in copies)
-        self.message_user(
-            request,
-            ngettext("Resent %(count)d email.", "Resent %(count)d emails.", len(copies)) % {"count": len(copies)},
-            messages.SUCCESS,
-        )
+        if copies:
+            self.message_user(
+                request,
+                ngettext("Resent %(count)d email.", "Resent %(count)d emails.", len(copies)) % {"count": len(copies)},
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(
                 request, _("Email notifications are off: the copies were recorded but not sent."), messages.WARNING

@@ -14,7 +14,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from studio.config import studio_settings
-from studio.emails import message_id
+from studio.emails import ResendRefused, message_id, with_live_secret
 from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ def deliver_email(email_log_id: int) -> str:
         logger.warning(
             "Email %s (%s) was interrupted while being sent; it may have gone out: sending it again.", log.pk, log.kind
         )
+    try:
+        subject, body_text, body_html = with_live_secret(log)
+    except ResendRefused as error:
+        EmailLog.objects.filter(pk=log.pk).update(status=Status.FAILED, error=str(error))
+        return str(Status.FAILED)
     # Claimed with a conditional update: of two deliveries of one row, one sends.
     claimed = EmailLog.objects.filter(pk=log.pk, status=log.status, attempts=log.attempts).update(
         status=Status.SENDING, attempts=F("attempts") + 1
@@ -44,15 +49,15 @@ def deliver_email(email_log_id: int) -> str:
     reply_to = studio_settings().contact_email
     # The To header is the bare address: no display name that a crafted student name could break out of.
     message = EmailMultiAlternatives(
-        subject=log.subject,
-        body=log.body_text,
+        subject=subject,
+        body=body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[log.to_email],
         reply_to=[reply_to] if reply_to else None,
         headers={"Message-ID": message_id(log)},
     )
-    if log.body_html:
-        message.attach_alternative(log.body_html, "text/html")
+    if body_html:
+        message.attach_alternative(body_html, "text/html")
     try:
         message.send()
     except Exception as error:  # any mailer failure is recorded for the admin to see, not raised
