@@ -267,15 +267,8 @@ LOGGING = {
 if env("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "studio.cache.SharedDatabaseCache",
-            "LOCATION": "studio_cache",
-            # Culling drops a third of the rows once there are more than this: far above what a studio's counters
-            # and pages need, so live rate-limit counters are not dropped.
-            "OPTIONS": {"MAX_ENTRIES": 50_000},
-        }
-    }
+    # No culling by row count (studio/cache.py deletes expired rows as it writes), so no live counter is dropped.
+    CACHES = {"default": {"BACKEND": "studio.cache.SharedDatabaseCache", "LOCATION": "studio_cache"}}
 
 # Where the client address comes from (studio/clients.py): REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust
 # sets that header; a request without it falls back to REMOTE_ADDR (with one warning per process). The rate limits,

@@ -38,11 +38,12 @@ class SharedDatabaseCache(DatabaseCache):
         return self._upsert(key, value, timeout, version, replace_live=False)
 
     def _upsert(self, key, value, timeout, version, *, replace_live: bool) -> bool:
-        key = self.make_and_validate_key(key, version=version)
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         if connection.vendor not in ("postgresql", "sqlite"):
-            return (super().set if replace_live else super().add)(key, value, timeout)
+            # No INSERT ... ON CONFLICT in this form elsewhere: Django's own way.
+            return (super().set if replace_live else super().add)(key, value, timeout, version)
+        key = self.make_and_validate_key(key, version=version)
         quote_name = connection.ops.quote_name
         table, cache_key, value_column, expires = (
             quote_name(name) for name in (self._table, "cache_key", "value", "expires")

@@ -35,6 +35,10 @@ class ResendRefused(Exception):
     """This email cannot be sent again; str(error) says why, for the admin."""
 
 
+class LinkUnavailable(Exception):
+    """The secret link removed from a logged email cannot be made again; str(error) says so, for the email log."""
+
+
 @dataclass(frozen=True)
 class SecretLink:
     """How the app of a kind of email makes the secret of its link, which the email log does not keep.
@@ -62,16 +66,16 @@ def redact(text: str, secret: str) -> str:
 def with_live_secret(log: EmailLog) -> tuple[str, str, str]:
     """(subject, text, HTML) of `log` as they are sent: the link's secret put back in, made by its app now.
 
-    Raises ResendRefused when the email has a removed secret that its app can no longer make."""
+    Raises LinkUnavailable when the email has a removed secret that its app can no longer make."""
     parts = (log.subject, log.body_text, log.body_html)
     if not any(LINK_SECRET_MARK in part for part in parts):
         return parts
     link = _secret_links.get(log.kind)
     secret = link.current(log.about) if link is not None else None
     if not secret:
-        raise ResendRefused(
+        raise LinkUnavailable(
             "The link in this email was removed from the log and can no longer be made (the row it was for has "
-            "changed or gone)."
+            "changed or gone): use Resend."
         )
     return tuple(part.replace(LINK_SECRET_MARK, secret) for part in parts)
 

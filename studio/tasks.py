@@ -14,7 +14,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from studio.config import studio_settings
-from studio.emails import ResendRefused, message_id, with_live_secret
+from studio.emails import LinkUnavailable, message_id, with_live_secret
 from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def deliver_email(email_log_id: int) -> str:
         )
     try:
         subject, body_text, body_html = with_live_secret(log)
-    except ResendRefused as error:
+    except LinkUnavailable as error:
         EmailLog.objects.filter(pk=log.pk).update(status=Status.FAILED, error=str(error))
         return str(Status.FAILED)
     # Claimed with a conditional update: of two deliveries of one row, one sends.
