@@ -320,3 +320,7 @@ class RegistrationEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("by"))
     def by(self, obj):
         return actor_name(obj)
+
+
+# The "Holds by client" page (its own module: a page of its own, not an action of the registration list).
+from registrations import admin_holds  # noqa: E402, F401

@@ -27,6 +27,7 @@ from registrations.models import Registration
 from registrations.payments import payment_instructions, payment_methods
 from students.services import StudentDetails
 from students.session import signed_in_student
+from studio.clients import client_key
 from studio.config import StudioSettings, studio_settings
 
 # Catalog sections, in the order a visitor reads them.
@@ -222,6 +223,7 @@ def create(request, course_id):
                 class_date=data.get("class_date"),
                 details=student_details(data),
                 verified_student=student,
+                client_key=client_key(request),
             )
         except NotEligible:
             raise Http404("No such open course") from None

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from students import services
-from students.models import Student, normalize_email
+from students.forms import clean_typed_email
+from students.models import Student
 
 
 class StudentAdminForm(forms.ModelForm):
@@ -34,7 +35,7 @@ class StudentAdminForm(forms.ModelForm):
 
     def clean_email(self):
         # The DB's case-insensitive constraint would only say "constraint violated"; say what is wrong instead.
-        email = normalize_email(self.cleaned_data["email"])
+        email = clean_typed_email(self.cleaned_data["email"])
         services.check_email_free(email, exclude=self.instance)
         return email
 

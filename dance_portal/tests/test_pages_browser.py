@@ -16,8 +16,9 @@ from registrations.transitions import cancel_registration
 from students.services import make_sign_in_token
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from studio.models import EmailLog, SystemSetting
+from waitlist.offers import offer_link_secret
 from waitlist.services import join_waitlist
-from waitlist.tests.factories import OFFER_LINK, student_details
+from waitlist.tests.factories import student_details
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,7 +71,7 @@ def studio():
     holder = RegistrationFactory(slot=full)
     join_waitlist(course=full_course, details=student_details("zoe"), preferred_slot=None)
     cancel_registration(registration=holder, reason="Moved away")
-    token = OFFER_LINK.search(EmailLog.objects.get(kind="waitlist_offer").body_text).group(1)
+    token = offer_link_secret(EmailLog.objects.get(kind="waitlist_offer").about)
     RegistrationFactory(slot=full)  # full again for the waitlist page
 
     door = CourseFactory(name="House L1", start_date=today - 14 * DAY, end_date=today + 14 * DAY)
