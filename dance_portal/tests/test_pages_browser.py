@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from attendance.tests.factories import ClassSessionFactory
-from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
+from courses.tests.factories import CourseFactory, priced_slot
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from registrations.transitions import cancel_registration
@@ -75,7 +75,7 @@ def studio():
     RegistrationFactory(slot=full)  # full again for the waitlist page
 
     door = CourseFactory(name="House L1", start_date=today - 14 * DAY, end_date=today + 14 * DAY)
-    door_slot = CourseSlotFactory(course=door, day_of_week=today.weekday(), location="Studio A")
+    door_slot = priced_slot(course=door, day_of_week=today.weekday(), location="Studio A")
     session = ClassSessionFactory(slot=door_slot, session_date=today)
     for name in ["Ana", "Ben", "Chloé", "Dev"]:
         RegistrationFactory(

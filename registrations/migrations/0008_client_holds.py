@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('courses', '0003_catalog_version_per_course'),
-        ('registrations', '0005_status_invariants'),
+        ('registrations', '0007_role_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -136,7 +136,11 @@ def test_catalog_shows_schedule_location_level_prices_and_seats(client):
     assert "7–8:30 pm" in html
     assert "Studio B" in html
     assert "Beginner" in html
-    assert "$120.00 full package · $35.00 drop-in" in html
+    # Each price on one line, so a phone never breaks "drop-" from "in".
+    assert (
+        '<span class="text-nowrap">$120.00 full package</span> · <span class="text-nowrap">$35.00 drop-in</span>'
+        in html
+    )
     assert "9 seats left" in html
     assert reverse("registrations:course", args=[course.pk]) in html
 

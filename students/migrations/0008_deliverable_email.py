@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0005_status_invariants'),
+        ('students', '0007_student_erased_at'),
     ]
 
     operations = [

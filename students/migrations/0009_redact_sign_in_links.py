@@ -19,6 +19,6 @@ def redact_sign_in_links(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("students", "0006_deliverable_email"), ("studio", "0005_email_attempts")]
+    dependencies = [("students", "0008_deliverable_email"), ("studio", "0005_email_attempts")]
 
     operations = [migrations.RunPython(redact_sign_in_links, migrations.RunPython.noop)]

@@ -131,7 +131,7 @@ def test_the_migration_removes_the_tokens_of_sign_in_emails_already_in_the_log()
         sent_at=student.created_at,
     )
     other = EmailLog.objects.create(kind="registration_received", to_email="x@example.org", subject="s", body_text=url)
-    migration = importlib.import_module("students.migrations.0007_redact_sign_in_links")
+    migration = importlib.import_module("students.migrations.0009_redact_sign_in_links")
 
     migration.redact_sign_in_links(apps, None)
 
