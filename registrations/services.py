@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import schedule_text
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
@@ -311,7 +311,7 @@ def create_registration(
         send_registration_confirmed(registration, key_is_new=True)
     else:
         send_registration_received(registration, key_is_new=True)
-    catalog_changed(slot.course_id)
+    seats_changed(slot.course_id)
     return registration
 
 

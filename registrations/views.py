@@ -117,6 +117,7 @@ def catalog(request):
                 course_id=None,
                 template_name="registrations/course_list.html",
                 context=lambda: _catalog_context(studio=studio_settings(), student=None, number=number),
+                seat_slots=lambda context: [slot for course in context["page"] for slot in course.open_slots],
             )
             if response is not None:
                 return response
@@ -194,6 +195,7 @@ def _cached_course_page(request, *, course_id: int):
         course_id=course_id,
         template_name="registrations/course_detail.html",
         context=context,
+        seat_slots=lambda context: context["course"].open_slots,
     )
 
 
