@@ -18,7 +18,9 @@ taken again (a few small queries, no rendering) and the same page is filled with
 only when the change decides something else on it: a slot or a drop-in date becoming full or free (which slots can
 be chosen, the waitlist form, the catalog's button). Seats also free by themselves, when a pending hold or a
 waitlist offer runs out: counts are kept with the moment the earliest hold or offer running when they were taken
-runs out, and are taken again from then on, so nobody sees a run-out hold's seat as taken.
+runs out, and are taken again from then on, so nobody sees a run-out hold's seat as taken. They are also taken
+again when one of the page's classes starts: a late joiner then pays for fewer classes, and the page is rendered
+again with the price and the classes left.
 
 Pages and counts live in the cache every worker and server shares (studio/cache.py), and each worker keeps the ones
 it used last in its own memory too, so a page whose key and counts are unchanged costs one small query (the key).
@@ -45,6 +47,7 @@ from django.utils.html import conditional_escape
 
 from courses.formatting import SeatsLater, seats_text
 from courses.models import CatalogVersion, CourseSlot
+from registrations.pricing import class_starts_at
 from registrations.seats import next_seat_release, seat_counts
 from registrations.selectors import walk_up_seats
 from students.session import signed_in_student
@@ -92,6 +95,13 @@ class _SlotSeats:
     course_id: int
     capacity: int
     dates: tuple[datetime.date, ...]  # its upcoming class dates (a drop-in takes a seat on one)
+    starts: tuple[datetime.datetime, ...]  # when each of them starts (a late joiner's price counts the classes left)
+
+    def classes_left(self, now: datetime.datetime) -> int:
+        return sum(start > now for start in self.starts)
+
+    def next_start(self, now: datetime.datetime) -> datetime.datetime | None:
+        return min((start for start in self.starts if start > now), default=None)
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,7 @@ class _Counts:
     fresh_until: datetime.datetime | None
     slots: tuple[_SlotSeats, ...]
     left: dict[int, int]  # slot id -> seats a walk-up may take for a full package
-    shape: str  # which slots and drop-in dates are full: the rest of what seats decide on the page
+    shape: str  # which slots and drop-in dates are full, and how many classes are left: the rest of what they decide
 
     def current(self, state: str, now: datetime.datetime) -> bool:
         return self.state == state and (self.fresh_until is None or now < self.fresh_until)
@@ -154,34 +164,63 @@ def cacheable(request) -> bool:
 # --- the counts ----------------------------------------------------------------------------------------------------
 
 
-def _shape(slots: tuple[_SlotSeats, ...], left: dict[int, int], by_date: dict[int, dict]) -> str:
+def _shape(slots: tuple[_SlotSeats, ...], left: dict[int, int], by_date: dict[int, dict], now) -> str:
     full = [
-        (slot.slot_id, left[slot.slot_id] > 0, [by_date[slot.slot_id][day] > 0 for day in slot.dates]) for slot in slots
+        (
+            slot.slot_id,
+            left[slot.slot_id] > 0,
+            [by_date[slot.slot_id][day] > 0 for day in slot.dates],
+            slot.classes_left(now),
+        )
+        for slot in slots
     ]
     return hashlib.sha256(repr(full).encode()).hexdigest()[:16]
 
 
-def _counts_of_page(slots: list, *, state: str, fresh_until) -> _Counts:
+def _fresh_until(slots: tuple[_SlotSeats, ...], *, seat_release, now) -> datetime.datetime | None:
+    """When the counts run out by themselves: a hold or an offer ends (`seat_release`), or one of the page's classes
+    starts (a late joiner then pays for fewer classes, and the page says so)."""
+    ends = [seat_release, *(slot.next_start(now) for slot in slots)]
+    return min((end for end in ends if end is not None), default=None)
+
+
+def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
     """The counts a page was just rendered with (its slots carry `seats_left` and `seats_by_date`)."""
     specs = tuple(
-        _SlotSeats(slot_id=slot.pk, course_id=slot.course_id, capacity=slot.capacity, dates=tuple(slot.upcoming_dates))
+        _SlotSeats(
+            slot_id=slot.pk,
+            course_id=slot.course_id,
+            capacity=slot.capacity,
+            dates=tuple(slot.upcoming_dates),
+            starts=tuple(class_starts_at(slot, day) for day in slot.upcoming_dates),
+        )
         for slot in slots
     )
     left = {slot.pk: int(slot.seats_left) for slot in slots}
     by_date = {slot.pk: slot.seats_by_date for slot in slots}
-    return _Counts(state=state, fresh_until=fresh_until, slots=specs, left=left, shape=_shape(specs, left, by_date))
+    return _Counts(
+        state=state,
+        fresh_until=_fresh_until(specs, seat_release=seat_release, now=now),
+        slots=specs,
+        left=left,
+        shape=_shape(specs, left, by_date, now),
+    )
 
 
 def _count_again(old: _Counts, *, state: str, now: datetime.datetime) -> _Counts:
     """The seats of a page's slots now, counted by the one seat rule as the page's own reads count them."""
-    fresh_until = next_seat_release(now=now)  # read first: a hold counted as running ends then or later
+    seat_release = next_seat_release(now=now)  # read first: a hold counted as running ends then or later
     slots = [CourseSlot(pk=spec.slot_id, course_id=spec.course_id, capacity=spec.capacity) for spec in old.slots]
     counts = seat_counts(slots, now=now, with_waiting=True)
     left, by_date = {}, {}
     for spec in old.slots:
         left[spec.slot_id], by_date[spec.slot_id] = walk_up_seats(counts[spec.slot_id], spec.dates)
     return _Counts(
-        state=state, fresh_until=fresh_until, slots=old.slots, left=left, shape=_shape(old.slots, left, by_date)
+        state=state,
+        fresh_until=_fresh_until(old.slots, seat_release=seat_release, now=now),
+        slots=old.slots,
+        left=left,
+        shape=_shape(old.slots, left, by_date, now),
     )
 
 
@@ -270,10 +309,10 @@ def cached_page(request, *, name: str, course_id: int | None, template_name: str
             pieces = cache.get(page_key)
     if pieces is None:
         # Rendered with the counts its own reads took; they are kept beside it.
-        fresh_until = next_seat_release(now=now)  # read first: a hold the page counts as running ends then or later
+        seat_release = next_seat_release(now=now)  # read first: a hold the page counts as running ends then or later
         values = context()
         slots = list(seat_slots(values))
-        counts = _counts_of_page(slots, state=state.seats, fresh_until=fresh_until)
+        counts = _counts_of_page(slots, state=state.seats, seat_release=seat_release, now=now)
         pieces = _split_at_marks(_render_with_marks(request, template_name, values, slots))
         page_key = f"{base}:{counts.shape}"
         cache.set_many({page_key: pieces, counts_key: counts}, CACHE_SECONDS)

@@ -8,6 +8,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, priced_slot
 from registrations import page_cache, services, transitions
@@ -271,3 +272,19 @@ def test_another_worker_takes_the_page_and_its_counts_from_the_shared_cache(
     with django_assert_num_queries(3):  # the cache key, the counts, the page
         assert "1 seat left" in client.get(slot.course.get_absolute_url()).content.decode()
     assert len(renders) == 1
+
+
+def test_a_cached_page_tells_a_late_joiner_the_price_of_the_classes_left_once_another_class_has_started(client):
+    from registrations.tests.test_free_and_late import a_started_series
+
+    SystemSetting.objects.create(setting_key="late_join_pricing", setting_value="prorated")
+    slot = a_started_series(weeks_ago=2, weeks=6)  # today's class meets at 23:00
+    assert "4 of 6 classes left" in client.get(slot.course.get_absolute_url()).content.decode()
+
+    started = datetime.datetime.combine(
+        timezone.localdate(), datetime.time(23, 1), tzinfo=timezone.get_default_timezone()
+    )
+    with time_machine.travel(started):
+        html = client.get(slot.course.get_absolute_url()).content.decode()
+
+    assert "3 of 6 classes left" in html and "$60.00 full package" in html
