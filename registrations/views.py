@@ -270,7 +270,10 @@ def _waitlist_form_after_full(form: RegistrationForm, *, course: Course) -> Wait
 
 
 def _registration(public_id):
-    return get_object_or_404(Registration.objects.select_related("course", "slot__course"), public_id=public_id)
+    registration = get_object_or_404(Registration.objects.select_related("slot__course"), public_id=public_id)
+    if registration.course_id == registration.slot.course_id:
+        registration.course = registration.slot.course  # one join less: the slot's course is the registration's
+    return registration
 
 
 @never_cache
