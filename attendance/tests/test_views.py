@@ -21,9 +21,9 @@ Status = AttendanceRecord.Status
 PaymentStatus = Registration.PaymentStatus
 DAY = datetime.timedelta(days=1)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Roster page for one staff user: auth session + user, the session, the roster's registrations and records, the
-# studio settings and the logo's URL of base.html. The same for 10 and 60 students.
-ROSTER_PAGE_QUERIES = 7
+# Roster page for one staff user: auth session + user, the session, the roster's registrations, make-up students,
+# records and excused absences, the studio settings and the logo's URL of base.html. The same for 10 and 60 students.
+ROSTER_PAGE_QUERIES = 9
 
 
 def session_on(date: datetime.date, *, name=None) -> ClassSession:
