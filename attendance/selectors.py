@@ -234,6 +234,25 @@ def session_roster(session: ClassSession, *, now: datetime.datetime | None = Non
     )
 
 
+def was_on_roster(session: ClassSession, student_id: int) -> bool:
+    """Whether the student had a place on this roster at some time (a registration that covered the class, in any
+    status, or a make-up): a tap for them that is refused now comes from a roster that changed meanwhile."""
+    registrations = Registration.objects.filter(slot_id=session.slot_id, student_id=student_id).only(
+        "slot_id", "class_date", "first_class_date", "pricing_type"
+    )
+    return MakeUp.objects.filter(session=session, student_id=student_id).exists() or any(
+        covers_session(
+            slot_id=registration.slot_id,
+            class_date=registration.class_date,
+            first_class_date=registration.first_class_date,
+            pricing_type=registration.pricing_type,
+            session=session,
+            is_dated=session.course.is_dated,
+        )
+        for registration in registrations
+    )
+
+
 @dataclass
 class DoorSessions:
     today: list[ClassSession]
@@ -310,6 +329,10 @@ class CompletionCell:
         if self.made_up_at is not None:
             return True
         return self.makeup_for is None and self.status in ATTENDED
+
+    @property
+    def status_label(self) -> str:
+        return str(Status(self.status).label) if self.status else ""
 
     @property
     def is_absent(self) -> bool:
@@ -392,7 +415,7 @@ def completion_for_course(course: Course, *, today: datetime.date | None = None)
     makeups = list(
         booked_makeups(now)
         .filter(Q(absence__session__in=sessions) | Q(session__in=sessions))
-        .select_related("session", "absence__session", "student")
+        .select_related("session", "absence__session__course", "student")
     )
     attended_makeups = set(
         AttendanceRecord.objects.filter(

@@ -154,3 +154,9 @@ def schedule_text(slot, class_date: datetime.date | None = None, first_class_dat
         return f"{date_format(day, 'D, M j')}, {times}"
     weekday = _("Every %(day)s") % {"day": slot.get_day_of_week_display()}
     return f"{weekday}, {class_dates_text(slot, first_class_date=first_class_date)}, {times}"
+
+
+def class_when(day: datetime.date, start: datetime.time, end: datetime.time) -> str:
+    """One class: "Tue, Sep 8, 7–8:30 pm" (the year only when it is not this year)."""
+    this_year = timezone.localdate().year
+    return f"{dateformat.format(day, 'D, M j' if day.year == this_year else 'D, M j, Y')}, {time_range(start, end)}"

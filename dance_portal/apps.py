@@ -13,10 +13,11 @@ class DancePortalConfig(AppConfig):
 
         from dance_portal.roles import sync_staff_groups
 
-        # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
+        # After Django's own post_migrate handler, which creates each app's permissions (connected first). For every
+        # app, not only this one: post_migrate is not sent for an app without models (this one), and the last app's
+        # signal comes after every permission exists, whichever migrations ran (a model added later included).
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
-            sender=self,
             weak=False,
             dispatch_uid="dance_portal_sync_staff_groups",
         )

@@ -203,8 +203,8 @@ DEFINITIONS: dict[str, SettingDefinition] = {
         SettingDefinition(
             "makeup_cutoff_hours",
             _int_parser(minimum=0, maximum=24 * 14),
-            "Hours before a class until which “can't make it” gives a make-up (and can be undone, or a make-up "
-            "cancelled).",
+            "Hours before a class until which a student who cannot come gets a make-up (and may undo it, or cancel a "
+            "make-up class).",
         ),
         SettingDefinition(
             "makeups_per_registration",

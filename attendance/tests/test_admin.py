@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from attendance.models import AttendanceRecord, ClassSession, MakeUp
+from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
 from courses.tests.factories import CourseSlotFactory
 from students.tests.factories import StudentFactory
 
@@ -133,3 +133,17 @@ def test_cancel_sessions_action_cancels_through_the_service(admin_client):
     session.refresh_from_db()
     assert session.is_canceled
     assert session.canceled_at is not None
+
+
+def test_the_studio_cancels_a_make_up_from_the_admin_and_it_goes_back_to_the_student(admin_client):
+    makeup = MakeUpFactory()
+
+    response = admin_client.post(
+        reverse("admin:attendance_makeup_changelist"),
+        {"action": "cancel_makeups", "_selected_action": [makeup.pk]},
+        follow=True,
+    )
+
+    assert "Canceled 1 make-up." in response.content.decode()
+    makeup.refresh_from_db()
+    assert (makeup.status, makeup.canceled_by_studio) == (MakeUp.Status.CANCELED, True)

@@ -27,3 +27,10 @@ def slot_schedule_tag(slot, course) -> str:
     """
     first, second = formatting.schedule_parts(slot, course)
     return format_html('<span class="text-nowrap">{}</span>, <span class="text-nowrap">{}</span>', first, second)
+
+
+@register.simple_tag(name="class_when")
+def class_when_tag(session) -> str:
+    """{% class_when session %}: one class (anything with a date and times, e.g. a ClassSession): "Tue, Sep 8,
+    7–8:30 pm"."""
+    return formatting.class_when(session.session_date, session.start_time, session.end_time)
