@@ -114,8 +114,14 @@
 
   const flush = async () => {
     if (sending) return;
-    sending = true;
     clearTimeout(retry);
+    if (!navigator.onLine) {
+      // Known to be offline: nothing to try until the "online" event (or the next retry, should it be missed).
+      showQueue();
+      if (load().length) retry = setTimeout(flush, RETRY_MS);
+      return;
+    }
+    sending = true;
     try {
       for (let tap = load()[0]; tap; tap = load()[0]) {
         const row = rowFor(tap.url);
