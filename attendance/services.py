@@ -9,14 +9,13 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateformat import time_format
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from attendance.makeups import cancel_makeup
 from attendance.models import AttendanceRecord, ClassSession, MakeUp
 from attendance.selectors import session_roster
+from courses.formatting import day, time_of_day
 from courses.models import Course
 from students.models import Student
 from studio.emails import send_email
@@ -46,6 +45,24 @@ class NotOnRoster(AttendanceError):
     def __init__(self, message, *, student_ids: set[int]):
         super().__init__(message)
         self.student_ids = student_ids
+
+
+def delete_sessions(*, sessions) -> tuple[int, list[ClassSession]]:
+    """Delete class sessions made by mistake; a session with attendance, an excused absence or a make-up class is the
+    studio's record and is kept (cancel it instead). Returns (how many were deleted, the sessions kept)."""
+    deleted, kept = 0, []
+    for session in sessions:
+        with transaction.atomic():
+            if (
+                AttendanceRecord.objects.filter(session=session).exists()
+                or session.absences.exists()
+                or session.makeups.exists()
+            ):
+                kept.append(session)
+                continue
+            session.delete()
+            deleted += 1
+    return deleted, kept
 
 
 def generate_class_sessions(*, course: Course) -> list[ClassSession]:
@@ -82,10 +99,18 @@ def generate_class_sessions(*, course: Course) -> list[ClassSession]:
     return sessions
 
 
-def cancel_session(*, session: ClassSession) -> bool:
-    """Cancels a class session (is_canceled, canceled_at) and, after the commit, emails everyone on its roster if it
-    has not taken place yet; the make-ups booked into it are canceled and returned to their students. Idempotent:
-    returns False and sends nothing when it was already canceled."""
+CANCEL_REASON_MAX_LENGTH = ClassSession._meta.get_field("cancel_reason").max_length
+
+
+class SessionHasAttendance(AttendanceError):
+    pass
+
+
+def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
+    """Cancels a class session (is_canceled, canceled_at, the reason) and, after the commit, emails everyone on its
+    roster the reason if it has not taken place yet; the make-ups booked into it are canceled and returned to their
+    students. Idempotent: returns False and sends nothing when it was already canceled."""
+    reason = str(reason).strip()[:CANCEL_REASON_MAX_LENGTH]
     with transaction.atomic():
         # of=self: lock the session only, not the joined slot that registrations lock to count seats.
         session = (
@@ -95,7 +120,8 @@ def cancel_session(*, session: ClassSession) -> bool:
             return False
         session.is_canceled = True
         session.canceled_at = timezone.now()
-        session.save(update_fields=["is_canceled", "canceled_at", "updated_at"])
+        session.cancel_reason = reason
+        session.save(update_fields=["is_canceled", "canceled_at", "cancel_reason", "updated_at"])
         # A past session canceled after the fact (it did not happen) only leaves the completion figures.
         if session.session_date >= timezone.localdate():
             for entry in session_roster(session).entries:
@@ -106,6 +132,15 @@ def cancel_session(*, session: ClassSession) -> bool:
         for makeup in MakeUp.objects.filter(session=session, status=MakeUp.Status.BOOKED):
             cancel_makeup(makeup=makeup, by_studio=True)
     return True
+
+
+def cancel_sessions_on_closure(sender, *, date, reason: str, **kwargs) -> int:
+    """courses.signals.closure_added: the studio closed `date`, so its sessions are canceled with the closure's reason
+    (their rosters are emailed). Connected in AttendanceConfig.ready(); returns how many were canceled."""
+    return sum(
+        cancel_session(session=session, reason=reason)
+        for session in ClassSession.objects.filter(session_date=date, is_canceled=False)
+    )
 
 
 def _email_session_canceled(*, session: ClassSession, student: Student, makeup: MakeUp | None = None) -> None:
@@ -129,7 +164,7 @@ def _lock_for_marking(session: ClassSession, marks: dict[int, str]):
     if session.session_date > timezone.localdate():
         raise SessionInFuture(
             _("This class is on %(date)s; attendance can be marked from that day on.")
-            % {"date": date_format(session.session_date)}
+            % {"date": day(session.session_date)}
         )
     if any(status not in AttendanceRecord.Status.values for status in marks.values()):
         raise InvalidMark(_("Choose present, late or absent."))
@@ -211,7 +246,7 @@ def mark_tap(
                 % {
                     "status": record.get_status_display(),
                     "who": record.marked_by.get_username() if record.marked_by else _("the studio"),
-                    "time": time_format(timezone.localtime(record.marked_at), "g:i A"),
+                    "time": time_of_day(timezone.localtime(record.marked_at).time()),
                 }
             )
         return _write_marks(session, roster, {student_id: status}, marked_by=marked_by, tap_id=tap_id)

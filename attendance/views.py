@@ -8,10 +8,11 @@ in the browser, in order, and sent at once or as soon as the connection is back;
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import time_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from attendance import selectors, services
 from attendance.forms import RosterMarksForm, StudentMarkForm
 from attendance.models import AttendanceRecord, ClassSession
+from courses.formatting import time_of_day
 from courses.models import Course
 from studio.csv import csv_response
 
@@ -36,6 +38,20 @@ MARK_BUTTONS = [
     (AttendanceRecord.Status.LATE, "warning"),
     (AttendanceRecord.Status.ABSENT, "danger"),
 ]
+
+
+def staff_with(*permissions: str):
+    """Staff who hold every one of `permissions` (by their group: README "Roles"). Anyone else is sent to the admin
+    login; a staff user without them (in neither group, say) gets 403. Never is_staff alone."""
+
+    def decorator(view):
+        return staff_member_required(permission_required(permissions, raise_exception=True)(view))
+
+    return decorator
+
+
+VIEW = "attendance.view_classsession"
+MARK = ("attendance.view_classsession", "attendance.add_attendancerecord", "attendance.change_attendancerecord")
 
 
 def _sessions():
@@ -90,7 +106,7 @@ def _roster_rows(
         if row_error:
             state = format_html('<span class="text-danger">{}</span>', row_error)
         elif entry.record is not None:
-            saved_at = time_format(timezone.localtime(entry.record.marked_at), "g:i A")
+            saved_at = time_of_day(timezone.localtime(entry.record.marked_at).time())
             state = format_html(
                 '<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at
             )
@@ -145,19 +161,22 @@ def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
     }
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_safe
 @never_cache
 def session_list(request):
     """Today's sessions first, then the next 7 days, then the last 7 days."""
-    return render(request, "attendance/session_list.html", {"sessions": selectors.door_sessions()})
+    context = {"sessions": selectors.door_sessions(), "today": timezone.localdate()}
+    return render(request, "attendance/session_list.html", context)
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_http_methods(["GET", "POST"])
 @never_cache
 def session_detail(request, session_id):
     """The roster; a POST saves every mark at once (and "All present" fills the unmarked paid students)."""
+    if request.method == "POST" and not request.user.has_perms(MARK):
+        raise PermissionDenied
     session = get_object_or_404(_sessions(), pk=session_id)
     roster = selectors.session_roster(session)
     form = RosterMarksForm(request.POST if request.method == "POST" else None)
@@ -207,7 +226,7 @@ def _changed_meanwhile(session: ClassSession, student_id: int, refusal: services
     return isinstance(refusal, services.SessionCanceled | services.MarkChanged)
 
 
-@staff_member_required
+@staff_with(*MARK)
 @require_POST
 def mark_student(request, session_id, student_id):
     """One tap: save one student's mark and answer with that row (and the new count); a repeated tap (the same `tap`
@@ -252,7 +271,7 @@ def mark_student(request, session_id, student_id):
     return response
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_safe
 @never_cache
 def course_completion(request, course_id):
@@ -279,7 +298,7 @@ def _cell_text(cell: selectors.CompletionCell) -> str:
     return _("Excused") if cell.excused else _("not marked")
 
 
-@staff_member_required
+@staff_with(VIEW, "students.export_contacts")
 @require_safe
 def course_completion_csv(request, course_id):
     """The completion matrix as CSV (UTF-8 with a BOM so Excel reads accents), safe against formula injection."""

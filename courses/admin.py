@@ -18,7 +18,9 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from courses import services
-from courses.models import Course, CoursePricing, CourseSlot
+from courses.admin_columns import day_field, moment_field, money_field
+from courses.formatting import slot_when
+from courses.models import Closure, Course, CoursePricing, CourseSlot
 
 # Form field → the price row it edits.
 PRICE_FIELDS = {
@@ -54,7 +56,7 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
     drop_in_price = forms.DecimalField(
         label=_("drop-in price"),
@@ -62,13 +64,13 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
 
     class Meta(CourseSlotForm.Meta):
         fields = SLOT_FIELDS
         # Narrow, so the price columns fit on the course page without scrolling sideways.
-        widgets = {"location": forms.TextInput(attrs={"size": 14})}
+        widgets = {"location": forms.TextInput(attrs={"size": 12})}
 
     def __init__(self, *args, parent_course=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,8 +121,8 @@ class CourseAdmin(admin.ModelAdmin):
         "name",
         "course_type",
         "required_student_type",
-        "start_date",
-        "end_date",
+        "starts",
+        "ends",
         "is_active",
         "slot_count",
         "instructor",
@@ -129,7 +131,11 @@ class CourseAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "course_type", "required_student_type"]
     search_fields = ["name", "instructor", "level"]
     date_hierarchy = "start_date"
-    readonly_fields = ["created_at", "updated_at"]
+    starts = day_field("start_date", _("start date"))
+    ends = day_field("end_date", _("end date"))
+    created = moment_field("created_at", _("created at"))
+    updated = moment_field("updated_at", _("updated at"))
+    readonly_fields = ["created", "updated"]
     fieldsets = [
         (
             None,
@@ -147,7 +153,7 @@ class CourseAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("History"), {"fields": ["created_at", "updated_at"]}),
+        (_("History"), {"fields": ["created", "updated"]}),
     ]
     inlines = [CourseSlotInline]
 
@@ -193,8 +199,6 @@ class CourseSlotAdmin(admin.ModelAdmin):
     list_display = [
         "course",
         "when",
-        "start_time",
-        "end_time",
         "capacity",
         "price_list",
         "difficulty_level",
@@ -231,9 +235,9 @@ class CourseSlotAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("prices")
 
-    @admin.display(description=_("weekday / date"), ordering="practice_date")
+    @admin.display(description=_("when"), ordering="practice_date")
     def when(self, obj):
-        return obj.practice_date or obj.get_day_of_week_display()
+        return slot_when(obj)
 
     @admin.display(description=_("prices"))
     def price_list(self, obj):
@@ -242,11 +246,12 @@ class CourseSlotAdmin(admin.ModelAdmin):
 
 @admin.register(CoursePricing)
 class CoursePricingAdmin(admin.ModelAdmin):
-    list_display = ["course_slot", "pricing_type", "price"]
+    list_display = ["course_slot", "pricing_type", "amount"]
     list_filter = ["pricing_type", "course_slot__course__course_type"]
     search_fields = ["course_slot__course__name"]
     list_select_related = ["course_slot__course"]
     autocomplete_fields = ["course_slot"]
+    amount = money_field("price", _("price"))
 
     def save_model(self, request, obj, form, change):
         services.save_price(price=obj)
@@ -257,3 +262,48 @@ class CoursePricingAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for price in queryset:
             services.delete_price(price=price)
+
+
+class ClosureForm(forms.ModelForm):
+    class Meta:
+        model = Closure
+        fields = ["date", "reason"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and "date" not in self.errors:  # a stored closure's date does not change
+            self.instance.date = cleaned.get("date")
+            try:
+                services.check_closure(closure=self.instance)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    """Days the studio is closed: entered once, skipped by every course (sessions, class counts, drop-in dates)."""
+
+    form = ClosureForm
+    list_display = ["date", "reason", "created_at"]
+    date_hierarchy = "date"
+    search_fields = ["reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A closure is a day: to move it, remove it and add the new one (its sessions were canceled for that day).
+        return ["date"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.full_clean()
+            obj.save(update_fields=["reason"])
+        else:
+            services.add_closure(closure=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_closure(closure=obj)
+
+    def delete_queryset(self, request, queryset):
+        for closure in queryset:
+            services.remove_closure(closure=closure)

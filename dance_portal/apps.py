@@ -13,9 +13,9 @@ class DancePortalConfig(AppConfig):
 
         from dance_portal.roles import sync_staff_groups
 
-        # After Django's own post_migrate handler, which creates each app's permissions (connected first). For every
-        # app, not only this one: post_migrate is not sent for an app without models (this one), and the last app's
-        # signal comes after every permission exists, whichever migrations ran (a model added later included).
+        # After each app's post_migrate, once Django's own handler (connected first) has made that app's permissions.
+        # For every app, not for this one only: Django sends post_migrate only for apps with a models module, which
+        # this app no longer has, so a new model's permissions would never reach the Studio admin.
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
             weak=False,

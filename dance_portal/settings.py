@@ -33,11 +33,12 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# The base of every link in an email; never taken from the request's Host header.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The base of every link in an email; never taken from the request's Host header. In development without one, the
+# address `make run` serves (PORT, 8000 by default), so emailed and calendar links work on another port too.
+SITE_URL = (env("SITE_URL", default="") or f"http://127.0.0.1:{env('PORT', default='') or 8000}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "studio.apps.StudioAdminConfig",  # django.contrib.admin with the studio's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "waitlist",
     "attendance",
     "portal",
+    "class_messages",
     "dance_portal",
 ]
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from courses.admin_columns import moment_field
+from students.admin import ExportsContacts
 from studio.csv import csv_response
 from waitlist import offers, services
 from waitlist.models import WaitlistEntry
@@ -49,7 +51,7 @@ class WaitlistEntryForm(forms.ModelForm):
         return slot
 
 
-@admin.action(description=_("Export to CSV"), permissions=["view"])
+@admin.action(description=_("Export to CSV"), permissions=["export_contacts"])
 def export_waitlist_csv(modeladmin, request, queryset):
     """The selected waitlist entries as CSV (formula-safe, UTF-8 with a BOM)."""
     entries = queryset.select_related("student", "course", "preferred_slot__course", "offer_slot__course").order_by(
@@ -90,7 +92,7 @@ def export_waitlist_csv(modeladmin, request, queryset):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(ExportsContacts, admin.ModelAdmin):
     form = WaitlistEntryForm
     list_display = [
         "course",
@@ -100,9 +102,9 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
         "status",
         "preferred_slot",
         "offer_slot",
-        "offered_at",
-        "offer_expires_at",
-        "created_at",
+        "offered",
+        "offer_expires",
+        "joined",
     ]
     list_display_links = ["course", "waitlist_position", "student_name"]
     list_filter = [OnTheListFilter, "status", "notification_sent", "course"]
@@ -121,6 +123,9 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     list_select_related = ["course", "student", "preferred_slot__course", "offer_slot__course"]
     autocomplete_fields = ["preferred_slot"]
     date_hierarchy = "created_at"
+    offered = moment_field("offered_at", _("offered at"))
+    offer_expires = moment_field("offer_expires_at", _("offer expires at"))
+    joined = moment_field("created_at", _("joined"))
     readonly_fields = [
         "student",
         "course",

@@ -120,6 +120,7 @@ def _offer_page(request, *, entry, form=None, problem=None, status=200):
         "slot": slot,
         "price": price,
         "quote": offers.offer_quote(slot) if price is not None else None,
+        "seat_after": offers.seat_after_offer(entry) if problem is not None else None,
         "problem": problem,
         "form": form,
     }

@@ -183,7 +183,8 @@ def test_completion_matrix_on_the_tablet(live_server, tablet, door_settings, cla
     earlier = ClassSessionFactory(slot=session.slot, session_date=session.session_date - 7 * DAY)
     for student, status in zip(students, [Status.PRESENT, Status.LATE, Status.ABSENT] * 4, strict=True):
         AttendanceRecordFactory(session=earlier, student=student, status=status)
-    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    owner = User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    owner.groups.add(Group.objects.get(name="Studio admin"))  # the CSV carries emails: the owner's
     page = tablet
     page.goto(f"{live_server.url}/admin/login/?next=/attendance/course/{session.course_id}/")
     page.fill("#id_username", "door")
@@ -202,7 +203,9 @@ def test_door_tablet_without_javascript_saves_the_whole_roster_with_one_post(
 ):
     session, students = class_today
     ana, ben = students[:2]
-    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    User.objects.create_user(username="door", password=PASSWORD, is_staff=True).groups.add(
+        Group.objects.get(name="Instructor")
+    )
     context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True, java_script_enabled=False)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -227,6 +230,9 @@ def test_door_tablet_without_javascript_saves_the_whole_roster_with_one_post(
 
 
 def log_in(page, live_server, session):
+    """Sign in as "door", an Instructor (access goes by the group's permissions), and open the session's roster."""
+    user = User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name="Instructor")[0])
     page.goto(f"{live_server.url}/admin/login/?next=/attendance/{session.pk}/")
     page.fill("#id_username", "door")
     page.fill("#id_password", PASSWORD)
@@ -241,7 +247,6 @@ def test_taps_made_offline_survive_a_reload_and_are_saved_once_in_order_when_the
 
     session, students = class_today
     ana, ben, chloe = students[:3]
-    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
     page = tablet
     log_in(page, live_server, session)
     answered = []
@@ -308,7 +313,6 @@ def test_a_tap_kept_offline_for_a_student_who_left_the_roster_meanwhile_says_why
 ):
     session, students = class_today
     ana = students[0]
-    User.objects.create_user(username="door", password=PASSWORD, is_staff=True)
     page = tablet
     log_in(page, live_server, session)
 

@@ -8,6 +8,10 @@ from courses import formatting
 register = template.Library()
 
 register.filter("moment", formatting.moment)
+register.filter("day", formatting.day)
+register.filter("time_of_day", formatting.time_of_day)
+register.filter("session_when", formatting.session_when)
+register.filter("slot_when", formatting.slot_when)
 register.filter("money", formatting.money)
 register.filter("price_summary", formatting.price_summary)
 register.filter("seats_text", formatting.seats_text)
@@ -27,10 +31,3 @@ def slot_schedule_tag(slot, course) -> str:
     """
     first, second = formatting.schedule_parts(slot, course)
     return format_html('<span class="text-nowrap">{}</span>, <span class="text-nowrap">{}</span>', first, second)
-
-
-@register.simple_tag(name="class_when")
-def class_when_tag(session) -> str:
-    """{% class_when session %}: one class (anything with a date and times, e.g. a ClassSession): "Tue, Sep 8,
-    7–8:30 pm"."""
-    return formatting.class_when(session.session_date, session.start_time, session.end_time)

@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
 from attendance.tests.factories import AbsenceFactory, AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
-from courses.models import CatalogVersion, Course, CoursePricing, CourseSlot
+from class_messages.models import ClassMessage, MessageOptOut
+from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFactory
+from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
 from registrations.models import Registration, RegistrationEvent
@@ -32,7 +34,17 @@ def admin_user(django_user_model):
 
 
 # Written only by the services (or by the mailer): the admin offers no add form for them.
-NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord, Absence, MakeUp}
+NO_ADD_FORM = {
+    Registration,
+    RegistrationEvent,
+    WaitlistEntry,
+    EmailLog,
+    AttendanceRecord,
+    ClassMessage,
+    MessageOptOut,
+    Absence,
+    MakeUp,
+}
 # Bookkeeping that nobody reads or edits: no admin page.
 NOT_IN_ADMIN = {CatalogVersion}
 # One row at most: "add" leads to the row there.
@@ -61,6 +73,17 @@ def _studio_logo():
     return StudioLogo.objects.create(data=b"\x89PNG\r\n\x1a\n", content_type=StudioLogo.ContentType.PNG)
 
 
+_closure_days = itertools.count(1)
+
+
+def _closure():
+    from django.utils import timezone
+
+    return Closure.objects.create(
+        date=timezone.localdate() + timezone.timedelta(days=next(_closure_days)), reason="Off"
+    )
+
+
 def _registration_event():
     return RegistrationEvent.objects.create(
         registration=RegistrationFactory(), to_status=Registration.PaymentStatus.PENDING, actor_label="student"
@@ -82,6 +105,9 @@ MAKE_ROW = {
     SystemSetting: _setting,
     EmailLog: _email_log,
     StudioLogo: _studio_logo,
+    Closure: _closure,
+    ClassMessage: ClassMessageFactory,
+    MessageOptOut: MessageOptOutFactory,
 }
 PORTAL_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label

@@ -221,8 +221,8 @@ def test_open_courses_runs_a_constant_number_of_queries(n, django_assert_max_num
     make_courses(n)
     crew = CrewMemberFactory()
 
-    # Courses, slots, prices, registrations, offers, seats of single dates (make-ups, excused absences), waiting.
-    with django_assert_max_num_queries(7):
+    # Courses, slots, prices, closures, seats, offers, seats held on single dates (make-ups, excused absences), waiting.
+    with django_assert_max_num_queries(8):
         courses = open_courses(student=crew)
         seats = [slot.seats_left for course in courses for slot in course.open_slots]
         prices = [slot.price_by_type for course in courses for slot in course.open_slots]
@@ -363,5 +363,5 @@ def test_schedule_text_reads_in_plain_words():
     weekly = series_registration()
     drop_in = series_registration(pricing_type="drop_in", class_date=datetime.date(2030, 9, 10))
 
-    assert schedule_text(weekly.slot, weekly.class_date) == "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM"
-    assert schedule_text(drop_in.slot, drop_in.class_date) == "Tue, Sep 10, 7:00 PM – 8:30 PM"
+    assert schedule_text(weekly.slot, weekly.class_date) == "Tuesdays 7–8:30 pm, Sep 3 – Sep 24"
+    assert schedule_text(drop_in.slot, drop_in.class_date) == "Tue, Sep 10, 2030, 7–8:30 pm"

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('attendance', '0002_status_invariants'),
+        ('attendance', '0003_sessions_keep_attendance_and_cancel_reason'),
         ('registrations', '0006_free_classes_and_late_joiners'),
         ('students', '0005_status_invariants'),
     ]

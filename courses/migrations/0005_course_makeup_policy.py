@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('courses', '0003_catalog_version_per_course'),
+        ('courses', '0004_studio_closures'),
     ]
 
     operations = [

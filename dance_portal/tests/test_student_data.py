@@ -1,0 +1,131 @@
+"""A student's data: everything the portal holds about them, downloadable and readable; erased on request with the
+studio's records kept, anonymised, and the totals unchanged."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.urls import reverse
+
+from attendance.tests.factories import AttendanceRecordFactory
+from dance_portal.student_data import CannotErase, erase_student, student_data
+from registrations.models import Registration
+from registrations.tests.factories import RegistrationFactory
+from students.models import Student
+from students.services import SignInLinkError, ensure_calendar_token, make_sign_in_token, redeem_sign_in_link
+from studio.models import EmailLog
+from waitlist.models import WaitlistEntry
+from waitlist.tests.factories import WaitlistEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def a_student_with_a_history():
+    registration = RegistrationFactory(
+        payment_status=Registration.PaymentStatus.COMPLETED, payment_amount=Decimal("120.00")
+    )
+    student = registration.student
+    AttendanceRecordFactory(student=student)
+    WaitlistEntryFactory(student=student)
+    EmailLog.objects.create(kind="payment_confirmed", to_email=student.email, subject="Paid", body_text="Hi Ana")
+    return student, registration
+
+
+def test_the_data_holds_profile_registrations_attendance_waitlist_and_emails():
+    student, registration = a_student_with_a_history()
+
+    data = student_data(student)
+
+    assert data["profile"]["email"] == student.email
+    assert data["registrations"][0]["reference"] == registration.reference
+    assert data["registrations"][0]["payment_amount"] == "120.00"
+    assert len(data["attendance"]) == 1 and len(data["waitlist"]) == 1
+    assert data["emails"][0]["body_text"] == "Hi Ana"
+    assert data["excused_absences"] == data["makeups"] == []
+    json.dumps(data)  # plain data, ready to hand over
+
+
+def test_the_owner_downloads_it_as_json_and_reads_it_as_a_page(admin_client):
+    student, registration = a_student_with_a_history()
+
+    download = admin_client.get(reverse("admin:students_student_data_json", args=[student.pk]))
+    page = admin_client.get(reverse("admin:students_student_data", args=[student.pk]))
+
+    assert download["Content-Disposition"] == f'attachment; filename="student-{student.pk}.json"'
+    assert json.loads(download.content)["registrations"][0]["reference"] == registration.reference
+    assert registration.reference in page.content.decode()
+
+
+def test_erasing_replaces_the_details_voids_links_and_keeps_the_records_and_totals():
+    student, registration = a_student_with_a_history()
+    link = make_sign_in_token(student)
+    ensure_calendar_token(student=student)
+    revenue = Registration.objects.filter(payment_status="completed").aggregate(total=Sum("payment_amount"))
+
+    erase_student(student=student)
+
+    student.refresh_from_db()
+    assert student.erased_at is not None
+    assert "@" in student.email and "Ana" not in student.first_name and student.phone == ""
+    assert student.calendar_token is None
+    with pytest.raises(SignInLinkError):
+        redeem_sign_in_link(token=link)
+    assert Registration.objects.filter(pk=registration.pk, student=student).exists()
+    assert student.attendance_records.count() == 1
+    assert Registration.objects.filter(payment_status="completed").aggregate(total=Sum("payment_amount")) == revenue
+    assert not WaitlistEntry.objects.filter(student=student, status__in=WaitlistEntry.ACTIVE_STATUSES).exists()
+    email = EmailLog.objects.get(kind="payment_confirmed")
+    assert email.to_email == student.email and "Hi Ana" not in email.body_text
+
+
+def test_a_student_with_a_registration_waiting_for_payment_is_not_erased():
+    registration = RegistrationFactory()  # pending
+    email = registration.student.email
+
+    with pytest.raises(CannotErase, match="confirm or cancel it first"):
+        erase_student(student=registration.student)
+
+    assert Student.objects.get(pk=registration.student_id).email == email
+
+
+def test_the_admin_erases_after_a_confirmation_page_and_says_why_when_it_cannot(admin_client):
+    student, _registration = a_student_with_a_history()
+    pending = RegistrationFactory()
+    url = reverse("admin:students_student_erase", args=[student.pk])
+
+    question = admin_client.get(url)
+    done = admin_client.post(url, follow=True)
+    refused = admin_client.post(reverse("admin:students_student_erase", args=[pending.student_id]), follow=True)
+
+    assert "It cannot be undone." in question.content.decode()
+    assert "personal data is erased" in done.content.decode()
+    assert "confirm or cancel it first" in refused.content.decode()
+    assert Student.objects.get(pk=pending.student_id).erased_at is None
+
+
+def test_an_instructor_can_neither_read_nor_erase_a_students_data(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    student, _registration = a_student_with_a_history()
+    instructor = django_user_model.objects.create_user(username="door", is_staff=True)
+    instructor.groups.add(Group.objects.get(name="Instructor"))
+    client.force_login(instructor)
+
+    assert client.get(reverse("admin:students_student_data_json", args=[student.pk])).status_code == 403
+    assert client.post(reverse("admin:students_student_erase", args=[student.pk])).status_code == 403
+    assert Student.objects.get(pk=student.pk).erased_at is None
+
+
+def test_the_data_holds_the_excused_absences_and_make_up_classes():
+    from attendance.tests.factories import MakeUpFactory
+
+    makeup = MakeUpFactory()
+
+    data = student_data(makeup.student)
+
+    assert [absence["makeup_granted"] for absence in data["excused_absences"]] == [True]
+    assert [(entry["status"], entry["date"]) for entry in data["makeups"]] == [
+        ("booked", makeup.session.session_date.isoformat())
+    ]
+    json.dumps(data)
