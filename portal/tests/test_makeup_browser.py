@@ -137,6 +137,8 @@ def test_reminder_to_cant_make_it_to_the_waitlist_to_a_make_up_on_another_roster
     phone.wait_for_url(re.compile(r"/me/$"))
     assert phone.get_by_text("Your make-up class is booked: House L1.").is_visible()
     assert phone.locator(".upcoming-class", has_text="House L1").get_by_text("Make-up", exact=True).is_visible()
+    assert phone.locator(".upcoming-class", has_text="Heels Workshop").get_by_text("Not going").is_visible()
+    check_phone_page(phone, axe_check)
     screenshot(phone, "makeup-booked-portal-phone")
 
     # On House L1's roster, marked make-up; and in her inbox.
