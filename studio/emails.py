@@ -1,4 +1,4 @@
-"""Render, record and queue the portal's emails (SPEC §3 "Emails").
+"""Render, record and queue the portal's emails (README "How the studio runs").
 
 Every email is rendered from templates/emails/<kind>_subject.txt, <kind>.txt and <kind>.html in the studio's
 time zone, recorded as an EmailLog row and delivered by the `deliver_email` task after the transaction commits.

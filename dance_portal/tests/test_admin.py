@@ -275,7 +275,7 @@ def test_email_log_view_shows_subject_and_bodies_escaped(admin_client):
     assert "<p>Hi</p>" not in html
 
 
-# --- settings overview, email resend, waitlist and attendance exports (issue 5) -------------------------------------
+# --- settings overview, email resend, waitlist and attendance exports -------------------------------------------------
 
 
 def test_setting_changelist_lists_every_known_key_with_or_without_a_row(admin_client):
