@@ -2,7 +2,7 @@
 and calendar; and the "can't make it" page of the reminder email's signed link, which needs no sign-in.
 
 Signing in (the emailed link) is the students app's. Every page here but the signed link's starts from
-`signed_in_student(request)`; rows of other students are 404, whatever id is put in the URL (BAD-INPUTS #6).
+`signed_in_student(request)`; rows of other students are 404, whatever id is put in the URL (docs/bad-inputs.md #6).
 """
 
 from django.conf import settings
