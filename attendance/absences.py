@@ -26,6 +26,7 @@ from registrations import seats
 from registrations.models import Registration
 from students.models import Student
 from studio.config import StudioSettings, studio_settings
+from studio.emails import ResendRefused
 
 PaymentStatus = Registration.PaymentStatus
 
@@ -92,6 +93,26 @@ def read_token(token: str) -> tuple[ClassSession, Student] | None:
     if session is None or student is None:
         return None
     return session, student
+
+
+def reminder_link_secret(session, to: str) -> str | None:
+    """The "can't make it" token put into a class reminder as it is sent (studio.emails.register_secret_link): the
+    email log keeps the reminder without it. None when the class or the student (by the address it goes to) is gone."""
+    student = Student.objects.filter(email=to).first()
+    if not isinstance(session, ClassSession) or student is None:
+        return None
+    return make_token(session=session, student=student)
+
+
+def check_reminder_resend(session, to: str) -> None:
+    """A reminder may be sent again only while its class is to come and to an address still a student's; raises
+    ResendRefused otherwise. The link is the same: it names the student and the class, and expires with the class."""
+    if not isinstance(session, ClassSession) or session.is_canceled:
+        raise ResendRefused(_("This class was canceled or no longer exists: nothing was resent."))
+    if timezone.now() >= session_starts_at(session):
+        raise ResendRefused(_("This class has started: nothing was resent."))
+    if not Student.objects.filter(email=to).exists():
+        raise ResendRefused(_("No student has this address any more (it was changed or erased): nothing was resent."))
 
 
 # --- reads ---------------------------------------------------------------------------------------------------------

@@ -72,12 +72,14 @@ def send_class_reminders(*, now: datetime.datetime | None = None) -> int:
                 continue
             try:
                 with transaction.atomic():
+                    context = _context(session, entry, studio=studio)
                     log = send_email(
                         kind="class_reminder",
                         to=entry.student.email,
                         about=session,
-                        context=_context(session, entry, studio=studio),
+                        context=context,
                         dedupe_key=reminder_key(session, entry.student.pk),
+                        secret=context["cant_make_it_token"] or None,
                     )
             except Exception:
                 # One bad row must not stop the others; it is tried again on the next run.

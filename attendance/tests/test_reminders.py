@@ -16,6 +16,7 @@ from attendance.services import cancel_session
 from attendance.tests.helpers import HOUR, paid, series, set_setting, starts
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from studio.emails import LINK_SECRET_MARK, ResendRefused, resend_email
 from studio.models import EmailLog
 
 pytestmark = pytest.mark.django_db
@@ -41,21 +42,73 @@ def test_a_reminder_goes_to_each_student_once_however_often_the_command_runs():
     assert {log.about for log in reminders()} == {sessions[0]}
 
 
-def test_the_reminder_says_when_and_where_and_has_a_working_cant_make_it_link(settings):
+def test_the_reminder_says_when_and_where_and_has_a_working_cant_make_it_link(
+    settings, mailoutbox, django_capture_on_commit_callbacks
+):
     settings.SITE_URL = "https://studio.example.org"
     slot, sessions = series(name="House L2 <b>")
     ana = paid(slot).student
 
     with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
-        send_class_reminders()
+        with django_capture_on_commit_callbacks(execute=True):
+            send_class_reminders()
 
     log = reminders().get()
+    (message,) = mailoutbox
     assert log.subject.startswith("Reminder: House L2 <b> · ")
     assert "7–8:30 pm" in log.body_text and "Studio A" in log.body_text
     assert "House L2 &lt;b&gt;" in log.body_html
-    assert "https://studio.example.org/me/cant-make-it/" in log.body_text
-    assert read_token(LINK.search(log.body_text).group(1)) == (sessions[0], ana)
+    assert "https://studio.example.org/me/cant-make-it/" in message.body
+    assert read_token(LINK.search(message.body).group(1)) == (sessions[0], ana)
     assert "you get a make-up class" in log.body_text
+
+
+def test_the_email_log_keeps_the_reminder_without_its_link(mailoutbox, django_capture_on_commit_callbacks):
+    slot, sessions = series()
+    paid(slot)
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            send_class_reminders()
+
+    log = reminders().get()
+    (message,) = mailoutbox
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    token = LINK.search(message.body).group(1)
+    assert f"/me/cant-make-it/{token}/" in html
+    for stored in (log.subject, log.body_text, log.body_html):
+        assert token not in stored
+    assert f"/me/cant-make-it/{LINK_SECRET_MARK}/" in log.body_text
+    assert f"/me/cant-make-it/{LINK_SECRET_MARK}/" in log.body_html
+
+
+def test_a_resent_reminder_has_the_working_link_until_the_class_starts(mailoutbox, django_capture_on_commit_callbacks):
+    slot, sessions = series()
+    ana = paid(slot).student
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        send_class_reminders()
+        with django_capture_on_commit_callbacks(execute=True):
+            resend_email(log=reminders().get())
+
+        assert read_token(LINK.search(mailoutbox[-1].body).group(1)) == (sessions[0], ana)
+
+    with time_machine.travel(starts(sessions[0]) + HOUR, tick=False):
+        with pytest.raises(ResendRefused, match="has started"):
+            resend_email(log=reminders().first())
+    assert reminders().count() == 2
+
+
+def test_a_reminder_is_not_resent_to_an_address_no_student_has():
+    slot, sessions = series()
+    ana = paid(slot).student
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        send_class_reminders()
+        ana.email = "ana.new@example.org"
+        ana.save(update_fields=["email"])
+
+        with pytest.raises(ResendRefused, match="No student has this address"):
+            resend_email(log=reminders().get())
+    assert reminders().count() == 1
 
 
 def test_no_reminder_before_the_lead_time_or_once_the_class_has_started():
