@@ -1,4 +1,4 @@
-"""Staff login throttled by client address across usernames (README "Security", BAD-INPUTS #42).
+"""Staff login throttled by client address across usernames (README "Security", docs/bad-inputs.md #42).
 
 django-axes locks a username and address pair after AXES_FAILURE_LIMIT wrong passwords; someone trying many usernames
 from one address is never locked by it, and every try costs a password hash (~235 ms of Argon2, so a few such clients

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
-    # The portal's apps, floor by floor: each imports only the apps above it in this list (README "Layout").
+    # The portal's apps, floor by floor: each imports only the apps above it in this list (README "Project layout").
     "studio",
     "students",
     "courses",
@@ -156,7 +156,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-# Where a staff login goes when `next` is missing or unsafe (an offsite next is ignored, BAD-INPUTS #48).
+# Where a staff login goes when `next` is missing or unsafe (an offsite next is ignored, docs/bad-inputs.md #48).
 LOGIN_REDIRECT_URL = "admin:index"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -277,7 +277,7 @@ else:
 # the staff login lockout and the cap on unpaid holds per client all read it through studio.clients.client_ip.
 CLIENT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
-# Rate limits on public forms (SPEC §4): a limited request gets templates/429.html.
+# Rate limits on public forms (README "Security"): a limited request gets templates/429.html.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "studio.views.rate_limited"
@@ -290,7 +290,7 @@ RATELIMIT_SIGN_IN_LINK = env("RATELIMIT_SIGN_IN_LINK", default="20/h")
 RATELIMIT_SIGN_IN_LINK_PER_EMAIL = env("RATELIMIT_SIGN_IN_LINK_PER_EMAIL", default="5/h")
 RATELIMIT_SIGN_IN = env("RATELIMIT_SIGN_IN", default="60/h")
 
-# Staff login (django-axes, BAD-INPUTS #42): 5 failed passwords for one username from one IP lock that pair out
+# Staff login (django-axes, docs/bad-inputs.md #42): 5 failed passwords for one username from one IP lock that pair out
 # for an hour; the admin login then answers 429 with templates/axes/lockout.html. Locks live in the database
 # (admin: Axes > Access attempts; `manage.py axes_reset` lifts them all).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -287,7 +287,8 @@ class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        # The product never deletes a registration (SPEC §3): cancel it instead. This also removes "delete selected".
+        # The product never deletes a registration (README "How the studio runs"): cancel it instead. This also removes
+        # "delete selected".
         return False
 
 

@@ -94,6 +94,7 @@ class _SlotSeats:
     slot_id: int
     course_id: int
     capacity: int
+    practice_date: datetime.date | None  # a dated slot: a seat held on its one date is held on every date
     dates: tuple[datetime.date, ...]  # its upcoming class dates (a drop-in takes a seat on one)
     starts: tuple[datetime.datetime, ...]  # when each of them starts (a late joiner's price counts the classes left)
 
@@ -191,6 +192,7 @@ def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
             slot_id=slot.pk,
             course_id=slot.course_id,
             capacity=slot.capacity,
+            practice_date=slot.practice_date,
             dates=tuple(slot.upcoming_dates),
             starts=tuple(class_starts_at(slot, day) for day in slot.upcoming_dates),
         )
@@ -210,7 +212,10 @@ def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
 def _count_again(old: _Counts, *, state: str, now: datetime.datetime) -> _Counts:
     """The seats of a page's slots now, counted by the one seat rule as the page's own reads count them."""
     seat_release = next_seat_release(now=now)  # read first: a hold counted as running ends then or later
-    slots = [CourseSlot(pk=spec.slot_id, course_id=spec.course_id, capacity=spec.capacity) for spec in old.slots]
+    slots = [
+        CourseSlot(pk=spec.slot_id, course_id=spec.course_id, capacity=spec.capacity, practice_date=spec.practice_date)
+        for spec in old.slots
+    ]
     counts = seat_counts(slots, now=now, with_waiting=True)
     left, by_date = {}, {}
     for spec in old.slots:

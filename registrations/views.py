@@ -204,7 +204,7 @@ def create(request, course_id):
     """Register for a course: a valid POST registers and redirects to the payment page (PRG); a refusal shows the
     course page again with what was typed and what was wrong.
 
-    Rate-limited per client IP (settings.RATELIMIT_REGISTRATION; BAD-INPUTS #43).
+    Rate-limited per client IP (settings.RATELIMIT_REGISTRATION; docs/bad-inputs.md #43).
     """
     if is_ratelimited(
         request, group="courses.register", key="ip", rate=settings.RATELIMIT_REGISTRATION, increment=True

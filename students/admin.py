@@ -55,7 +55,7 @@ class ExportsContacts:
 
 
 class ToClassifyFilter(admin.SimpleListFilter):
-    """The studio's "to classify" list (SPEC §3 Students): students no admin has reviewed yet."""
+    """The studio's "to classify" list: students no admin has reviewed yet."""
 
     title = _("to classify")
     parameter_name = "to_classify"
@@ -87,7 +87,7 @@ class StudentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["last_name", "first_name"]
-    # "Not classified by an admin" is the studio's "to classify" list (SPEC §3 Students).
+    # "Not classified by an admin" is the studio's "to classify" list.
     list_filter = [ToClassifyFilter, "student_type", "dance_experience", "profile_complete"]
     search_fields = ["first_name", "last_name", "email", "phone", "instagram_handle"]
     date_hierarchy = "created_at"

@@ -10,5 +10,7 @@ class StudentsConfig(AppConfig):
 
         # The email log keeps sign-in emails without their token; each delivery (and resend) signs a fresh one.
         register_secret_link(
-            "sign_in_link", current=services.sign_in_link_secret, renew=services.check_sign_in_link_resend
+            "sign_in_link",
+            current=lambda student, to: services.sign_in_link_secret(student),
+            renew=services.check_sign_in_link_resend,
         )

@@ -32,7 +32,8 @@ class SignInLinkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.is_bound:
-            # Strip invisible characters pasted around the address before EmailField validates it (BAD-INPUTS #17).
+            # Strip invisible characters pasted around the address before EmailField validates it
+            # (docs/bad-inputs.md #17).
             data = self.data.copy()
             data["email"] = strip_typed_email(data.get("email", ""))
             self.data = data

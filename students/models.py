@@ -21,7 +21,7 @@ def normalize_domain(domain: str) -> str:
 def normalize_email(email: str) -> str:
     """The one written form of an address, to compare and to store: trimmed, its domain normalized (normalize_domain:
     two spellings of one mailbox are one student) and, when it is ASCII, its local part lower-cased in Python
-    (SQLite's LOWER() folds ASCII only, BAD-INPUTS #16). A non-ASCII local part is left as typed, for
+    (SQLite's LOWER() folds ASCII only, docs/bad-inputs.md #16). A non-ASCII local part is left as typed, for
     validate_deliverable_email to refuse: lower-casing could turn it into someone else's address (K, the Kelvin sign,
     becomes k)."""
     email = email.strip()

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 SIGN_IN_LINK_MINUTES = 30
 SIGN_IN_SALT = "students.portal.sign_in_link"
-# A real token is ~110 characters; anything far longer is refused before any signature work (BAD-INPUTS #37).
+# A real token is ~110 characters; anything far longer is refused before any signature work (docs/bad-inputs.md #37).
 SIGN_IN_TOKEN_MAX_LENGTH = 400
 # What a student may edit of their own profile (never the email); a public form fills the first four.
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "instagram_handle", "dance_experience")

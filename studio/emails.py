@@ -1,4 +1,4 @@
-"""Render, record and queue the portal's emails (SPEC §3 "Emails").
+"""Render, record and queue the portal's emails (README "How the studio runs").
 
 Every email is rendered from templates/emails/<kind>_subject.txt, <kind>.txt and <kind>.html in the studio's
 time zone, recorded as an EmailLog row and delivered by the `deliver_email` task after the transaction commits.
@@ -50,11 +50,12 @@ class LinkUnavailable(Exception):
 class SecretLink:
     """How the app of a kind of email makes the secret of its link, which the email log does not keep.
 
-    current(about): the secret to put in the email now, for the row it is about (None: none can be made).
+    current(about, to): the secret to put in the email now, for the row it is about and the address it goes to (None:
+    none can be made).
     renew(about, to): before a resend, make a fresh link (voiding the old one where the app can); raise ResendRefused
     when the email must not go out again."""
 
-    current: Callable[[models.Model | None], str | None]
+    current: Callable[[models.Model | None, str], str | None]
     renew: Callable[[models.Model | None, str], None]
 
 
@@ -62,7 +63,7 @@ _secret_links: dict[str, SecretLink] = {}
 
 
 def register_secret_link(kind: str, *, current, renew) -> None:
-    """Emails of `kind` carry a secret link: stored without it, delivered with `current(about)` (see SecretLink)."""
+    """Emails of `kind` carry a secret link: stored without it, delivered with `current(about, to)` (see SecretLink)."""
     _secret_links[kind] = SecretLink(current=current, renew=renew)
 
 
@@ -117,7 +118,7 @@ def with_live_secret(log: EmailLog) -> tuple[str, str, str]:
     if not any(LINK_SECRET_MARK in part for part in parts):
         return parts
     link = _secret_links.get(log.kind)
-    secret = link.current(log.about) if link is not None else None
+    secret = link.current(log.about, log.to_email) if link is not None else None
     if not secret:
         raise LinkUnavailable(
             "The link in this email was removed from the log and can no longer be made (the row it was for has "
@@ -148,6 +149,8 @@ KIND_LABELS = {
     "session_canceled": _("Class canceled"),
     "sign_in_link": _("Portal sign-in link"),
     "class_message": _("Message to a class"),
+    "class_reminder": _("Class reminder"),
+    "makeup_booked": _("Make-up class booked"),
 }
 
 

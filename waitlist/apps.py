@@ -18,4 +18,6 @@ class WaitlistConfig(AppConfig):
         # A seat freed anywhere (a cancellation, an expiry, a raised capacity) goes to the waitlist first.
         seats_freed.connect(offers.offer_freed_seats_receiver, dispatch_uid="waitlist_offer_freed_seats")
         # The email log keeps offer emails without their link; each delivery makes it again, a resend renews it.
-        register_secret_link("waitlist_offer", current=offers.offer_link_secret, renew=offers.renew_offer_link)
+        register_secret_link(
+            "waitlist_offer", current=lambda entry, to: offers.offer_link_secret(entry), renew=offers.renew_offer_link
+        )

@@ -1,5 +1,6 @@
-"""Issue 17: staff login throttled by address across usernames before any hashing (#3), odd form charsets answered
-with the site's 400 page (#6), the demo admin's published password flagged by `check --deploy` (#8)."""
+"""Abuse across workers and servers (SECURITY.md "What was tried"): staff login throttled by address across usernames
+before any hashing (#3), odd form charsets answered with the site's 400 page (#6), the demo admin's published password
+flagged by `check --deploy` (#8)."""
 
 import io
 

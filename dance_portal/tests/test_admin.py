@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
+from attendance.tests.factories import AbsenceFactory, AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
 from class_messages.models import ClassMessage, MessageOptOut
 from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFactory
 from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
@@ -34,7 +34,17 @@ def admin_user(django_user_model):
 
 
 # Written only by the services (or by the mailer): the admin offers no add form for them.
-NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord, ClassMessage, MessageOptOut}
+NO_ADD_FORM = {
+    Registration,
+    RegistrationEvent,
+    WaitlistEntry,
+    EmailLog,
+    AttendanceRecord,
+    ClassMessage,
+    MessageOptOut,
+    Absence,
+    MakeUp,
+}
 # Bookkeeping that nobody reads or edits: no admin page.
 NOT_IN_ADMIN = {CatalogVersion}
 # One row at most: "add" leads to the row there.
@@ -91,6 +101,8 @@ MAKE_ROW = {
     RegistrationEvent: _registration_event,
     ClassSession: ClassSessionFactory,
     AttendanceRecord: AttendanceRecordFactory,
+    Absence: AbsenceFactory,
+    MakeUp: MakeUpFactory,
     WaitlistEntry: WaitlistEntryFactory,
     SystemSetting: _setting,
     EmailLog: _email_log,
@@ -275,7 +287,7 @@ def test_email_log_view_shows_subject_and_bodies_escaped(admin_client):
     assert "<p>Hi</p>" not in html
 
 
-# --- settings overview, email resend, waitlist and attendance exports (issue 5) -------------------------------------
+# --- settings overview, email resend, waitlist and attendance exports -------------------------------------------------
 
 
 def test_setting_changelist_lists_every_known_key_with_or_without_a_row(admin_client):

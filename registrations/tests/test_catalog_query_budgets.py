@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 CATALOG = "/"
 # A page rendered for the cache: the cache key, the miss of its seat counts in the shared cache, when the next hold
 # and offer run out, studio settings, the logo's URL, the number of courses (for the page links), courses, slots,
-# prices, the studio's closures, seats, offers, waiting entries, and the page with its counts stored in the shared
-# cache (a table: expired rows deleted, one upsert).
-RENDERED = 16
+# prices, the studio's closures, seats, offers, seats held on single dates (make-up classes, excused absences),
+# waiting entries, and the page with its counts stored in the shared cache (a table: expired rows deleted, one upsert).
+RENDERED = 17
 # The course page counts no courses, and reads the slots once more for the form's choices.
 COURSE_PAGE_RENDERED = RENDERED
 # A page from the cache: the cache key; the page and its seat counts from the worker's own memory.
@@ -30,10 +30,11 @@ FROM_CACHE = 1
 # In another worker: the cache key, then the counts and the page from the shared cache.
 FROM_SHARED_CACHE = 3
 # After a registration: the cache key, the counts in the shared cache (out of date), when the next hold and offer run
-# out, seats, offers, waiting entries, and the new counts stored; the page itself is not rendered again.
-SEATS_COUNTED_AGAIN = 10
+# out, seats, offers, seats held on single dates, waiting entries, and the new counts stored; the page itself is not
+# rendered again.
+SEATS_COUNTED_AGAIN = 11
 # Signed in, never from the cache: studio settings, the logo's URL, the student, and the page's nine reads.
-SIGNED_IN = 12
+SIGNED_IN = 13
 
 
 def a_studio(courses: int, registrations_per_slot: int):
@@ -117,11 +118,11 @@ def test_signed_in_visitor_catalog_query_count_does_not_grow_with_the_studio(
 # A registration: the shared rate limit (the client's counter in the cache table: expired rows deleted, one upsert);
 # the course, its slots and prices, the studio's closures (no seats: the form does not show them), the settings, the
 # student; then in one transaction the new student, the slot lock (a new student has no registrations to check), the
-# count of the client's unpaid holds, seats, then offers and waiting entries in one query, the registration, its
-# history row, the email's row (rendered after the commit, by its delivery; its dedupe key names the new registration,
-# so no savepoint guards it) and the course's seat version. No savepoints; in a test the transaction is one (two
-# more). After the commit, the delivery task's row.
-REGISTER_POST = 19
+# count of the client's unpaid holds, seats, then offers and waiting entries in one query, seats held on single dates,
+# the registration, its history row, the email's row (rendered after the commit, by its delivery; its dedupe key
+# names the new registration, so no savepoint guards it) and the course's seat version. No savepoints; in a test the
+# transaction is one (two more). After the commit, the delivery task's row.
+REGISTER_POST = 20
 
 
 @pytest.mark.parametrize("size", [(3, 1), (30, 5)])

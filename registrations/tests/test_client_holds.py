@@ -1,6 +1,6 @@
-"""Seat squatting (issue 17 #2): one client address holds at most max_unpaid_holds_per_client unpaid seats, counted
-under the slot lock; the admin's "Holds by client" page lists who holds what and releases holds through the
-transitions (reason, email, the waitlist first)."""
+"""Seat squatting (SECURITY.md "A shared Wi-Fi and the cap on unpaid holds"): one client address holds at most
+max_unpaid_holds_per_client unpaid seats, counted under the slot lock; the admin's "Holds by client" page lists who
+holds what and releases holds through the transitions (reason, email, the waitlist first)."""
 
 import datetime
 import threading

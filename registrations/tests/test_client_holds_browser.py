@@ -1,5 +1,6 @@
-"""Seat squatting in a real browser (issue 17 #2): a phone at the cap is told why on the course page; the owner sees
-the client in admin → Holds by client and releases its holds, and the waitlist gets the seats."""
+"""Seat squatting in a real browser (SECURITY.md "A shared Wi-Fi and the cap on unpaid holds"): a phone at the cap is
+told why on the course page; the owner sees the client in admin → Holds by client and releases its holds, and the
+waitlist gets the seats."""
 
 import pytest
 from django.contrib.auth.models import User

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from courses.services import seats_changed
 from courses.tests.factories import CourseFactory, priced_slot
 from registrations import page_cache, services, transitions
 from registrations.models import Registration
@@ -288,3 +289,25 @@ def test_a_cached_page_tells_a_late_joiner_the_price_of_the_classes_left_once_an
         html = client.get(slot.course.get_absolute_url()).content.decode()
 
     assert "3 of 6 classes left" in html and "$60.00 full package" in html
+
+
+def test_a_seat_held_on_the_one_date_of_a_dated_class_is_counted_again_as_its_page_counts_it(client, monkeypatch):
+    """A make-up class booked into a dated class holds its one date, so every date: the counts taken again for a stored
+    page count it the way the page's own reads do."""
+    from registrations import seats
+
+    course = CourseFactory(name="Sunday Social", course_type="drop_in")
+    slot = priced_slot(course=course, capacity=3, full_package=None, drop_in="15.00")
+    held = {}
+
+    class MakeUps(seats.SeatClaims):
+        def held_by_date(self, slot_ids, *, now):
+            return {slot.pk: dict(held)} if slot.pk in slot_ids else {}
+
+    monkeypatch.setattr(seats, "_sources", [*seats._sources, MakeUps()])
+    assert "3 seats left" in client.get(course.get_absolute_url()).content.decode()
+
+    held[slot.practice_date] = 1
+    seats_changed(course.pk)
+
+    assert "2 seats left" in client.get(course.get_absolute_url()).content.decode()

@@ -1,5 +1,5 @@
-"""Email addresses written one way (issue 17 #5): the domain normalized (NFKC, IDNA) so two spellings of one mailbox
-are one student, and addresses the mailer cannot send to refused next to the field on every form."""
+"""Email addresses written one way (SECURITY.md "What was tried"): the domain normalized (NFKC, IDNA) so two spellings
+of one mailbox are one student, and addresses the mailer cannot send to refused next to the field on every form."""
 
 import pytest
 from django.core.exceptions import ValidationError

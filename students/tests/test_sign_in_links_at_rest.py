@@ -1,5 +1,5 @@
-"""Sign-in links are never stored (issue 17 #4): the email log keeps the sign-in email with the token removed; the
-email sent has a working link; a resend signs a fresh one."""
+"""Sign-in links are never stored (SECURITY.md "What is protected, and how"): the email log keeps the sign-in email with
+the token removed; the email sent has a working link; a resend signs a fresh one."""
 
 import importlib
 import re

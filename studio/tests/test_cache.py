@@ -1,4 +1,5 @@
-"""The shared cache (issue 17 #1): every worker and server counts the same rate limits, in the portal's database."""
+"""The shared cache (README "Scaling out"): every worker and server counts the same rate limits, in the portal's
+database."""
 
 import datetime
 import json

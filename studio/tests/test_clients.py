@@ -1,5 +1,5 @@
-"""The client's address (issue 17 #7): read once the same way for rate limits, the login lockout and the hold cap;
-a request without the proxy's header falls back to the socket address with one warning, never a 500."""
+"""The client's address (README "Scaling out"): read once the same way for rate limits, the login lockout and the hold
+cap; a request without the proxy's header falls back to the socket address with one warning, never a 500."""
 
 import logging
 import runpy

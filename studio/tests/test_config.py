@@ -23,6 +23,10 @@ DEFAULTS = {
     "accent_color": "#4b2a84",
     "social_handle": "",
     "late_join_pricing": "full",
+    "class_reminder_hours": 24,
+    "makeup_cutoff_hours": 12,
+    "makeups_per_registration": 2,
+    "makeup_window_days": 30,
 }
 
 
@@ -76,6 +80,11 @@ def test_a_row_of_a_setting_that_no_longer_exists_is_ignored():
         ("zelle_email", " Pay@Salsa.Example ", "pay@salsa.example"),
         ("contact_email", "", ""),
         ("late_join_pricing", " Prorated ", "prorated"),
+        ("class_reminder_hours", "0", 0),
+        ("class_reminder_hours", "48", 48),
+        ("makeup_cutoff_hours", "0", 0),
+        ("makeups_per_registration", "0", 0),
+        ("makeup_window_days", "14", 14),
     ],
 )
 def test_stored_setting_is_read_as_its_type(key, raw, value):
@@ -157,6 +166,12 @@ def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_que
         ("zelle_phone", "12345"),
         ("late_join_pricing", "half"),
         ("late_join_pricing", ""),
+        ("class_reminder_hours", "-1"),
+        ("class_reminder_hours", "169"),
+        ("makeup_cutoff_hours", "a day"),
+        ("makeups_per_registration", "-2"),
+        ("makeup_window_days", "0"),
+        ("makeup_window_days", "366"),
         ("unknown_setting", "1"),
     ],
 )

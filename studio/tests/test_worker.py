@@ -1,5 +1,5 @@
-"""The email worker (issue 17 #9): it waits out database outages, runs again the tasks a killed worker left running
-(at least once), and every email carries a stable Message-ID, so a duplicate is recognisable; the email log says
+"""The email worker (README "Deploying"): it waits out database outages, runs again the tasks a killed worker left
+running (at least once), and every email carries a stable Message-ID, so a duplicate is recognisable; the email log says
 "may have been sent" where a send was interrupted."""
 
 import datetime

@@ -1,5 +1,6 @@
-"""Offer links are never stored (issue 17 #4): the email log keeps the offer email with the token removed; the email
-sent has a working link; a resend, while the offer is open, gives a new link that replaces the old one."""
+"""Offer links are never stored (SECURITY.md "What is protected, and how"): the email log keeps the offer email with the
+token removed; the email sent has a working link; a resend, while the offer is open, gives a new link that replaces the
+old one."""
 
 import datetime
 import hashlib

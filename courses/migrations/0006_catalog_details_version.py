@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("courses", "0004_studio_closures"),
+        ("courses", "0005_course_makeup_policy"),
     ]
 
     operations = [
