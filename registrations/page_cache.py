@@ -31,6 +31,7 @@ visitors, staff and anyone with a message to show get a freshly rendered page.
 import datetime
 import hashlib
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -55,11 +56,14 @@ from studio.models import StudioLogo, SystemSetting
 
 CACHE_SECONDS = 300  # a key not asked for in 5 minutes is dropped; correctness never depends on this
 LOCAL_ENTRIES = 256  # pages and counts a worker keeps in its own memory (the catalog's pages, the course pages)
-_CSRF_MARK = "pagecachecsrftoken0d41f8"
-_NONCE_MARK = "pagecachecspnonce7be3c2"
-_SEATS_MARK = "pagecacheseats{}x5e1a"  # one per slot: its count in words
-_MARK_PATTERN = re.compile(f"({_CSRF_MARK}|{_NONCE_MARK}|pagecacheseats[0-9]+x5e1a)")
-_SEATS_MARK_SLOT = re.compile(r"pagecacheseats([0-9]+)x5e1a")
+# Marks live only between rendering a page and splitting it at them, in one process: random per process, so no text
+# typed into a course (a description) can pass for one. A stored page holds the pieces, not the marks.
+_MARK_SALT = secrets.token_hex(8)
+_CSRF_MARK = f"pagecachecsrf{_MARK_SALT}"
+_NONCE_MARK = f"pagecachenonce{_MARK_SALT}"
+_SEATS_MARK = "pagecacheseats{}x" + _MARK_SALT  # one per slot: its count in words
+_MARK_PATTERN = re.compile(f"({_CSRF_MARK}|{_NONCE_MARK}|pagecacheseats[0-9]+x{_MARK_SALT})")
+_SEATS_MARK_SLOT = re.compile(f"pagecacheseats([0-9]+)x{_MARK_SALT}")
 
 # The versions (all courses' for the catalog, one course's for its page), the logo and the settings, in one query.
 _VERSIONS = CatalogVersion._meta.db_table
@@ -113,6 +117,7 @@ class _Counts:
     fresh_until: datetime.datetime | None
     slots: tuple[_SlotSeats, ...]
     left: dict[int, int]  # slot id -> seats a walk-up may take for a full package
+    words: dict[int, bytes]  # slot id -> those seats in words, escaped and encoded (in the key's language)
     shape: str  # which slots and drop-in dates are full, and how many classes are left: the rest of what they decide
 
     def current(self, state: str, now: datetime.datetime) -> bool:
@@ -178,6 +183,11 @@ def _shape(slots: tuple[_SlotSeats, ...], left: dict[int, int], by_date: dict[in
     return hashlib.sha256(repr(full).encode()).hexdigest()[:16]
 
 
+def _words(left: dict[int, int]) -> dict[int, bytes]:
+    """Each count in words as the page prints it: worked out once per count, not per visitor."""
+    return {slot_id: str(conditional_escape(seats_text(n))).encode() for slot_id, n in left.items()}
+
+
 def _fresh_until(slots: tuple[_SlotSeats, ...], *, seat_release, now) -> datetime.datetime | None:
     """When the counts run out by themselves: a hold or an offer ends (`seat_release`), or one of the page's classes
     starts (a late joiner then pays for fewer classes, and the page says so)."""
@@ -205,6 +215,7 @@ def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
         fresh_until=_fresh_until(specs, seat_release=seat_release, now=now),
         slots=specs,
         left=left,
+        words=_words(left),
         shape=_shape(specs, left, by_date, now),
     )
 
@@ -225,6 +236,7 @@ def _count_again(old: _Counts, *, state: str, now: datetime.datetime) -> _Counts
         fresh_until=_fresh_until(old.slots, seat_release=seat_release, now=now),
         slots=old.slots,
         left=left,
+        words=_words(left),
         shape=_shape(old.slots, left, by_date, now),
     )
 
@@ -255,14 +267,12 @@ def _split_at_marks(html: str) -> tuple:
 
 def _fill_marks(request, pieces: tuple, counts: _Counts) -> bytes:
     nonce = getattr(request, "_csp_nonce", None)
-    values = {_CSRF_MARK: get_token(request).encode(), _NONCE_MARK: str(nonce).encode() if nonce is not None else b""}
-    for slot_id, left in counts.left.items():
-        values[slot_id] = str(conditional_escape(seats_text(left))).encode()
-    # A mark the page did not make (typed into a description, say) stays as it was typed.
-    return b"".join(
-        piece if isinstance(piece, bytes) else values.get(piece) or _SEATS_MARK.format(piece).encode()
-        for piece in pieces
-    )
+    values = {
+        _CSRF_MARK: get_token(request).encode(),
+        _NONCE_MARK: str(nonce).encode() if nonce is not None else b"",
+        **counts.words,
+    }
+    return b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in pieces)
 
 
 # --- a worker's own memory ------------------------------------------------------------------------------------------

@@ -311,3 +311,16 @@ def test_a_seat_held_on_the_one_date_of_a_dated_class_is_counted_again_as_its_pa
     seats_changed(course.pk)
 
     assert "2 seats left" in client.get(course.get_absolute_url()).content.decode()
+
+
+def test_a_description_that_looks_like_a_mark_is_shown_as_typed(client):
+    course = CourseFactory(description="")
+    slot = priced_slot(course=course)
+    typed = f"See {page_cache._SEATS_MARK.format(slot.pk).replace(page_cache._MARK_SALT, 'abc')} and pagecachecsrf"
+    course.description = typed
+    course.save()
+
+    response = client.get(course.get_absolute_url())
+
+    assert response.status_code == 200
+    assert typed in response.content.decode()
