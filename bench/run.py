@@ -534,7 +534,7 @@ class Rush:
         self.lock = threading.Lock()
         self.latencies = {step: [] for step in RUSH_STEPS}
         self.statuses = {step: [] for step in RUSH_STEPS}
-        self.journeys = self.registered = self.refused = self.full_courses = 0
+        self.journeys = self.registered = self.refused = self.full_courses = self.paid_before_qr = 0
         self.errors: list[str] = []
         self.admin = {"confirmed": 0, "requests": 0, "latencies": [], "statuses": []}
         self.stop = threading.Event()
@@ -606,7 +606,10 @@ class Rush:
         if qr:
             status, _, _, elapsed = browser.request("GET", qr.group(1).replace("&amp;", "&"))
             self._record("QR code", status, elapsed)
-            if status != 200:
+            if status == 404:  # the admin confirmed the payment in between: nothing to pay any more
+                with self.lock:
+                    self.paid_before_qr += 1
+            elif status != 200:
                 return self._failed("QR code", status)
         with self.lock:
             self.journeys += 1
@@ -623,7 +626,8 @@ class Rush:
 
     def confirm_payments(self, database_url: str) -> None:
         """The studio's owner confirming payments as they come in: the admin's "Confirm payment" action on the
-        registration list, every half second, for the students of this rush who are still pending."""
+        registration list, every half second, for the students of this rush who registered at least 5 s before (the
+        time to open Venmo and pay) and are still pending."""
         import psycopg2
 
         csrf = secrets.token_hex(16)
@@ -635,7 +639,8 @@ class Rush:
                 with conn.cursor() as cursor:
                     cursor.execute(
                         "SELECT r.id FROM registrations_registration r JOIN students_student s ON s.id = r.student_id "
-                        "WHERE r.payment_status = 'pending' AND s.email LIKE %s ORDER BY r.id LIMIT 20",
+                        "WHERE r.payment_status = 'pending' AND s.email LIKE %s "
+                        "AND r.created_at < now() - interval '5 seconds' ORDER BY r.id LIMIT 20",
                         [f"rush-{self.run_id}-%"],
                     )
                     ids = [row[0] for row in cursor.fetchall()]
@@ -705,6 +710,7 @@ class Rush:
             "registered": self.registered,
             "refused_full": self.refused,
             "full_courses_seen": self.full_courses,
+            "paid_before_qr": self.paid_before_qr,
             "steps": steps,
             "admin": {
                 "confirm_requests": self.admin["requests"],
