@@ -255,21 +255,25 @@ def _render_with_marks(request, template_name: str, context: dict, slots: list) 
     return _BETWEEN_TAGS.sub("> <", html)
 
 
+_CSRF, _NONCE = "csrf", "nonce"  # what a stored page holds where a mark was: the same in every process
+
+
 def _split_at_marks(html: str) -> tuple:
-    """The page as encoded pieces, with the marks left as str between them (a seat mark as its slot id, an int):
-    filling in is one join, no re-encoding."""
+    """The page as encoded pieces, and between them what goes where each mark was: _CSRF, _NONCE, or a slot id (an
+    int) for its seats in words. Filling in is one join, no re-encoding."""
+    placeholders = {_CSRF_MARK: _CSRF, _NONCE_MARK: _NONCE}
     pieces = []
     for piece in _MARK_PATTERN.split(html):
         seats = _SEATS_MARK_SLOT.fullmatch(piece)
-        pieces.append(int(seats.group(1)) if seats else piece if piece in (_CSRF_MARK, _NONCE_MARK) else piece.encode())
+        pieces.append(int(seats.group(1)) if seats else placeholders.get(piece) or piece.encode())
     return tuple(pieces)
 
 
 def _fill_marks(request, pieces: tuple, counts: _Counts) -> bytes:
     nonce = getattr(request, "_csp_nonce", None)
     values = {
-        _CSRF_MARK: get_token(request).encode(),
-        _NONCE_MARK: str(nonce).encode() if nonce is not None else b"",
+        _CSRF: get_token(request).encode(),
+        _NONCE: str(nonce).encode() if nonce is not None else b"",
         **counts.words,
     }
     return b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in pieces)

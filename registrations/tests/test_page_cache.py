@@ -262,6 +262,19 @@ def test_a_page_filled_in_with_new_counts_is_the_page_rendered_afresh(client, ur
     assert _without_visitor_values(filled) == _without_visitor_values(fresh)
 
 
+def test_a_page_stored_by_one_process_is_filled_in_by_another(client, slot, monkeypatch):
+    """Marks are random per process: what a stored page holds in their place must not depend on them."""
+    client.get(slot.course.get_absolute_url())
+    another_worker(monkeypatch)
+    for name in ("_CSRF_MARK", "_NONCE_MARK"):
+        monkeypatch.setattr(page_cache, name, getattr(page_cache, name) + "other")
+
+    response = client.get(slot.course.get_absolute_url())
+
+    assert response.status_code == 200
+    assert re.search(r'name="csrfmiddlewaretoken" value="[A-Za-z0-9]{64}"', response.content.decode())
+
+
 def test_another_worker_takes_the_page_and_its_counts_from_the_shared_cache(
     client, slot, renders, monkeypatch, django_assert_num_queries
 ):
