@@ -13,10 +13,11 @@ every worker process (each with its own copy) stops using an old page at the sam
   setting saved, added or removed).
 
 Seats are drawn into a stored page: it is rendered with a mark where each slot's count is put into words ("4 seats
-left"), and the counts are kept beside it under the versions, seats included. After a change of seats the counts are
-taken again (a few small queries, no rendering) and the same page is filled with them; the page is rendered again
-only when the change decides something else on it: a slot or a drop-in date becoming full or free (which slots can
-be chosen, the waitlist form, the catalog's button). Seats also free by themselves, when a pending hold or a
+left"), and the counts are kept beside it under the versions, seats included. After a change of seats the counts of
+the courses whose version moved are taken again (a few small queries, no rendering; the catalog's other courses keep
+theirs) and the same page is filled with them; the page is rendered again only when the change decides something
+else on it: a slot or a drop-in date becoming full or free (which slots can be chosen, the waitlist form, the
+catalog's button). Seats also free by themselves, when a pending hold or a
 waitlist offer runs out: counts are kept with the moment the earliest hold or offer running when they were taken
 runs out, and are taken again from then on, so nobody sees a run-out hold's seat as taken. They are also taken
 again when one of the page's classes starts: a late joiner then pays for fewer classes, and the page is rendered
@@ -34,7 +35,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
@@ -108,14 +109,17 @@ class _SlotSeats:
 
 @dataclass(frozen=True)
 class _Counts:
-    """The seats of the slots on a page, as counted at the versions `state`, good until `fresh_until`."""
+    """The seats of the slots on a page, as counted at the versions `state` (each course's in `versions`; None: not
+    read, as after a render), good until `fresh_until`."""
 
     state: str
+    versions: dict[int, int] | None
     fresh_until: datetime.datetime | None
     slots: tuple[_SlotSeats, ...]
     left: dict[int, int]  # slot id -> seats a walk-up may take for a full package
     words: dict[int, bytes]  # slot id -> those seats in words, escaped and encoded (in the key's language)
-    shape: str  # which slots and drop-in dates are full, and how many classes are left: the rest of what they decide
+    full: dict[int, tuple]  # slot id -> the rest of what its seats decide: full or not, which dates, classes left
+    shape: str  # all of `full`, as a digest: part of the stored page's key
 
     def current(self, state: str, now: datetime.datetime) -> bool:
         return self.state == state and (self.fresh_until is None or now < self.fresh_until)
@@ -167,22 +171,17 @@ def cacheable(request) -> bool:
 # --- the counts ----------------------------------------------------------------------------------------------------
 
 
-def _shape(slots: tuple[_SlotSeats, ...], left: dict[int, int], by_date: dict[int, dict], now) -> str:
-    full = [
-        (
-            slot.slot_id,
-            left[slot.slot_id] > 0,
-            [by_date[slot.slot_id][day] > 0 for day in slot.dates],
-            slot.classes_left(now),
-        )
-        for slot in slots
-    ]
-    return hashlib.sha256(repr(full).encode()).hexdigest()[:16]
+def _full(spec: _SlotSeats, left: int, by_date: dict, now: datetime.datetime) -> tuple:
+    return (left > 0, tuple(by_date[day] > 0 for day in spec.dates), spec.classes_left(now))
 
 
-def _words(left: dict[int, int]) -> dict[int, bytes]:
-    """Each count in words as the page prints it: worked out once per count, not per visitor."""
-    return {slot_id: str(conditional_escape(seats_text(n))).encode() for slot_id, n in left.items()}
+def _shape(slots: tuple[_SlotSeats, ...], full: dict[int, tuple]) -> str:
+    return hashlib.sha256(repr([(slot.slot_id, full[slot.slot_id]) for slot in slots]).encode()).hexdigest()[:16]
+
+
+def _words(seats: int) -> bytes:
+    """A count in words as the page prints it: worked out once per count, not per visitor."""
+    return str(conditional_escape(seats_text(seats))).encode()
 
 
 def _fresh_until(slots: tuple[_SlotSeats, ...], *, seat_release, now) -> datetime.datetime | None:
@@ -190,6 +189,15 @@ def _fresh_until(slots: tuple[_SlotSeats, ...], *, seat_release, now) -> datetim
     starts (a late joiner then pays for fewer classes, and the page says so)."""
     ends = [seat_release, *(slot.next_start(now) for slot in slots)]
     return min((end for end in ends if end is not None), default=None)
+
+
+def _course_versions(course_ids: list[int]) -> dict[int, int]:
+    if not course_ids:
+        return {}
+    with connection.cursor() as cursor:
+        marks = ", ".join(["%s"] * len(course_ids))
+        cursor.execute(f"SELECT course_id, version FROM {_VERSIONS} WHERE course_id IN ({marks})", course_ids)
+        return dict(cursor.fetchall())
 
 
 def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
@@ -206,35 +214,53 @@ def _counts_of_page(slots: list, *, state: str, seat_release, now) -> _Counts:
         for slot in slots
     )
     left = {slot.pk: int(slot.seats_left) for slot in slots}
-    by_date = {slot.pk: slot.seats_by_date for slot in slots}
+    full = {
+        spec.slot_id: _full(spec, left[spec.slot_id], slot.seats_by_date, now)
+        for spec, slot in zip(specs, slots, strict=True)
+    }
     return _Counts(
         state=state,
+        versions=None,
         fresh_until=_fresh_until(specs, seat_release=seat_release, now=now),
         slots=specs,
         left=left,
-        words=_words(left),
-        shape=_shape(specs, left, by_date, now),
+        words={slot_id: _words(n) for slot_id, n in left.items()},
+        full=full,
+        shape=_shape(specs, full),
     )
 
 
 def _count_again(old: _Counts, *, state: str, now: datetime.datetime) -> _Counts:
-    """The seats of a page's slots now, counted by the one seat rule as the page's own reads count them."""
+    """The seats of a page's slots now, counted by the one seat rule as the page's own reads count them: those of the
+    courses whose version changed since `old` was counted (all of them when `old` ran out, or after a render)."""
+    versions = _course_versions(sorted({spec.course_id for spec in old.slots}))  # read first, like the state
+    ran_out = old.fresh_until is not None and now >= old.fresh_until
+    if old.versions is None or ran_out:
+        stale = old.slots
+    else:
+        stale = tuple(spec for spec in old.slots if versions.get(spec.course_id) != old.versions.get(spec.course_id))
+    if not stale:  # a change elsewhere in the catalog: nothing on this page moved
+        return replace(old, state=state, versions=versions)
     seat_release = next_seat_release(now=now)  # read first: a hold counted as running ends then or later
     slots = [
         CourseSlot(pk=spec.slot_id, course_id=spec.course_id, capacity=spec.capacity, practice_date=spec.practice_date)
-        for spec in old.slots
+        for spec in stale
     ]
     counts = seat_counts(slots, now=now, with_waiting=True)
-    left, by_date = {}, {}
-    for spec in old.slots:
-        left[spec.slot_id], by_date[spec.slot_id] = walk_up_seats(counts[spec.slot_id], spec.dates)
+    left, words, full = dict(old.left), dict(old.words), dict(old.full)
+    for spec in stale:
+        left[spec.slot_id], by_date = walk_up_seats(counts[spec.slot_id], spec.dates)
+        words[spec.slot_id] = _words(left[spec.slot_id])
+        full[spec.slot_id] = _full(spec, left[spec.slot_id], by_date, now)
     return _Counts(
         state=state,
+        versions=versions,
         fresh_until=_fresh_until(old.slots, seat_release=seat_release, now=now),
         slots=old.slots,
         left=left,
-        words=_words(left),
-        shape=_shape(old.slots, left, by_date, now),
+        words=words,
+        full=full,
+        shape=_shape(old.slots, full),
     )
 
 

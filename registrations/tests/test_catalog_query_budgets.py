@@ -29,9 +29,9 @@ COURSE_PAGE_RENDERED = RENDERED
 FROM_CACHE = 1
 # In another worker: the cache key, then the counts and the page from the shared cache.
 FROM_SHARED_CACHE = 3
-# After a registration: the cache key, the counts in the shared cache (out of date), when the next hold and offer run
-# out, seats, offers, seats held on single dates, waiting entries, and the new counts stored; the page itself is not
-# rendered again.
+# After a registration: the cache key, the counts in the shared cache (out of date), the versions of the page's
+# courses, when the next hold and offer run out, seats, offers, seats held on single dates, waiting entries (of the
+# courses that changed), and the new counts stored; the page itself is not rendered again.
 SEATS_COUNTED_AGAIN = 11
 # Signed in, never from the cache: studio settings, the logo's URL, the student, and the page's nine reads.
 SIGNED_IN = 13

@@ -337,3 +337,20 @@ def test_a_description_that_looks_like_a_mark_is_shown_as_typed(client):
 
     assert response.status_code == 200
     assert typed in response.content.decode()
+
+
+def test_after_a_seat_change_the_catalog_counts_again_only_the_course_that_changed(client, monkeypatch):
+    courses = [CourseFactory(name=name) for name in ("Popping L1", "Waacking L1", "Locking L1")]
+    slots = [priced_slot(course=course, capacity=5) for course in courses]
+    client.get(CATALOG)
+    register(slots[0], 1)
+    client.get(CATALOG)  # the first count after a render takes every course's seats
+    counted = []
+    count = page_cache.seat_counts
+    monkeypatch.setattr(page_cache, "seat_counts", lambda slots, **kw: counted.extend(slots) or count(slots, **kw))
+
+    register(slots[1], 2)
+    html = client.get(CATALOG).content.decode()
+
+    assert [slot.pk for slot in counted] == [slots[1].pk]
+    assert html.count("4 seats left") == 2 and html.count("5 seats left") == 1
