@@ -739,6 +739,7 @@ def run_rush(wrk, studio: dict, *, database_url: str, run_id: str) -> tuple[dict
     )
     background = Rush(studio, run_id + "b")
     background.run(database_url, students=RUSH_BACKGROUND, seconds=None)
+    started = time.monotonic()
     try:
         pages = [
             measure_get(wrk, "/healthz (rush)", "/healthz"),
@@ -748,7 +749,7 @@ def run_rush(wrk, studio: dict, *, database_url: str, run_id: str) -> tuple[dict
     finally:
         background.stop.set()
         time.sleep(1)
-    summary["background"] = background.summary(1.0)
+    summary["background"] = background.summary(time.monotonic() - started)
     for row in pages:
         print(f"    {row['name']:<22} {row['rps']:>8} req/s", flush=True)
     ceiling = pages[0]["rps"] or 1
