@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.selectors import session_roster
 from courses.models import Course
+from registrations import ledger
 from students.models import Student
 from studio.emails import send_email
 
@@ -76,8 +77,10 @@ def generate_class_sessions(*, course: Course) -> list[ClassSession]:
 
 
 def cancel_session(*, session: ClassSession) -> bool:
-    """Cancels a class session (is_canceled, canceled_at) and, after the commit, emails everyone on its roster if it
-    has not taken place yet. Idempotent: returns False and sends nothing when it was already canceled."""
+    """Cancels a class session (is_canceled, canceled_at) and, if it has not taken place yet, grants every student
+    who paid for it their share of the price as account credit (registrations.ledger.credit_canceled_class) and,
+    after the commit, emails everyone on its roster. Idempotent: returns False and changes nothing when it was
+    already canceled."""
     with transaction.atomic():
         # of=self: lock the session only, not the joined slot that registrations lock to count seats.
         session = (
@@ -90,20 +93,26 @@ def cancel_session(*, session: ClassSession) -> bool:
         session.save(update_fields=["is_canceled", "canceled_at", "updated_at"])
         # A past session canceled after the fact (it did not happen) only leaves the completion figures.
         if session.session_date >= timezone.localdate():
+            credits = ledger.credit_canceled_class(slot=session.slot, class_date=session.session_date)
             for entry in session_roster(session).entries:
                 transaction.on_commit(
-                    partial(_email_session_canceled, session=session, student=entry.student),
+                    partial(
+                        _email_session_canceled,
+                        session=session,
+                        student=entry.student,
+                        credit=credits.get(entry.student.pk),
+                    ),
                     robust=True,  # one bad address must not stop the other emails
                 )
     return True
 
 
-def _email_session_canceled(*, session: ClassSession, student: Student) -> None:
+def _email_session_canceled(*, session: ClassSession, student: Student, credit=None) -> None:
     send_email(
         kind="session_canceled",
         to=student.email,
         about=session,
-        context={"student": student, "session": session, "course": session.course},
+        context={"student": student, "session": session, "course": session.course, "credit": credit},
         dedupe_key=f"session_canceled:{session.pk}:{student.pk}",
     )
 

@@ -54,4 +54,4 @@ class RegistrationLimitReached(RegistrationError):
 
 
 class RegistrationCanceled(RegistrationError):
-    default_message = _("This registration is canceled; re-open it first.")
+    default_message = _("This registration is canceled: record a refund instead, or re-open it first.")

@@ -140,6 +140,7 @@ class StudioSettings:
     accent_color: str = "#4b2a84"
     social_handle: str = ""
     late_join_pricing: str = "full"
+    credit_expiry_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,11 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "late_join_pricing",
             _choice_parser("full", "prorated"),
             "Full package of a series that has started: full (the whole price) or prorated (by the classes left).",
+        ),
+        SettingDefinition(
+            "credit_expiry_days",
+            _int_parser(minimum=0, maximum=3650),
+            "Days account credit stays usable after it is granted (0 = it never expires).",
         ),
     ]
 }

@@ -22,6 +22,7 @@ DEFAULTS = {
     "accent_color": "#4b2a84",
     "social_handle": "",
     "late_join_pricing": "full",
+    "credit_expiry_days": 0,
 }
 
 
@@ -75,6 +76,7 @@ def test_a_row_of_a_setting_that_no_longer_exists_is_ignored():
         ("zelle_email", " Pay@Salsa.Example ", "pay@salsa.example"),
         ("contact_email", "", ""),
         ("late_join_pricing", " Prorated ", "prorated"),
+        ("credit_expiry_days", " 365 ", 365),
     ],
 )
 def test_stored_setting_is_read_as_its_type(key, raw, value):
@@ -156,6 +158,9 @@ def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_que
         ("zelle_phone", "12345"),
         ("late_join_pricing", "half"),
         ("late_join_pricing", ""),
+        ("credit_expiry_days", "-1"),
+        ("credit_expiry_days", "3651"),
+        ("credit_expiry_days", "a year"),
         ("unknown_setting", "1"),
     ],
 )
