@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.formatting import schedule_text
 from portal import calendar, selectors
-from registrations import seats, transitions
+from registrations import ledger, seats, transitions
 from registrations.errors import RegistrationError
 from registrations.models import Registration
 from students import services as student_services
@@ -46,10 +46,11 @@ def home(request):
 
 
 def _portal_page(request, student: Student, *, profile_form: ProfileForm | None = None):
-    registrations = list(selectors.student_registrations(student))
+    registrations = list(ledger.with_balances(selectors.student_registrations(student)))
     active = [r for r in registrations if r.payment_status in Registration.ACTIVE_STATUSES]
     now = timezone.now()
     for registration in active:
+        registration.balance = ledger.balance_from(registration)
         registration.is_pending = registration.payment_status == Registration.PaymentStatus.PENDING
         registration.hold_ran_out = seats.has_hold_run_out(registration, now=now)
         registration.schedule = schedule_text(registration.slot, registration.class_date, registration.first_class_date)
@@ -61,6 +62,8 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
         "active_registrations": active,
         "past_registrations": [r for r in registrations if r.payment_status not in Registration.ACTIVE_STATUSES],
         "waitlist_entries": list(selectors.student_waitlist_entries(student)),
+        "credit": ledger.credit_balance(student, now=now),
+        "credit_history": ledger.credit_history(student),
         "profile_form": profile_form or ProfileForm.for_student(student),
         "feed_url": feed_url,
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
