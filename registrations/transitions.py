@@ -79,11 +79,13 @@ def confirm_payment(
     received_at: datetime.datetime | None = None,
     source: str = Payment.Source.HAND,
     statement_import: StatementImport | None = None,
+    email_part_payment: bool = True,
 ) -> bool:
     """Record a payment of a pending or expired registration (`amount`: the balance due unless given) and, once it
     is paid in full (payments − refunds + credit used ≥ its amount), confirm it (who, when, method, note) and email the
     student once. A partial payment keeps it as it is (a pending one keeps its hold) and emails what is still due;
-    what goes past the amount becomes account credit (registrations/ledger.py).
+    what goes past the amount becomes account credit (registrations/ledger.py). `email_part_payment` off: the caller
+    emails what is still due itself (a statement import, once per registration).
 
     Returns False and records nothing when it is already paid, unless a transaction id comes with the payment (a
     statement line: recorded once by its id, all of it as credit). Raises RegistrationCanceled for a canceled one,
@@ -138,6 +140,8 @@ def confirm_payment(
         if not completes:
             if payment is not None and status != PaymentStatus.COMPLETED:
                 _record_part_payment(registration, payment=payment, after=after, actor=actor)
+                if email_part_payment and status == PaymentStatus.PENDING:
+                    send_part_payment_email(registration, balance=after)
             return payment is not None
         registration.payment_status = PaymentStatus.COMPLETED
         registration.confirmed_at = now
@@ -174,7 +178,7 @@ def confirm_payment(
 
 
 def _record_part_payment(registration: Registration, *, payment: Payment, after: ledger.Balance, actor) -> None:
-    """A payment that leaves something due: a history row (the status stays) and an email with how to pay the rest."""
+    """A payment that leaves something due: a history row (the status stays as it is)."""
     record_event(
         registration,
         from_status=registration.payment_status,
@@ -183,16 +187,20 @@ def _record_part_payment(registration: Registration, *, payment: Payment, after:
         reason=_("Received %(amount)s (%(method)s); %(due)s still due.")
         % {"amount": money(payment.amount), "method": payment.get_method_display(), "due": money(after.due)},
     )
-    if registration.payment_status == PaymentStatus.PENDING:
-        send_email(
-            kind="payment_partial",
-            to=registration.student.email,
-            about=registration,
-            context=registration_email_context(
-                registration, payment=payment, balance=after, instructions=payment_instructions(registration)
-            ),
-            dedupe_key=f"payment_partial:{payment.pk}",
-        )
+
+
+def send_part_payment_email(registration: Registration, *, balance: ledger.Balance) -> None:
+    """Email a part-paid pending registration's student what was received and how to pay the rest; once per amount
+    received."""
+    send_email(
+        kind="payment_partial",
+        to=registration.student.email,
+        about=registration,
+        context=registration_email_context(
+            registration, balance=balance, instructions=payment_instructions(registration, due=balance.due)
+        ),
+        dedupe_key=f"payment_partial:{registration.pk}:{balance.received}",
+    )
 
 
 def cancel_registration(
