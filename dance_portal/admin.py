@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from attendance.services import generate_class_sessions
 from courses.admin import CourseAdmin, CourseSlotAdmin
 from courses.models import Course, CourseSlot
+from registrations.admin_ledger import StudentCreditInline
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
@@ -68,7 +69,7 @@ class WaitlistEntryInline(ReadOnlyInline):
 
 
 class StudioStudentAdmin(StudentAdmin):
-    inlines = [RegistrationInline, WaitlistEntryInline]
+    inlines = [RegistrationInline, WaitlistEntryInline, StudentCreditInline]
 
 
 class StudioCourseAdmin(CourseAdmin):

@@ -22,6 +22,8 @@ from courses.models import Course, CourseSlot
 from registrations import seats
 from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
+from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline
+from registrations.admin_statements import StatementImportAdmin  # noqa: F401 - registers the statement pages
 from registrations.models import Registration, RegistrationEvent
 
 PaymentStatus = Registration.PaymentStatus
@@ -199,7 +201,8 @@ class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
         (_("Cancellation"), {"fields": ["canceled_at", "canceled_by", "cancel_reason"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [RegistrationEventInline]
+    # The ledger's rows show only to staff with the view permission of each (money is the Studio admin's).
+    inlines = [RegistrationEventInline, PaymentInline, RefundInline, CreditEntryInline]
 
     def get_changelist(self, request, **kwargs):
         return RegistrationChangeList
