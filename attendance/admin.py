@@ -1,6 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.options import ActionLocation
 from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -8,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
-from attendance.services import cancel_session
+from attendance.services import cancel_session, delete_sessions
+from students.admin import ExportsContacts
 from studio.csv import csv_response
 
 
@@ -23,6 +28,21 @@ class ClassSessionForm(forms.ModelForm):
         if course and slot and slot.course_id != course.pk:
             self.add_error("slot", _("Choose a time slot of this course."))
         return cleaned_data
+
+
+_KEPT = _(
+    "%(session)s has attendance records: they are the studio's records, so the session cannot be deleted. "
+    "If the class did not take place, cancel it instead (the “Cancel” action)."
+)
+
+
+class CancelSessionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        help_text=_("Sent to the students in the cancellation email, e.g. “The instructor is ill.”"),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
 
 
 @admin.register(ClassSession)
@@ -44,17 +64,65 @@ class ClassSessionAdmin(admin.ModelAdmin):
     autocomplete_fields = ["course", "slot"]
     date_hierarchy = "session_date"
     # Canceling a session emails its roster, so it is an action calling the attendance service, not a checkbox.
-    readonly_fields = ["roster_link", "is_canceled", "canceled_at", "created_at", "updated_at"]
-    actions = ["cancel_sessions"]
+    readonly_fields = ["roster_link", "is_canceled", "canceled_at", "cancel_reason", "created_at", "updated_at"]
+    actions = ["cancel_sessions", "delete_sessions"]
     fieldsets = [
         (None, {"fields": ["course", "slot", "session_date", ("start_time", "end_time"), "location", "notes"]}),
-        (_("Status"), {"fields": ["roster_link", "is_canceled", "canceled_at", "created_at", "updated_at"]}),
+        (
+            _("Status"),
+            {"fields": ["roster_link", "is_canceled", "canceled_at", "cancel_reason", "created_at", "updated_at"]},
+        ),
     ]
 
-    @admin.action(description=_("Cancel (emails the students)"), permissions=["change"])
+    @admin.action(description=_("Cancel (emails the students the reason)"), permissions=["change"])
     def cancel_sessions(self, request, queryset):
-        canceled = sum(cancel_session(session=session) for session in queryset)
-        self.message_user(request, ngettext("Canceled %d session.", "Canceled %d sessions.", canceled) % canceled)
+        """Asks for the reason on an intermediate page, then cancels each session through the service."""
+        form = CancelSessionForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            canceled = sum(cancel_session(session=session, reason=reason) for session in queryset)
+            self.message_user(request, ngettext("Canceled %d session.", "Canceled %d sessions.", canceled) % canceled)
+            return None
+        sessions = queryset.select_related("course").order_by("session_date", "start_time")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel class sessions"),
+            "subtitle": None,
+            "intro": _(
+                "Cancel these classes. Everyone on their rosters is emailed that the class is canceled, with your "
+                "reason. A past class canceled after the fact only leaves the completion figures."
+            ),
+            "submit_label": _("Cancel the classes"),
+            "opts": self.model._meta,
+            "items": [(session.pk, str(session)) for session in sessions],
+            "form": form,
+            "action": "cancel_sessions",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/action_form.html", context)
+
+    @admin.action(description=_("Delete (only sessions without attendance)"), permissions=["delete"])
+    def delete_sessions(self, request, queryset):
+        deleted, kept = delete_sessions(sessions=queryset)
+        if deleted:
+            self.message_user(request, ngettext("Deleted %d session.", "Deleted %d sessions.", deleted) % deleted)
+        for session in kept:
+            self.message_user(request, _KEPT % {"session": session}, messages.ERROR)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # Django's "delete selected" would cascade to attendance: the action above keeps those sessions.
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        session = self.get_object(request, object_id)
+        if session is not None and session.attendance_records.exists():
+            self.message_user(request, _KEPT % {"session": session}, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:attendance_classsession_change", args=[session.pk]))
+        return super().delete_view(request, object_id, extra_context)
 
     @admin.display(description=_("roster"))
     def roster_link(self, obj):
@@ -70,7 +138,7 @@ class ClassSessionAdmin(admin.ModelAdmin):
         return obj._attendance_count
 
 
-@admin.action(description=_("Export to CSV"), permissions=["view"])
+@admin.action(description=_("Export to CSV"), permissions=["export_contacts"])
 def export_attendance_csv(modeladmin, request, queryset):
     """The selected attendance records as CSV (formula-safe, UTF-8 with a BOM)."""
     records = queryset.select_related("session__course", "student", "marked_by").order_by(
@@ -105,7 +173,7 @@ def export_attendance_csv(modeladmin, request, queryset):
 
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(admin.ModelAdmin):
+class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
     """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
     the roster, the session's date and who marks. A correction is made there too."""
 

@@ -20,6 +20,9 @@ class ClassSession(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     is_canceled = models.BooleanField(_("canceled"), default=False)
     canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    cancel_reason = models.CharField(
+        _("cancel reason"), max_length=200, blank=True, help_text=_("Sent to the students in the cancellation email.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -56,8 +59,9 @@ class AttendanceRecord(models.Model):
     # Enums live at module level so Meta.constraints can name them; reached as Model.Enum.
     Status = Status
 
+    # PROTECT: a session with attendance is the studio's record and cannot be deleted (cancel it instead).
     session = models.ForeignKey(
-        ClassSession, on_delete=models.CASCADE, related_name="attendance_records", verbose_name=_("session")
+        ClassSession, on_delete=models.PROTECT, related_name="attendance_records", verbose_name=_("session")
     )
     student = models.ForeignKey(
         Student, on_delete=models.PROTECT, related_name="attendance_records", verbose_name=_("student")

@@ -42,6 +42,20 @@ class NotOnRoster(AttendanceError):
         self.student_ids = student_ids
 
 
+def delete_sessions(*, sessions) -> tuple[int, list[ClassSession]]:
+    """Delete class sessions made by mistake; a session with attendance is the studio's record and is kept (cancel it
+    instead). Returns (how many were deleted, the sessions kept)."""
+    deleted, kept = 0, []
+    for session in sessions:
+        with transaction.atomic():
+            if AttendanceRecord.objects.filter(session=session).exists():
+                kept.append(session)
+                continue
+            session.delete()
+            deleted += 1
+    return deleted, kept
+
+
 def generate_class_sessions(*, course: Course) -> list[ClassSession]:
     """Creates the missing sessions of a course: one per slot and class date (weekly on the slot's weekday between
     the course dates, or the dated slot's one date) with the slot's local times and location. Idempotent: a slot
@@ -76,11 +90,19 @@ def generate_class_sessions(*, course: Course) -> list[ClassSession]:
     return sessions
 
 
-def cancel_session(*, session: ClassSession) -> bool:
-    """Cancels a class session (is_canceled, canceled_at) and, if it has not taken place yet, grants every student
-    who paid for it their share of the price as account credit (registrations.ledger.credit_canceled_class) and,
-    after the commit, emails everyone on its roster. Idempotent: returns False and changes nothing when it was
-    already canceled."""
+CANCEL_REASON_MAX_LENGTH = ClassSession._meta.get_field("cancel_reason").max_length
+
+
+class SessionHasAttendance(AttendanceError):
+    pass
+
+
+def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
+    """Cancels a class session (is_canceled, canceled_at, the reason) and, if it has not taken place yet, grants every
+    student who paid for it their share of the price as account credit (registrations.ledger.credit_canceled_class)
+    and, after the commit, emails everyone on its roster the reason. Idempotent: returns False and changes nothing
+    when it was already canceled."""
+    reason = str(reason).strip()[:CANCEL_REASON_MAX_LENGTH]
     with transaction.atomic():
         # of=self: lock the session only, not the joined slot that registrations lock to count seats.
         session = (
@@ -90,7 +112,8 @@ def cancel_session(*, session: ClassSession) -> bool:
             return False
         session.is_canceled = True
         session.canceled_at = timezone.now()
-        session.save(update_fields=["is_canceled", "canceled_at", "updated_at"])
+        session.cancel_reason = reason
+        session.save(update_fields=["is_canceled", "canceled_at", "cancel_reason", "updated_at"])
         # A past session canceled after the fact (it did not happen) only leaves the completion figures.
         if session.session_date >= timezone.localdate():
             credits = ledger.credit_canceled_class(slot=session.slot, class_date=session.session_date)
@@ -105,6 +128,15 @@ def cancel_session(*, session: ClassSession) -> bool:
                     robust=True,  # one bad address must not stop the other emails
                 )
     return True
+
+
+def cancel_sessions_on_closure(sender, *, date, reason: str, **kwargs) -> int:
+    """courses.signals.closure_added: the studio closed `date`, so its sessions are canceled with the closure's reason
+    (their rosters are emailed). Connected in AttendanceConfig.ready(); returns how many were canceled."""
+    return sum(
+        cancel_session(session=session, reason=reason)
+        for session in ClassSession.objects.filter(session_date=date, is_canceled=False)
+    )
 
 
 def _email_session_canceled(*, session: ClassSession, student: Student, credit=None) -> None:

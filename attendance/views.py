@@ -6,6 +6,8 @@ Every page works without JavaScript (one POST saves the roster); with htmx each 
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +34,20 @@ MARK_BUTTONS = [
     (AttendanceRecord.Status.LATE, "warning"),
     (AttendanceRecord.Status.ABSENT, "danger"),
 ]
+
+
+def staff_with(*permissions: str):
+    """Staff who hold every one of `permissions` (by their group: README "Roles"). Anyone else is sent to the admin
+    login; a staff user without them (in neither group, say) gets 403. Never is_staff alone."""
+
+    def decorator(view):
+        return staff_member_required(permission_required(permissions, raise_exception=True)(view))
+
+    return decorator
+
+
+VIEW = "attendance.view_classsession"
+MARK = ("attendance.view_classsession", "attendance.add_attendancerecord", "attendance.change_attendancerecord")
 
 
 def _sessions():
@@ -132,7 +148,7 @@ def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
     }
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_safe
 @never_cache
 def session_list(request):
@@ -140,11 +156,13 @@ def session_list(request):
     return render(request, "attendance/session_list.html", {"sessions": selectors.door_sessions()})
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_http_methods(["GET", "POST"])
 @never_cache
 def session_detail(request, session_id):
     """The roster; a POST saves every mark at once (and "All present" fills the unmarked paid students)."""
+    if request.method == "POST" and not request.user.has_perms(MARK):
+        raise PermissionDenied
     session = get_object_or_404(_sessions(), pk=session_id)
     roster = selectors.session_roster(session)
     form = RosterMarksForm(request.POST if request.method == "POST" else None)
@@ -181,7 +199,7 @@ def session_detail(request, session_id):
     return render(request, DETAIL_TEMPLATE, context, status=400 if form.is_bound else 200)
 
 
-@staff_member_required
+@staff_with(*MARK)
 @require_POST
 def mark_student(request, session_id, student_id):
     """One tap (htmx): save one student's mark and answer with that row; 400 with the reason when refused."""
@@ -218,7 +236,7 @@ def mark_student(request, session_id, student_id):
     return response
 
 
-@staff_member_required
+@staff_with(VIEW)
 @require_safe
 @never_cache
 def course_completion(request, course_id):
@@ -227,7 +245,7 @@ def course_completion(request, course_id):
     return render(request, "attendance/course_completion.html", {"matrix": selectors.completion_for_course(course)})
 
 
-@staff_member_required
+@staff_with(VIEW, "students.export_contacts")
 @require_safe
 def course_completion_csv(request, course_id):
     """The completion matrix as CSV (UTF-8 with a BOM so Excel reads accents), safe against formula injection."""

@@ -18,7 +18,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from courses import services
-from courses.models import Course, CoursePricing, CourseSlot
+from courses.models import Closure, Course, CoursePricing, CourseSlot
 
 # Form field → the price row it edits.
 PRICE_FIELDS = {
@@ -256,3 +256,48 @@ class CoursePricingAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for price in queryset:
             services.delete_price(price=price)
+
+
+class ClosureForm(forms.ModelForm):
+    class Meta:
+        model = Closure
+        fields = ["date", "reason"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None and "date" not in self.errors:  # a stored closure's date does not change
+            self.instance.date = cleaned.get("date")
+            try:
+                services.check_closure(closure=self.instance)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    """Days the studio is closed: entered once, skipped by every course (sessions, class counts, drop-in dates)."""
+
+    form = ClosureForm
+    list_display = ["date", "reason", "created_at"]
+    date_hierarchy = "date"
+    search_fields = ["reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A closure is a day: to move it, remove it and add the new one (its sessions were canceled for that day).
+        return ["date"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.full_clean()
+            obj.save(update_fields=["reason"])
+        else:
+            services.add_closure(closure=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_closure(closure=obj)
+
+    def delete_queryset(self, request, queryset):
+        for closure in queryset:
+            services.remove_closure(closure=closure)

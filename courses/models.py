@@ -173,8 +173,9 @@ class CourseSlot(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def class_dates(self) -> list[datetime.date]:
-        """The dates this slot meets: weekly between the course dates, or its one date."""
+    def scheduled_dates(self) -> list[datetime.date]:
+        """The dates this slot is scheduled on, studio closures included: weekly between the course dates, or its one
+        date."""
         if self.practice_date is not None:
             return [self.practice_date]
         start, end = self.course.start_date, self.course.end_date
@@ -182,6 +183,42 @@ class CourseSlot(models.Model):
         return (
             [first + datetime.timedelta(weeks=n) for n in range(((end - first).days // 7) + 1)] if first <= end else []
         )
+
+    def class_dates(self) -> list[datetime.date]:
+        """The dates this slot meets: its scheduled dates but the studio's closures (the classes actually held)."""
+        return [day for day in self.scheduled_dates() if day not in self.closed_dates]
+
+    def skipped_dates(self) -> list[datetime.date]:
+        """Its scheduled dates on which the studio is closed: "no class on Dec 24"."""
+        return [day for day in self.scheduled_dates() if day in self.closed_dates]
+
+    @property
+    def closed_dates(self) -> frozenset[datetime.date]:
+        """The studio's closed dates, read once per slot (one query) unless a caller set them for many slots at once
+        (courses.selectors.attach_closures)."""
+        if not hasattr(self, "_closed_dates"):
+            self._closed_dates = frozenset(Closure.objects.values_list("date", flat=True))
+        return self._closed_dates
+
+    @closed_dates.setter
+    def closed_dates(self, dates) -> None:
+        self._closed_dates = frozenset(dates)
+
+
+class Closure(models.Model):
+    """A day the studio is closed (a holiday, a studio trip): no class meets, in any course."""
+
+    date = models.DateField(_("date"), unique=True)
+    reason = models.CharField(_("reason"), max_length=120, help_text=_("Shown to students, e.g. “Winter holiday”."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("studio closure")
+        verbose_name_plural = _("studio closures")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%a %b %-d, %Y}: {self.reason}"
 
 
 class PricingType(models.TextChoices):

@@ -5,7 +5,7 @@ import datetime
 from django.db.models import Case, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
-from courses.models import Course, CoursePricing, CourseSlot
+from courses.models import Closure, Course, CoursePricing, CourseSlot
 
 # Course types in the order the catalog lists them (the enum's order, not the alphabet's).
 _COURSE_TYPE_ORDER = Case(
@@ -17,6 +17,16 @@ _COURSE_TYPE_ORDER = Case(
 def studio_today() -> datetime.date:
     """Today in the studio's time zone (settings.TIME_ZONE), whatever zone is active."""
     return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def attach_closures(slots) -> dict:
+    """Read the studio's closures once for many slots (each would read them itself, one query a slot); returns them
+    as date -> reason."""
+    reasons = dict(Closure.objects.values_list("date", "reason"))
+    closed = frozenset(reasons)
+    for slot in slots:
+        slot.closed_dates = closed
+    return reasons
 
 
 def upcoming_class_dates(slot: CourseSlot, *, today: datetime.date | None = None) -> list[datetime.date]:

@@ -14,10 +14,12 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from courses.models import CatalogVersion, Course, CoursePricing, CourseSlot
-from courses.signals import seats_freed
+from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
+from courses.selectors import studio_today
+from courses.signals import closure_added, seats_freed
 
 _seats_taken: Callable[[CourseSlot], int] = lambda slot: 0  # noqa: E731 (nothing is taken until one is connected)
 
@@ -134,3 +136,52 @@ def delete_price(*, price: CoursePricing) -> None:
     with transaction.atomic():
         price.delete()
         catalog_changed(price.course_slot.course_id)
+
+
+# --- studio closures -----------------------------------------------------------------------------------------------
+
+
+def _courses_meeting_on(day) -> list[int]:
+    """The active courses with a class scheduled on `day` (before any closure)."""
+    slots = CourseSlot.objects.filter(
+        course__is_active=True, course__start_date__lte=day, course__end_date__gte=day
+    ).select_related("course")
+    return sorted({slot.course_id for slot in slots if day in slot.scheduled_dates()})
+
+
+def check_closure(*, closure: Closure) -> list[int]:
+    """A studio closure must be on a day to come, once, and on a day some course meets; raises ValidationError
+    ({"date": ...}) otherwise. Returns the courses meeting that day."""
+    if closure.date is None:
+        raise ValidationError({"date": _("Enter the date the studio is closed.")})
+    if closure.date < studio_today():
+        raise ValidationError({"date": _("That day is past: a closure is for a day to come.")})
+    if Closure.objects.filter(date=closure.date).exclude(pk=closure.pk).exists():
+        raise ValidationError({"date": _("The studio is already closed that day.")})
+    courses = _courses_meeting_on(closure.date)
+    if not courses:
+        raise ValidationError({"date": _("No class meets that day, so there is nothing to close.")})
+    return courses
+
+
+def add_closure(*, closure: Closure) -> Closure:
+    """Close the studio for a day: no class of any course meets then. Its sessions are canceled (the students
+    emailed the reason) after the commit, and the catalog says "no class" that day. Raises ValidationError."""
+    closure.full_clean(exclude=["date"], validate_unique=False)
+    with transaction.atomic():
+        courses = check_closure(closure=closure)
+        closure.save()
+        for course_id in courses:
+            catalog_changed(course_id)
+        transaction.on_commit(
+            partial(closure_added.send, sender=Closure, date=closure.date, reason=closure.reason), robust=True
+        )
+    return closure
+
+
+def remove_closure(*, closure: Closure) -> None:
+    """Open the studio again that day: its classes are scheduled again (sessions canceled for it stay canceled)."""
+    with transaction.atomic():
+        for course_id in _courses_meeting_on(closure.date):
+            catalog_changed(course_id)
+        closure.delete()

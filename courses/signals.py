@@ -4,3 +4,6 @@ from django.dispatch import Signal
 # capacity raised): sent with `slot_id` after the commit of the write that freed them. The waitlist connects to it and
 # offers the seats to the students waiting first.
 seats_freed = Signal()
+
+# The studio closes a day (`date`, `reason`): sent after the commit. Attendance cancels the sessions of that day.
+closure_added = Signal()

@@ -13,10 +13,10 @@ class DancePortalConfig(AppConfig):
 
         from dance_portal.roles import sync_staff_groups
 
-        # After Django's own post_migrate handlers (this app is installed last), which create the permissions.
+        # post_migrate is sent once per app with models, each after Django's handler has made that app's permissions
+        # (this app has none, so it gets no signal of its own): after the last app, the groups hold every permission.
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
-            sender=self,
             weak=False,
             dispatch_uid="dance_portal_sync_staff_groups",
         )

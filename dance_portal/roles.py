@@ -1,8 +1,10 @@
 """The two staff roles (README "Roles"): "Studio admin" (everything in the portal's apps) and "Instructor" (the
-attendance page and read-only registrations).
+attendance page and read-only registrations: no money, no contact exports, no changing or cancelling sessions).
 
 A role is a Django group. Its permissions are kept in step with the models after every `migrate`, so a model added
-later is the Studio admin's at once. Access goes by these groups' permissions, never by `is_staff` alone.
+later is the Studio admin's at once. Access goes by these groups' permissions, never by `is_staff` alone: money needs `registrations.view_money`, exports
+with contact details `students.export_contacts`, the door tablet `attendance.view_classsession` (and
+`attendance.add_attendancerecord` to mark).
 """
 
 from django.apps import apps as global_apps
@@ -23,7 +25,6 @@ INSTRUCTOR_PERMISSIONS = [
     ("courses", "view_courseslot"),
     ("courses", "view_coursepricing"),
     ("attendance", "view_classsession"),
-    ("attendance", "change_classsession"),
     ("attendance", "view_attendancerecord"),
     ("attendance", "add_attendancerecord"),
     ("attendance", "change_attendancerecord"),

@@ -33,8 +33,9 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# The base of every link in an email; never taken from the request's Host header.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The base of every link in an email; never taken from the request's Host header. In development without one, the
+# address `make run` serves (PORT, 8000 by default), so emailed and calendar links work on another port too.
+SITE_URL = (env("SITE_URL", default="") or f"http://127.0.0.1:{env('PORT', default='') or 8000}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

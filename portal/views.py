@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from courses.formatting import schedule_text
+from courses.selectors import studio_today
 from portal import calendar, selectors
 from registrations import ledger, seats, transitions
 from registrations.errors import RegistrationError
@@ -47,7 +48,9 @@ def home(request):
 
 def _portal_page(request, student: Student, *, profile_form: ProfileForm | None = None):
     registrations = list(ledger.with_balances(selectors.student_registrations(student)))
-    active = [r for r in registrations if r.payment_status in Registration.ACTIVE_STATUSES]
+    today = studio_today()
+    # Upcoming: active with a class still to come. History: canceled, expired, and classes that are over.
+    active = [r for r in registrations if r.payment_status in Registration.ACTIVE_STATUSES and _last_class(r) >= today]
     now = timezone.now()
     for registration in active:
         registration.balance = ledger.balance_from(registration)
@@ -60,7 +63,9 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
         "student": student,
         "studio": studio_settings(),
         "active_registrations": active,
-        "past_registrations": [r for r in registrations if r.payment_status not in Registration.ACTIVE_STATUSES],
+        "past_registrations": sorted(
+            (r for r in registrations if r not in active), key=lambda r: (r.created_at, r.pk), reverse=True
+        ),
         "waitlist_entries": list(selectors.student_waitlist_entries(student)),
         "credit": ledger.credit_balance(student, now=now),
         "credit_history": ledger.credit_history(student),
@@ -69,6 +74,14 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
     }
     return render(request, "portal/portal.html", context)
+
+
+def _last_class(registration: Registration):
+    """The date of the last class a registration covers (a drop-in's own)."""
+    if registration.class_date is not None:
+        return registration.class_date
+    dates = registration.slot.class_dates()
+    return dates[-1] if dates else registration.course.end_date
 
 
 def _own_registration(student: Student, public_id) -> Registration:

@@ -17,6 +17,7 @@ from registrations import ledger, services, transitions
 from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RefundForm, RegisterStudentForm, ReopenForm
 from registrations.errors import RegistrationError
 from registrations.models import Registration
+from students.admin import ExportsContacts
 from studio.csv import csv_response
 
 CSV_HEADER = [
@@ -61,7 +62,7 @@ def registration_csv_row(registration) -> list:
     ]
 
 
-class RegistrationActions:
+class RegistrationActions(ExportsContacts):
     """Mixed into RegistrationAdmin: its actions and the "Register a student" page."""
 
     actions = [
@@ -288,7 +289,7 @@ class RegistrationActions:
             },
         )
 
-    @admin.action(description=_("Export to CSV"), permissions=["view"])
+    @admin.action(description=_("Export to CSV"), permissions=["export_contacts"])
     def export_csv(self, request, queryset):
         registrations = queryset.select_related("student", "course", "slot__course").order_by("created_at", "pk")
         return csv_response(

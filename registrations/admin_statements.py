@@ -164,7 +164,7 @@ class StatementImportAdmin(admin.ModelAdmin):
         lines = statements.lines_of(statement_import)
         errors: dict[int, str] = {}
         chosen = None
-        if request.method == "POST" and statement_import.status == StatementImport.Status.PREVIEW:
+        if request.method == "POST":
             ticked = {int(value) for value in request.POST.getlist("line") if value.isdigit()}
             picks = {i: request.POST.get(f"pick-{i}", "") for i in range(len(lines))}
             references = {i: request.POST.get(f"reference-{i}", "") for i in range(len(lines))}

@@ -108,6 +108,7 @@ class Registration(models.Model):
     class Meta:
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
+        permissions = [("view_money", _("Can see payments, amounts due and revenue"))]
         ordering = ["-created_at", "-pk"]
         indexes = [
             # Seats of one slot: its registrations by status and hold end (every count, under every slot lock).

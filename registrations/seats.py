@@ -213,7 +213,10 @@ def lock_slot(slot: CourseSlot) -> CourseSlot:
     Call it inside the transaction that counts and writes. Lock order: a course (the waitlist's lock) before its slot,
     a slot before its registrations."""
     # of=("self",): the slot row only, not its course, which the waitlist locks before a slot.
-    return CourseSlot.objects.select_related("course").select_for_update(of=("self",)).get(pk=slot.pk)
+    locked = CourseSlot.objects.select_related("course").select_for_update(of=("self",)).get(pk=slot.pk)
+    if hasattr(slot, "_closed_dates"):  # the studio's closures, when the caller has read them already
+        locked.closed_dates = slot._closed_dates
+    return locked
 
 
 def announce_freed_seats(slot: CourseSlot | int) -> None:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from courses.models import Course
-from courses.selectors import listed_courses, studio_today, upcoming_class_dates
+from courses.selectors import attach_closures, listed_courses, studio_today, upcoming_class_dates
 from registrations import pricing, seats
 from students.models import Student
 from studio.config import studio_settings
@@ -38,6 +38,7 @@ def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]
     # The settings are read only if a series has started (for its late-join price).
     now, today, studio = timezone.now(), studio_today(), SimpleLazyObject(studio_settings)
     all_slots = [slot for course in courses for slot in course.slots.all()]
+    closures = attach_closures(all_slots)
     counts_by_slot = seats.seat_counts(all_slots, now=now, with_waiting=True) if with_seats else {}
     for course in courses:
         course.seats_counted = with_seats
@@ -49,6 +50,8 @@ def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]
                 continue
             # `slot.prices` is the reverse relation (it cannot be assigned), hence `price_by_type`.
             slot.price_by_type = _prices_now(slot, now=now, studio=studio)
+            # Days the studio is closed on which this slot would meet: "no class on Dec 24 (Winter holiday)".
+            slot.closed_ahead = [(day, closures[day]) for day in slot.skipped_dates() if day >= today]
             if not slot.price_by_type and slot.prices.all():
                 continue  # nothing left to sell: its only option was a full package whose last class has started
             if with_seats:

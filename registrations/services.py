@@ -163,26 +163,31 @@ def _payment_email_context(registration: Registration, *, due: Decimal | None = 
     )
 
 
-def send_registration_received(registration: Registration) -> None:
-    """Queue the "registration received" email (amount, reference, how to pay, link); at most once per registration."""
+def send_registration_received(registration: Registration, *, again: str = "") -> None:
+    """Queue the "registration received" email (amount, reference, how to pay, link); at most once per registration,
+    and once more each time it is re-opened (`again`: what tells that time apart, e.g. its history row)."""
     send_email(
         kind="registration_received",
         to=registration.student.email,
         about=registration,
-        # Nothing received yet: what is due is the amount less the credit it used (no query).
-        context=_payment_email_context(registration, due=registration.payment_amount - registration.credit_applied),
-        dedupe_key=f"registration_received:{registration.pk}",
+        # A new registration has received nothing yet: what is due is its amount less the credit it used (no query).
+        # Re-opened, it may have been paid in part: the ledger says.
+        context=_payment_email_context(
+            registration, due=None if again else registration.payment_amount - registration.credit_applied
+        ),
+        dedupe_key=f"registration_received:{registration.pk}" + (f":{again}" if again else ""),
     )
 
 
-def send_registration_confirmed(registration: Registration) -> None:
-    """Queue the "you're in" email of a registration with nothing to pay; at most once per registration."""
+def send_registration_confirmed(registration: Registration, *, again: str = "") -> None:
+    """Queue the "you're in" email of a registration with nothing to pay; at most once per registration, and once
+    more each time it is re-opened."""
     send_email(
         kind="registration_confirmed",
         to=registration.student.email,
         about=registration,
         context=registration_email_context(registration),
-        dedupe_key=f"registration_confirmed:{registration.pk}",
+        dedupe_key=f"registration_confirmed:{registration.pk}" + (f":{again}" if again else ""),
     )
 
 

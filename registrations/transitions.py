@@ -34,6 +34,8 @@ from registrations.services import (
     expire_hold,
     record_event,
     registration_email_context,
+    send_registration_confirmed,
+    send_registration_received,
 )
 from studio.config import studio_settings
 from studio.emails import send_email
@@ -260,8 +262,9 @@ def cancel_registration(
     return True
 
 
-def reopen_registration(*, registration: Registration, actor: AbstractBaseUser, reason: str = "") -> bool:
-    """Re-open a canceled or expired registration as pending with a new hold, if its seat is free.
+def reopen_registration(*, registration: Registration, actor: AbstractBaseUser | None, reason: str = "") -> bool:
+    """Re-open a canceled or expired registration, if its seat is free, and email the student again: pending with a
+    new hold and the payment instructions, or, for a free class, confirmed at once with the "you're in" email.
 
     Returns False and changes nothing when it is already pending or paid. Raises SlotFull when no seat is free and
     AlreadyRegistered when the student holds another active registration for the seat.
@@ -276,8 +279,11 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser, 
         _check_no_other_active(registration)
         if seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0:
             raise SlotFull(_("The time slot is full; the registration cannot be re-opened."))
-        registration.payment_status = PaymentStatus.PENDING
-        registration.payment_due_at = seats.hold_deadline(now=now)
+        free = registration.payment_amount == 0
+        registration.payment_status = PaymentStatus.COMPLETED if free else PaymentStatus.PENDING
+        registration.payment_due_at = None if free else seats.hold_deadline(now=now)
+        if free:
+            registration.confirmed_at = now
         registration.canceled_at = None
         registration.canceled_by = None
         registration.cancel_reason = ""
@@ -285,19 +291,24 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser, 
             update_fields=[
                 "payment_status",
                 "payment_due_at",
+                "confirmed_at",
                 "canceled_at",
                 "canceled_by",
                 "cancel_reason",
                 "updated_at",
             ]
         )
-        record_event(
+        event = record_event(
             registration,
             from_status=status,
             actor=actor,
             actor_label=actor_label_for(actor),
             reason=reason or _("Re-opened by the studio."),
         )
+        if free:
+            send_registration_confirmed(registration, again=f"reopened-{event.pk}")
+        else:
+            send_registration_received(registration, again=f"reopened-{event.pk}")
         catalog_changed(slot.course_id)
     return True
 

@@ -3,8 +3,15 @@ makes a crew member). What the student page shows of registrations, waitlists an
 admin (dance_portal/admin.py), which stands above those apps.
 """
 
+from collections import Counter
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import NestedObjects
+from django.db import router
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -33,6 +40,20 @@ class StudentAdminForm(forms.ModelForm):
         return email
 
 
+_KEPT = _(
+    "%(student)s cannot be deleted: %(records)s name them, and those are the studio's records (payments, attendance, "
+    "history), which are kept. Leave the student as they are; they only register again if they choose to."
+)
+
+
+class ExportsContacts:
+    """Mixed into the admins whose CSV exports carry students' contact details: such an action, declared with
+    permissions=["export_contacts"], needs students.export_contacts (the Studio admin has it, an Instructor not)."""
+
+    def has_export_contacts_permission(self, request):
+        return request.user.has_perm("students.export_contacts")
+
+
 class ToClassifyFilter(admin.SimpleListFilter):
     """The studio's "to classify" list (SPEC §3 Students): students no admin has reviewed yet."""
 
@@ -53,7 +74,7 @@ class ToClassifyFilter(admin.SimpleListFilter):
 @admin.register(Student)
 class StudentAdmin(admin.ModelAdmin):
     form = StudentAdminForm
-    actions = ["make_crew_member", "make_general"]
+    actions = ["make_crew_member", "make_general", "delete_students"]
     list_display = [
         "last_name",
         "first_name",
@@ -76,6 +97,48 @@ class StudentAdmin(admin.ModelAdmin):
         (_("Classification"), {"fields": ["student_type", "admin_classified", "classified_at", "profile_complete"]}),
         (_("History"), {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def _kept_records(self, request, student) -> list[str]:
+        """What keeps `student` from being deleted: the rows of other apps that name them (registrations, waitlist
+        places, attendance...), as "3 registrations"; empty when nothing does."""
+        collector = NestedObjects(using=router.db_for_write(Student))
+        collector.collect([student])
+        counts = Counter(type(row) for row in collector.protected)
+        return [
+            f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
+            for model, count in sorted(counts.items(), key=lambda item: item[0]._meta.label)
+        ]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        student = self.get_object(request, object_id)
+        kept = self._kept_records(request, student) if student is not None else []
+        if kept:
+            self.message_user(
+                request, _KEPT % {"student": student.full_name, "records": ", ".join(kept)}, messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:students_student_change", args=[student.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description=_("Delete (only students without records)"), permissions=["delete"])
+    def delete_students(self, request, queryset):
+        deleted = 0
+        for student in queryset:
+            kept = self._kept_records(request, student)
+            if kept:
+                self.message_user(
+                    request, _KEPT % {"student": student.full_name, "records": ", ".join(kept)}, messages.ERROR
+                )
+            else:
+                student.delete()
+                deleted += 1
+        if deleted:
+            self.message_user(request, ngettext("Deleted %d student.", "Deleted %d students.", deleted) % deleted)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        # Django's "delete selected" would say "your account doesn't have permission": the action above says why.
+        actions = super().get_actions(request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
 
     def save_model(self, request, obj, form, change):
         # Choosing the student type is the classification: the one service does it (and sets admin_classified).

@@ -61,6 +61,7 @@ class Student(models.Model):
     class Meta:
         verbose_name = _("student")
         verbose_name_plural = _("students")
+        permissions = [("export_contacts", _("Can export students' contact details"))]
         ordering = ["last_name", "first_name", "pk"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="%(app_label)s_%(class)s_email_ci_unique"),

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from students.admin import ExportsContacts
 from studio.csv import csv_response
 from waitlist import offers, services
 from waitlist.models import WaitlistEntry
@@ -49,7 +50,7 @@ class WaitlistEntryForm(forms.ModelForm):
         return slot
 
 
-@admin.action(description=_("Export to CSV"), permissions=["view"])
+@admin.action(description=_("Export to CSV"), permissions=["export_contacts"])
 def export_waitlist_csv(modeladmin, request, queryset):
     """The selected waitlist entries as CSV (formula-safe, UTF-8 with a BOM)."""
     entries = queryset.select_related("student", "course", "preferred_slot__course", "offer_slot__course").order_by(
@@ -90,7 +91,7 @@ def export_waitlist_csv(modeladmin, request, queryset):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(ExportsContacts, admin.ModelAdmin):
     form = WaitlistEntryForm
     list_display = [
         "course",

@@ -30,6 +30,7 @@ from registrations.services import create_registration
 from studio.config import StudioSettings, studio_settings
 from studio.emails import send_email
 from waitlist.models import WaitlistEntry
+from waitlist.selectors import waiting_for
 from waitlist.services import OfferUnavailable, entry_email_context, finish_entry, lock_course, renumber
 
 logger = logging.getLogger(__name__)
@@ -331,6 +332,22 @@ def _lock_offer(entry: WaitlistEntry) -> tuple[CourseSlot | None, WaitlistEntry]
     return slot, entry
 
 
+def seat_after_offer(entry: WaitlistEntry) -> str:
+    """What became of the seat an answered or run-out offer held, in words the student is told: "offered" (another
+    student has been offered a seat of that slot since), "waiting" (others wait for it: it goes to them next) or
+    "open" (nobody else waits: it went back to the class, for anyone to register)."""
+    slot = entry.offer_slot
+    if slot is None:
+        return "open"
+    since = entry.responded_at or entry.offer_expires_at
+    others = WaitlistEntry.objects.exclude(pk=entry.pk)
+    if since is not None and others.filter(offer_slot=slot, offered_at__gte=since).exists():
+        return "offered"
+    if others.filter(waiting_for(slot)).exists():
+        return "waiting"
+    return "open"
+
+
 def _expire_in_place(entry: WaitlistEntry) -> CourseSlot:
     """Mark a run-out offer expired, renumber, email the student; returns the slot whose seat it held."""
     slot = entry.offer_slot
@@ -340,7 +357,9 @@ def _expire_in_place(entry: WaitlistEntry) -> CourseSlot:
         kind="offer_expired",
         to=entry.student.email,
         about=entry,
-        context=entry_email_context(entry, slot=slot, schedule=slot_schedule(slot, entry.course)),
+        context=entry_email_context(
+            entry, slot=slot, schedule=slot_schedule(slot, entry.course), seat_after=seat_after_offer(entry)
+        ),
         dedupe_key=f"offer_expired:{entry.pk}",
     )
     return slot

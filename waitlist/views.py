@@ -122,6 +122,7 @@ def _offer_page(request, *, entry, form=None, problem=None, status=200):
         "quote": offers.offer_quote(slot) if price is not None else None,
         # The link went to the student's own inbox: their credit, used when they accept, may be shown.
         "credit": ledger.credit_balance(entry.student) if price is not None and price.price else None,
+        "seat_after": offers.seat_after_offer(entry) if problem is not None else None,
         "problem": problem,
         "form": form,
     }

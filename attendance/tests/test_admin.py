@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
@@ -124,12 +127,71 @@ def test_generate_sessions_action_creates_the_course_sessions_once(admin_client)
     assert ClassSession.objects.filter(slot=slot).count() == len(slot.class_dates())
 
 
-def test_cancel_sessions_action_cancels_through_the_service(admin_client):
+def test_cancel_sessions_action_asks_for_a_reason_first_and_changes_nothing_until_then(admin_client):
     session = ClassSessionFactory()
-    admin_client.post(
+
+    page = admin_client.post(
         reverse("admin:attendance_classsession_changelist"),
         {"action": "cancel_sessions", "_selected_action": [session.pk]},
     )
+    no_reason = admin_client.post(
+        reverse("admin:attendance_classsession_changelist"),
+        {"action": "cancel_sessions", "_selected_action": [session.pk], "apply": "1", "reason": "  "},
+    )
+
+    assert "Cancel class sessions" in page.content.decode()
+    assert "This field is required." in no_reason.content.decode()
     session.refresh_from_db()
-    assert session.is_canceled
-    assert session.canceled_at is not None
+    assert not session.is_canceled
+
+
+def test_cancel_sessions_action_cancels_through_the_service_and_emails_the_reason(
+    admin_client, django_capture_on_commit_callbacks, mailoutbox
+):
+    from registrations.tests.factories import RegistrationFactory
+
+    session = ClassSessionFactory(session_date=timezone.localdate() + datetime.timedelta(days=1))
+    RegistrationFactory(slot=session.slot, payment_status="completed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse("admin:attendance_classsession_changelist"),
+            {"action": "cancel_sessions", "_selected_action": [session.pk], "apply": "1", "reason": "Jordan is ill"},
+        )
+
+    session.refresh_from_db()
+    assert session.is_canceled and session.canceled_at is not None
+    assert session.cancel_reason == "Jordan is ill"
+    assert "Why: Jordan is ill" in mailoutbox[0].body
+
+
+def test_a_session_with_attendance_cannot_be_deleted_and_the_admin_says_why(admin_client):
+    record = AttendanceRecordFactory()
+    empty = ClassSessionFactory()
+
+    page = admin_client.post(
+        reverse("admin:attendance_classsession_delete", args=[record.session_id]), {"post": "yes"}, follow=True
+    )
+    bulk = admin_client.post(
+        reverse("admin:attendance_classsession_changelist"),
+        {"action": "delete_sessions", "_selected_action": [record.session_id, empty.pk]},
+        follow=True,
+    )
+
+    assert "the session cannot be deleted" in page.content.decode()
+    assert "cancel it instead" in bulk.content.decode()
+    assert ClassSession.objects.filter(pk=record.session_id).exists()
+    assert AttendanceRecord.objects.filter(pk=record.pk).exists()
+    assert not ClassSession.objects.filter(pk=empty.pk).exists()
+    assert (
+        "delete_selected" not in admin_client.get(reverse("admin:attendance_classsession_changelist")).content.decode()
+    )
+
+
+def test_the_database_refuses_to_delete_a_session_with_attendance():
+    from django.db.models import ProtectedError
+
+    record = AttendanceRecordFactory()
+
+    with pytest.raises(ProtectedError):
+        record.session.delete()

@@ -21,9 +21,10 @@ Status = AttendanceRecord.Status
 PaymentStatus = Registration.PaymentStatus
 DAY = datetime.timedelta(days=1)
 HTMX = {"HTTP_HX_REQUEST": "true"}
-# Roster page for one staff user: auth session + user, the session, the roster's registrations and records, the
-# studio settings and the logo's URL of base.html. The same for 10 and 60 students.
-ROSTER_PAGE_QUERIES = 7
+# Roster page for one staff user: auth session + user, the user's and their groups' permissions (access goes by
+# permission, README "Roles"), the session, the roster's registrations and records, the studio settings and the
+# logo's URL of base.html. The same for 10 and 60 students.
+ROSTER_PAGE_QUERIES = 9
 
 
 def session_on(date: datetime.date, *, name=None) -> ClassSession:
@@ -47,6 +48,16 @@ def instructor(db) -> User:
 @pytest.fixture
 def door(client, instructor) -> Client:
     client.force_login(instructor)
+    return client
+
+
+@pytest.fixture
+def owner(db) -> Client:
+    """A client signed in as a staff user in the Studio admin group (exports with contact details are theirs)."""
+    user = User.objects.create_user(username="owner", is_staff=True)
+    user.groups.add(Group.objects.get(name="Studio admin"))
+    client = Client()
+    client.force_login(user)
     return client
 
 
@@ -112,7 +123,17 @@ def test_attendance_pages_open_for_an_instructor_who_is_not_a_superuser(door, in
     assert not instructor.is_superuser
     for method, url in staff_urls(today_session):
         if method == "get":
-            assert door.get(url).status_code == 200, url
+            # The completion CSV carries students' emails: Studio admins only.
+            expected = 403 if url.endswith(".csv") else 200
+            assert door.get(url).status_code == expected, url
+
+
+def test_a_staff_user_in_neither_group_cannot_use_the_attendance_pages(client, today_session):
+    client.force_login(User.objects.create_user(username="staff-only", is_staff=True))
+
+    for method, url in staff_urls(today_session):
+        assert getattr(client, method)(url).status_code == 403, url
+    assert not AttendanceRecord.objects.exists()
 
 
 def test_attendance_post_without_csrf_token_is_refused(instructor, today_session):
@@ -573,19 +594,20 @@ def test_completion_page_shows_the_matrix_and_percentages(door):
     assert response.status_code == 200
     assert "Lia Ng" in html
     assert "33%" in html and "(1/3)" in html
-    assert reverse("attendance:export", args=[course.pk]) in html
+    # The CSV carries emails: only a Studio admin is offered it.
+    assert reverse("attendance:export", args=[course.pk]) not in html
 
 
-def test_completion_page_of_an_unknown_course_is_a_404(door):
+def test_completion_page_of_an_unknown_course_is_a_404(door, owner):
     assert door.get(reverse("attendance:completion", args=[999999])).status_code == 404
-    assert door.get(reverse("attendance:export", args=[999999])).status_code == 404
+    assert owner.get(reverse("attendance:export", args=[999999])).status_code == 404
 
 
 def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
-def test_completion_csv_has_one_row_per_student_with_marks_and_percent(door):
+def test_completion_csv_has_one_row_per_student_with_marks_and_percent(owner):
     course, slot, sessions = course_with_history()
     student = RegistrationFactory(
         slot=slot,
@@ -595,7 +617,7 @@ def test_completion_csv_has_one_row_per_student_with_marks_and_percent(door):
     AttendanceRecordFactory(session=sessions[0], student=student, status=Status.PRESENT)
     AttendanceRecordFactory(session=sessions[1], student=student, status=Status.LATE)
 
-    response = door.get(reverse("attendance:export", args=[course.pk]))
+    response = owner.get(reverse("attendance:export", args=[course.pk]))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="attendance-course-{course.pk}.csv"'
@@ -620,12 +642,12 @@ def test_completion_csv_has_one_row_per_student_with_marks_and_percent(door):
         ("Zoë-Anne", "Zoë-Anne"),
     ],
 )
-def test_completion_csv_defuses_spreadsheet_formulas(door, first_name, cell):
+def test_completion_csv_defuses_spreadsheet_formulas(owner, first_name, cell):
     course, slot, _ = course_with_history()
     RegistrationFactory(
         slot=slot, payment_status=PaymentStatus.COMPLETED, student=StudentFactory(first_name=first_name, last_name="Ng")
     )
 
-    response = door.get(reverse("attendance:export", args=[course.pk]))
+    response = owner.get(reverse("attendance:export", args=[course.pk]))
 
     assert read_csv(response)[1][0] == cell

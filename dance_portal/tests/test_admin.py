@@ -10,11 +10,19 @@ from django.urls import reverse
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
-from courses.models import CatalogVersion, Course, CoursePricing, CourseSlot
+from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
-from registrations.models import Registration, RegistrationEvent
-from registrations.tests.factories import RegistrationFactory
+from registrations.models import (
+    BankColumnMapping,
+    CreditEntry,
+    Payment,
+    Refund,
+    Registration,
+    RegistrationEvent,
+    StatementImport,
+)
+from registrations.tests.factories import CreditGrantFactory, PaymentFactory, RefundFactory, RegistrationFactory
 from students.models import Student
 from students.tests.factories import StudentFactory
 from studio.config import DEFINITIONS
@@ -32,7 +40,17 @@ def admin_user(django_user_model):
 
 
 # Written only by the services (or by the mailer): the admin offers no add form for them.
-NO_ADD_FORM = {Registration, RegistrationEvent, WaitlistEntry, EmailLog, AttendanceRecord}
+NO_ADD_FORM = {
+    Registration,
+    RegistrationEvent,
+    WaitlistEntry,
+    EmailLog,
+    AttendanceRecord,
+    Payment,
+    Refund,
+    CreditEntry,
+    BankColumnMapping,
+}
 # Bookkeeping that nobody reads or edits: no admin page.
 NOT_IN_ADMIN = {CatalogVersion}
 # One row at most: "add" leads to the row there.
@@ -61,10 +79,39 @@ def _studio_logo():
     return StudioLogo.objects.create(data=b"\x89PNG\r\n\x1a\n", content_type=StudioLogo.ContentType.PNG)
 
 
+_closure_days = itertools.count(1)
+
+
+def _closure():
+    from django.utils import timezone
+
+    return Closure.objects.create(
+        date=timezone.localdate() + timezone.timedelta(days=next(_closure_days)), reason="Off"
+    )
+
+
 def _registration_event():
     return RegistrationEvent.objects.create(
         registration=RegistrationFactory(), to_status=Registration.PaymentStatus.PENDING, actor_label="student"
     )
+
+
+_bank_headers = itertools.count()
+
+
+def _bank_column_mapping():
+    n = next(_bank_headers)
+    return BankColumnMapping.objects.create(
+        header_signature=f"{n:064d}",
+        header=["Date", "Description", "Amount", f"Balance {n}"],
+        date_column="Date",
+        description_column="Description",
+        amount_column="Amount",
+    )
+
+
+def _statement_import():
+    return StatementImport.objects.create(kind=StatementImport.Kind.VENMO, filename="venmo.csv")
 
 
 MAKE_ROW = {
@@ -80,6 +127,12 @@ MAKE_ROW = {
     SystemSetting: _setting,
     EmailLog: _email_log,
     StudioLogo: _studio_logo,
+    Closure: _closure,
+    Payment: PaymentFactory,
+    Refund: RefundFactory,
+    CreditEntry: CreditGrantFactory,
+    StatementImport: _statement_import,
+    BankColumnMapping: _bank_column_mapping,
 }
 PORTAL_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label

@@ -147,8 +147,8 @@ def test_instructor_cannot_confirm_a_payment(slot):
     )
 
     registration.refresh_from_db()
-    # The action is not offered to an Instructor, so the admin treats the POST as "no action selected".
-    assert "No action selected." in response.content.decode()
+    # The action is not offered to an Instructor (who has no actions at all): nothing happens.
+    assert "Confirmed the payment" not in response.content.decode()
     assert registration.payment_status == Registration.PaymentStatus.PENDING
     assert registration.confirmed_by is None
     assert not EmailLog.objects.filter(kind="payment_confirmed").exists()
@@ -208,11 +208,14 @@ def test_6_signed_in_student_opening_an_unknown_or_someone_elses_registration_ge
         f"/attendance/{HUGE}/",
         "/attendance/-1/",
         f"/attendance/course/{HUGE}/",
-        f"/attendance/course/{HUGE}/export.csv",
     ],
 )
 def test_unknown_or_huge_ids_on_staff_pages_are_404(url):
     assert staff_client("Instructor").get(url).status_code == 404
+
+
+def test_a_huge_id_in_the_completion_export_is_404_for_the_studio_admin_who_may_export():
+    assert staff_client("Studio admin").get(f"/attendance/course/{HUGE}/export.csv").status_code == 404
 
 
 def test_huge_ids_in_the_attendance_mark_url_are_404():

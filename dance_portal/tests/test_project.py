@@ -55,6 +55,29 @@ def test_settings_with_secret_key_and_debug_off_load():
     assert result.returncode == 0, result.stderr
 
 
+def site_url(**env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "from dance_portal import settings; print(settings.SITE_URL)"],
+        cwd=settings.BASE_DIR,
+        env={"PATH": os.environ.get("PATH", ""), "DEBUG": "1", "SECRET_KEY": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_emailed_links_in_development_use_the_port_make_run_serves():
+    # SITE_URL="" counts as unset (a developer's .env cannot fill it in).
+    assert site_url(PORT="8731", SITE_URL="") == "http://127.0.0.1:8731"
+    assert site_url(SITE_URL="") == "http://127.0.0.1:8000"
+
+
+def test_an_explicit_site_url_wins_over_the_port():
+    assert site_url(PORT="8731", SITE_URL="https://portal.example.com/") == "https://portal.example.com"
+
+
 def test_settings_without_secret_key_load_when_debug_is_on():
     result = import_settings(DEBUG="1", SECRET_KEY="")
 

@@ -107,7 +107,7 @@ def test_student_signs_in_from_the_emailed_link_on_a_phone_and_cancels_a_pending
     pending.refresh_from_db()
     assert pending.payment_status == Registration.PaymentStatus.CANCELED
     assert phone.locator(f".registration-card[data-reference='{pending.reference}']").count() == 0
-    assert phone.get_by_role("heading", name="Canceled and expired").is_visible()
+    assert phone.get_by_role("heading", name="History").is_visible()
     assert EmailLog.objects.filter(kind="registration_canceled", to_email="ana@example.org").exists()
     snap(phone, "portal-06-canceled")
     assert console_errors == []

@@ -80,7 +80,7 @@ def test_portal_shows_canceled_and_expired_registrations_apart_without_actions(c
 
     html = sign_in(client, ana).get(PORTAL).content.decode()
 
-    assert "Canceled and expired" in html
+    assert "History" in html
     assert canceled.reference in html
     assert cancel_url(canceled) not in html
 
@@ -420,3 +420,28 @@ def test_signing_out_hides_crew_only_classes_again(client, sign_in, crew_course)
     client.post(reverse("students:sign_out"))
 
     assert "Crew Practice" not in client.get(reverse("registrations:catalog")).content.decode()
+
+
+def test_the_portal_keeps_canceled_and_finished_registrations_in_a_history(client, sign_in):
+    import datetime
+
+    from django.utils import timezone
+
+    from courses.tests.factories import CourseFactory, priced_slot
+    from registrations.tests.factories import RegistrationFactory
+
+    canceled = RegistrationFactory(payment_status="canceled")
+    student = canceled.student
+    ended = CourseFactory(
+        start_date=timezone.localdate() - datetime.timedelta(days=40),
+        end_date=timezone.localdate() - datetime.timedelta(days=10),
+    )
+    finished = RegistrationFactory(student=student, slot=priced_slot(course=ended), payment_status="completed")
+
+    html = sign_in(client, student).get(PORTAL).content.decode()
+
+    classes, history = html.split('id="history-title"', 1)
+    assert "You have no upcoming classes." in classes
+    assert canceled.reference not in classes and finished.reference not in classes
+    assert canceled.reference in history and "Canceled" in history
+    assert finished.reference in history

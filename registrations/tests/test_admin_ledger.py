@@ -305,7 +305,7 @@ def test_an_instructor_cannot_confirm_a_preview(owner_client, client, django_use
 
 
 def test_a_bank_statement_asks_for_its_columns_then_shows_the_preview(owner_client):
-    content = b"Date,Details,Amount\n2026-09-01,Zelle payment from ANA LIMA Conf# 1,35.00\n2026-09-02,Rent,-1000.00\n"
+    content = b"Date,Details,Amount\n2026-09-01,Zelle payment from ANA LIMA Conf# 1,35.00\n2026-09-02,Payroll,900.00\n"
 
     response = upload(owner_client, content, kind="bank", name="bank.csv")
 

@@ -14,14 +14,15 @@ pytestmark = pytest.mark.django_db
 
 CATALOG = "/"
 # A page rendered for the cache: the cache key, when the next hold and offer run out, studio settings, the logo's URL,
-# the number of courses (for the page links), courses, slots, prices, seats, offers, waiting entries.
-RENDERED = 12
+# the number of courses (for the page links), courses, slots, prices, the studio's closures, seats, offers, waiting
+# entries.
+RENDERED = 13
 # The course page counts no courses, and reads the slots once more for the form's choices.
 COURSE_PAGE_RENDERED = RENDERED
 # A page from the cache: the cache key.
 FROM_CACHE = 1
-# Signed in, never from the cache: studio settings, the logo's URL, the student, and the page's eight reads.
-SIGNED_IN = 11
+# Signed in, never from the cache: studio settings, the logo's URL, the student, and the page's nine reads.
+SIGNED_IN = 12
 
 
 def a_studio(courses: int, registrations_per_slot: int):
@@ -82,11 +83,12 @@ def test_signed_in_visitor_catalog_query_count_does_not_grow_with_the_studio(
     assert response.content.decode().count('class="card course-card') == min(size[0], CATALOG_PAGE_SIZE)
 
 
-# A registration: the course, its slots and prices (no seats: the form does not show them), the settings, the student;
+# A registration: the course, its slots and prices, the studio's closures (no seats: the form does not show them), the
+# settings, the student;
 # then in one transaction the new student, the slot lock (a new student has no registrations to check), seats, then
 # offers and waiting entries in one query, the registration, its history row, the email (logo, and its row in a savepoint for the dedupe key) and the
 # catalog version. No savepoints around the student or the registration; in a test the transaction is one (two more).
-REGISTER_POST = 18
+REGISTER_POST = 19
 
 
 @pytest.mark.parametrize("size", [(3, 1), (30, 5)])

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
-from registrations import seats
+from registrations import seats, transitions
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationCanceled, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
 from registrations.services import admin_register_student, create_registration
@@ -524,3 +524,36 @@ def test_hold_expired_email_tells_a_student_who_reported_paying_that_the_studio_
     (log,) = emails("hold_expired")
     assert registration.reference in log.subject
     assert "the studio will check it" in log.body_text
+
+
+def test_reopening_emails_the_payment_instructions_again_each_time(django_capture_on_commit_callbacks, mailoutbox):
+    from django.contrib.auth.models import User
+
+    owner = User.objects.create_superuser(username="owner-reopen", password=None)
+    registration = RegistrationFactory(payment_status=Registration.PaymentStatus.CANCELED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.reopen_registration(registration=registration, actor=owner)
+    transitions.cancel_registration(registration=registration, actor=owner, reason="again")
+    with django_capture_on_commit_callbacks(execute=True):
+        transitions.reopen_registration(registration=registration, actor=owner)
+
+    received = EmailLog.objects.filter(kind="registration_received", about_id=registration.pk)
+    assert received.count() == 2
+    assert registration.reference in received.first().body_text
+    assert "Pay with" in received.first().body_text
+
+
+def test_reopening_a_free_registration_confirms_it_at_once():
+    from django.contrib.auth.models import User
+
+    owner = User.objects.create_superuser(username="owner-free", password=None)
+    registration = RegistrationFactory(
+        payment_status=Registration.PaymentStatus.CANCELED, payment_amount=0, payment_method=""
+    )
+
+    transitions.reopen_registration(registration=registration, actor=owner)
+
+    registration.refresh_from_db()
+    assert registration.payment_status == Registration.PaymentStatus.COMPLETED
+    assert EmailLog.objects.filter(kind="registration_confirmed", about_id=registration.pk).exists()

@@ -21,7 +21,7 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
 
-INLINE_PREFIXES = ["registrations", "waitlist_entries"]
+INLINE_PREFIXES = ["registrations", "waitlist_entries", "credit_entries"]
 
 
 def student_data(**changes):
@@ -206,3 +206,31 @@ def test_student_page_shows_registrations_and_waitlist_entries_read_only(admin_c
     formsets = {formset.formset.prefix: formset for formset in response.context["inline_admin_formsets"]}
     assert set(formsets) == set(INLINE_PREFIXES)
     assert not any(formset.has_add_permission or formset.has_change_permission for formset in formsets.values())
+
+
+def test_deleting_a_student_with_registrations_says_why_not_and_keeps_everything(admin_client):
+    registration = RegistrationFactory()
+    student = registration.student
+
+    response = admin_client.post(
+        reverse("admin:students_student_delete", args=[student.pk]), {"post": "yes"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert "cannot be deleted: 1 registration" in html
+    assert "the studio" in html and "records" in html
+    assert "permission" not in html
+    assert Student.objects.filter(pk=student.pk).exists()
+    assert registration.__class__.objects.filter(pk=registration.pk).exists()
+
+
+def test_the_bulk_delete_deletes_students_without_records_and_explains_the_others(admin_client):
+    kept, gone = RegistrationFactory().student, StudentFactory()
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "delete_students", "_selected_action": [kept.pk, gone.pk]}, follow=True
+    )
+
+    assert "cannot be deleted" in response.content.decode()
+    assert list(Student.objects.all()) == [kept]
+    assert 'value="delete_selected"' not in admin_client.get(CHANGELIST).content.decode()

@@ -724,3 +724,50 @@ def test_entry_for_token_returns_none_for_garbage(token):
     WaitlistEntryFactory(offer_token_hash=hashlib.sha256(b"a" * 39).hexdigest())
 
     assert offers.entry_for_token(token) is None
+
+
+# --- what the student is told became of the seat ------------------------------------------------------------------------
+
+
+def test_an_expired_offer_with_nobody_else_waiting_says_the_seat_went_back_to_the_class(commit, client):
+    slot = full_slot()
+    entry = join(slot, "a")
+    free_a_seat(slot, commit)
+    expire(entry)
+
+    with commit():
+        offers.expire_offers()
+
+    email = EmailLog.objects.get(kind="offer_expired")
+    assert "Nobody else was waiting" in email.body_text
+    assert "next person" not in email.body_text
+
+
+def test_an_expired_offer_says_the_seat_was_offered_to_the_next_person_when_it_was(commit):
+    slot = full_slot()
+    first, second = join(slot, "a"), join(slot, "b")
+    free_a_seat(slot, commit)
+    expire(first)
+
+    with commit():
+        offers.expire_offers()
+
+    # The email goes out with the expiry, before the seat is offered on: someone waits, so it goes to them next.
+    assert "It goes to the next person on the waitlist." in EmailLog.objects.get(kind="offer_expired").body_text
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.status == Status.OFFERED
+    assert offers.seat_after_offer(first) == "offered"  # what the offer page says from then on
+
+
+def test_the_page_of_a_declined_offer_says_the_seat_went_back_when_nobody_waits(commit, client):
+    slot = full_slot()
+    entry = join(slot, "a")
+    free_a_seat(slot, commit)
+    token = offer_token(entry.student.email)
+    with commit():
+        client.post(f"/waitlist/offer/{token}/", {"action": "decline"})
+
+    html = client.get(f"/waitlist/offer/{token}/").content.decode()
+
+    assert "Nobody else was waiting, so the seat went back to the class" in html

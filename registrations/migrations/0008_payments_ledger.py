@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('courses', '0003_catalog_version_per_course'),
-        ('registrations', '0006_free_classes_and_late_joiners'),
+        ('registrations', '0007_role_permissions'),
         ('students', '0005_status_invariants'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
