@@ -234,8 +234,9 @@ def test_the_database_refuses_a_credit_reason_that_does_not_fit_its_kind():
         credit_entry(reason="expiry")
     with refused("registrations_creditentry_reason_fits_kind"), transaction.atomic():
         credit_entry(kind="used", reason="overpayment", grant=grant, registration=RegistrationFactory())
-    with refused("registrations_creditentry_kind_valid"), transaction.atomic():
-        credit_entry(kind="gift")
+    # An unknown kind breaks both rules (which one the database names first differs between SQLite and PostgreSQL).
+    with refused("registrations_creditentry_(kind_valid|reason_fits_kind)"), transaction.atomic():
+        credit_entry(kind="gift", grant=grant, student=grant.student)
 
 
 def test_the_database_draws_used_and_expired_credit_from_a_grant_and_only_those():
