@@ -187,6 +187,8 @@ class StatementImportAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.path)
             chosen = {"ticked": ticked, "picks": picks, "references": references}
         registrations = statements.candidates(statement_import)
+        payments = list(statement_import.payments.select_related("registration__student").order_by("pk"))
+        recorded = {payment.transaction_id: payment for payment in payments}
         rows = []
         for index, line in enumerate(lines):
             rows.append(
@@ -199,6 +201,7 @@ class StatementImportAdmin(admin.ModelAdmin):
                     "pick": (chosen["picks"].get(index, "") if chosen else ""),
                     "reference": (chosen["references"].get(index, "") if chosen else ""),
                     "error": errors.get(index, ""),
+                    "payment": recorded.get(line.transaction_id) if line.is_recordable else None,
                 }
             )
         counts = []
@@ -215,9 +218,7 @@ class StatementImportAdmin(admin.ModelAdmin):
                 "counts": counts,
                 "can_confirm": statement_import.status == StatementImport.Status.PREVIEW
                 and self.has_change_permission(request, statement_import),
-                "payments": statement_import.payments.select_related("registration__student").order_by("pk")
-                if statement_import.status == StatementImport.Status.CONFIRMED
-                else [],
+                "payments": payments,
             },
             title=_("Statement: %(file)s") % {"file": statement_import.filename or statement_import.pk},
         )

@@ -468,7 +468,7 @@ def _match_reference(line: Line, registration: Registration, amount: Decimal) ->
         }
     else:
         line.status = LineStatus.MATCHED
-        line.why = f"{registration.reference}: {_describe(registration, balance, amount)}"
+        line.why = _describe(registration, balance, amount)
         if registration.payment_status == PaymentStatus.EXPIRED:
             line.why += " " + _("Its hold ran out: it is confirmed only if its seat is still free.")
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Payment, Registration
 from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from students.tests.factories import StudentFactory
@@ -58,25 +59,34 @@ def registration(first, last, amount, *, reference=None, status=PaymentStatus.PE
 
 def september_studio() -> dict[str, Registration]:
     """The registrations the September statement is about, by a short name."""
+    house = CourseSlotFactory(course=CourseFactory(name="House Foundations"))
+    salsa = CourseSlotFactory(course=CourseFactory(name="Salsa On1"))
+    salsa_late = CourseSlotFactory(course=salsa.course, start_time=datetime.time(20, 45), end_time=datetime.time(22, 0))
+    waacking = CourseSlotFactory(course=CourseFactory(name="Waacking L2"))
+    year = CourseSlotFactory(course=CourseFactory(name="Company Year Pass"))
     maya = StudentFactory(first_name="Maya", last_name="Cohen")
     studio = {
-        "ana": registration("Ana", "Lima", "120.00", reference="DRP-7K3QAB"),
-        "bruno": registration("Bruno", "Costa", "35.00", reference="DRP-8M4RCD"),
-        "chloe": registration("Chloé", "Martin", "120.00"),
-        "dev": registration("Dev", "Patel", "120.00", reference="DRP-9N5SEF"),
-        "eunji": registration("Eun-ji", "Park", "120.00", reference="DRP-2P6TGH"),
-        "maya_1": registration("Maya", "Cohen", "35.00", student=maya),
-        "maya_2": registration("Maya", "Cohen", "35.00", student=maya),
-        "farah": registration("Farah", "Haddad", "120.00"),
-        "gus": registration("Gus", "Oyelaran", "120.00", reference="DRP-3Q7UJK"),
-        "hana": registration("Hana", "Sato", "120.00", reference="DRP-4R8VKM"),
-        "ines": registration("Inês", "Duarte", "120.00", reference="DRP-5S9WMN", status=PaymentStatus.COMPLETED),
-        "jamal": registration("Jamal", "Reed", "120.00", reference="DRP-6T2XPQ", status=PaymentStatus.CANCELED),
-        "kofi": registration("Kofi", "Mensah", "60.00"),
-        "lena": registration("Lena", "Vogel", "120.00", reference="DRP-7U3YQR"),
-        "noor": registration("Noor", "Aziz", "35.00", reference="DRP-8V4ZRS"),
-        "pia": registration("Pia", "Lund", "35.00", reference="DRP-9W5A2T", status=PaymentStatus.COMPLETED),
-        "rafael": registration("Rafael", "Souza", "1200.00", reference="DRP-2X6B3U"),
+        "ana": registration("Ana", "Lima", "120.00", reference="DRP-7K3QAB", slot=house),
+        "bruno": registration("Bruno", "Costa", "35.00", reference="DRP-8M4RCD", slot=salsa),
+        "chloe": registration("Chloé", "Martin", "120.00", slot=house),
+        "dev": registration("Dev", "Patel", "120.00", reference="DRP-9N5SEF", slot=waacking),
+        "eunji": registration("Eun-ji", "Park", "120.00", reference="DRP-2P6TGH", slot=house),
+        "maya_1": registration("Maya", "Cohen", "35.00", student=maya, slot=salsa),
+        "maya_2": registration("Maya", "Cohen", "35.00", student=maya, slot=salsa_late),
+        "farah": registration("Farah", "Haddad", "120.00", slot=waacking),
+        "gus": registration("Gus", "Oyelaran", "120.00", reference="DRP-3Q7UJK", slot=house),
+        "hana": registration("Hana", "Sato", "120.00", reference="DRP-4R8VKM", slot=waacking),
+        "ines": registration(
+            "Inês", "Duarte", "120.00", reference="DRP-5S9WMN", status=PaymentStatus.COMPLETED, slot=house
+        ),
+        "jamal": registration(
+            "Jamal", "Reed", "120.00", reference="DRP-6T2XPQ", status=PaymentStatus.CANCELED, slot=waacking
+        ),
+        "kofi": registration("Kofi", "Mensah", "60.00", slot=salsa),
+        "lena": registration("Lena", "Vogel", "120.00", reference="DRP-7U3YQR", slot=house),
+        "noor": registration("Noor", "Aziz", "35.00", reference="DRP-8V4ZRS", slot=salsa_late),
+        "pia": registration("Pia", "Lund", "35.00", reference="DRP-9W5A2T", status=PaymentStatus.COMPLETED, slot=salsa),
+        "rafael": registration("Rafael", "Souza", "1200.00", reference="DRP-2X6B3U", slot=year),
     }
     # Inês's payment came in an earlier import; Pia paid by Zelle.
     PaymentFactory(
