@@ -614,7 +614,9 @@ def credit_canceled_class(*, slot: CourseSlot, class_date: datetime.date) -> dic
         .select_related("student")
         .order_by("pk")
     )
-    class_dates = slot.class_dates()
+    # The classes held, and this one: a closure cancels a class that is then no longer among the slot's dates, but
+    # the student paid for it with the others.
+    class_dates = sorted({*slot.class_dates(), class_date})
     granted: dict[int, CreditEntry] = {}
     for registration in paid:
         if not covers_class(

@@ -127,3 +127,20 @@ def test_a_class_in_the_past_canceled_after_the_fact_grants_no_credit(django_cap
     cancel(session, django_capture_on_commit_callbacks)
 
     assert not CreditEntry.objects.exists()
+
+
+def test_a_class_canceled_by_a_studio_closure_is_credited_its_share_of_the_classes_paid_for(
+    django_capture_on_commit_callbacks,
+):
+    from courses.models import Closure
+    from courses.services import add_closure
+
+    session = session_in_a_week()
+    registration = paid(session, "100.00")  # 5 classes when it was bought
+
+    with django_capture_on_commit_callbacks(execute=True):
+        add_closure(closure=Closure(date=session.session_date, reason="Studio trip"))
+
+    session.refresh_from_db()
+    assert session.is_canceled
+    assert ledger.credit_balance(registration.student) == Decimal("20.00")

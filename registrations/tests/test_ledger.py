@@ -542,3 +542,31 @@ def test_revenue_per_month_is_payments_less_refunds_in_the_studios_calendar():
     )
     assert months[1].net == Decimal("35.00")
     assert months[2].net == 0
+
+
+def test_registrations_paid_before_the_ledger_get_the_payment_their_confirmation_stood_for(owner):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("registrations.migrations.0009_payments_before_the_ledger")
+    paid = RegistrationFactory(
+        payment_status=PaymentStatus.COMPLETED, confirmed_by=owner, transaction_note="Venmo 99", payment_method="zelle"
+    )
+    free = RegistrationFactory(payment_status=PaymentStatus.COMPLETED, payment_amount=0, payment_method="")
+    RegistrationFactory()  # pending: nothing received
+    recorded = PaymentFactory(registration=RegistrationFactory(payment_status=PaymentStatus.COMPLETED))
+
+    migration.record_payments_before_the_ledger(apps, None)
+    migration.record_payments_before_the_ledger(apps, None)  # run again: nothing twice
+
+    payment = Payment.objects.exclude(pk=recorded.pk).get()
+    assert (payment.registration, payment.amount, payment.method, payment.note, payment.recorded_by) == (
+        paid,
+        Decimal("120.00"),
+        "zelle",
+        "Venmo 99",
+        owner,
+    )
+    assert payment.source == Payment.Source.BEFORE_LEDGER and payment.received_at == paid.confirmed_at
+    assert ledger.balance(paid).is_paid_in_full and not free.payments.exists()
