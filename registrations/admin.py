@@ -22,7 +22,7 @@ from courses.models import Course, CourseSlot
 from registrations import seats
 from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
-from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline
+from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline, RegistrationBalance
 from registrations.admin_statements import StatementImportAdmin  # noqa: F401 - registers the statement pages
 from registrations.models import Registration, RegistrationEvent
 
@@ -111,7 +111,7 @@ class CourseFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
+class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdmin):
     change_list_template = "admin/registrations/registration/change_list.html"
     list_display = [
         "reference",

@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses.formatting import money
 from registrations import ledger
 from registrations.models import CreditEntry, Payment, Refund
 from studio.csv import csv_response
@@ -201,3 +202,33 @@ class StudentCreditInline(LedgerInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("registration__student", "registration__course")
+
+
+class RegistrationBalance:
+    """Mixed into RegistrationAdmin: the registration's balance on its page, for staff who may see money."""
+
+    @admin.display(description=_("balance"))
+    def balance(self, obj):
+        balance = ledger.balance(obj)
+        parts = [_("received %(received)s") % {"received": money(balance.received)}]
+        if balance.credit_used:
+            parts.append(_("account credit used %(credit)s") % {"credit": money(balance.credit_used)})
+        if balance.credited_back:
+            parts.append(_("given back as credit %(credit)s") % {"credit": money(balance.credited_back)})
+        parts.append(_("%(due)s still due") % {"due": money(balance.due)} if balance.due else _("paid in full"))
+        return " · ".join(str(part) for part in parts)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "balance"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not request.user.has_perm("registrations.view_money"):
+            return fieldsets
+        # After the amount, in the Payment fieldset.
+        return [
+            (name, {**options, "fields": [*options["fields"][:1], "balance", *options["fields"][1:]]})
+            if "payment_amount" in options["fields"]
+            else (name, options)
+            for name, options in fieldsets
+        ]

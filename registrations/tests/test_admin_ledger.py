@@ -353,3 +353,15 @@ def test_the_student_page_shows_their_account_credit(owner_client):
 
     assert "Goodwill for the flood" in html
     assert CreditEntry.objects.count() == 1
+
+
+def test_the_registration_page_shows_its_balance_to_the_owner_only(owner_client, client, django_user_model):
+    registration = RegistrationFactory(payment_amount=Decimal("120.00"), credit_applied=Decimal("20.00"))
+    PaymentFactory(registration=registration, amount=Decimal("60.00"))
+    url = reverse("admin:registrations_registration_change", args=[registration.pk])
+
+    owner_html = owner_client.get(url).content.decode()
+    instructor_html = staff(client, django_user_model, "Instructor", "door").get(url).content.decode()
+
+    assert "received $60 · account credit used $20 · $40 still due" in owner_html
+    assert "still due" not in instructor_html
