@@ -13,6 +13,8 @@ from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.services import cancel_session, delete_sessions
+from courses.admin_columns import day_field, moment_field
+from courses.formatting import time_range
 from students.admin import ExportsContacts
 from studio.csv import csv_response
 
@@ -49,20 +51,20 @@ class CancelSessionForm(forms.Form):
 class ClassSessionAdmin(admin.ModelAdmin):
     form = ClassSessionForm
     list_display = [
-        "session_date",
-        "start_time",
-        "end_time",
+        "date",
+        "hours",
         "course",
         "location",
         "is_canceled",
         "attendance_count",
     ]
-    list_display_links = ["session_date", "start_time"]
+    list_display_links = ["date", "hours"]
     list_filter = ["is_canceled", "course__course_type", "course"]
     search_fields = ["course__name", "location", "notes"]
     list_select_related = ["course"]
     autocomplete_fields = ["course", "slot"]
     date_hierarchy = "session_date"
+    date = day_field("session_date", _("date"))
     # Canceling a session emails its roster, so it is an action calling the attendance service, not a checkbox.
     readonly_fields = ["roster_link", "is_canceled", "canceled_at", "cancel_reason", "created_at", "updated_at"]
     actions = ["cancel_sessions", "delete_sessions"]
@@ -124,6 +126,10 @@ class ClassSessionAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:attendance_classsession_change", args=[session.pk]))
         return super().delete_view(request, object_id, extra_context)
 
+    @admin.display(description=_("time"), ordering="start_time")
+    def hours(self, obj):
+        return time_range(obj.start_time, obj.end_time)
+
     @admin.display(description=_("roster"))
     def roster_link(self, obj):
         if obj.pk is None:
@@ -177,7 +183,7 @@ class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
     """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
     the roster, the session's date and who marks. A correction is made there too."""
 
-    list_display = ["session", "student", "status", "marked_by", "marked_at"]
+    list_display = ["session", "student", "status", "marked_by", "marked"]
     list_filter = ["status", "session__course"]
     search_fields = [
         "student__first_name",
@@ -186,6 +192,7 @@ class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
         "session__course__name",
     ]
     list_select_related = ["session__course", "student", "marked_by"]
+    marked = moment_field("marked_at", _("marked at"))
     date_hierarchy = "marked_at"
     actions = [export_attendance_csv]
     fields = ["session", "roster_link", "student", "status", "marked_by", "marked_at"]

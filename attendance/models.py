@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from courses.formatting import session_when
 from courses.models import Course, CourseSlot
 from students.models import Student
 
@@ -42,7 +43,7 @@ class ClassSession(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.course} · {self.session_date:%a %b %-d} {self.start_time:%H:%M}"
+        return f"{self.course} · {session_when(self)}"
 
     def clean(self):
         if self.start_time and self.end_time and self.end_time <= self.start_time:

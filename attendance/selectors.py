@@ -258,19 +258,20 @@ class CompletionMatrix:
     rows: list[CompletionRow]
 
 
-def completion_for_course(course: Course, *, today: datetime.date | None = None) -> CompletionMatrix:
+def completion_for_course(
+    course: Course, *, today: datetime.date | None = None, since: datetime.date | None = None
+) -> CompletionMatrix:
     """Students × held sessions of a course with each student's completion, in three queries.
 
-    Held = not canceled and on or before today (studio time). A student is expected at the held sessions their
-    paid registrations cover (their own slot; a drop-in's one date) and at any session they were marked at;
-    completion = (present + late) / expected.
+    Held = not canceled and on or before today (studio time), and on or after `since` when given (a period). A
+    student is expected at the held sessions their paid registrations cover (their own slot; a drop-in's one date)
+    and at any session they were marked at; completion = (present + late) / expected.
     """
     today = today or timezone.localdate()
-    sessions = list(
-        ClassSession.objects.filter(course=course, is_canceled=False, session_date__lte=today).order_by(
-            "session_date", "start_time", "pk"
-        )
-    )
+    held = ClassSession.objects.filter(course=course, is_canceled=False, session_date__lte=today)
+    if since is not None:
+        held = held.filter(session_date__gte=since)
+    sessions = list(held.order_by("session_date", "start_time", "pk"))
     registrations = list(
         Registration.objects.filter(course=course, payment_status=PaymentStatus.COMPLETED)
         .select_related("student")

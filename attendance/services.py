@@ -8,12 +8,12 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.selectors import session_roster
+from courses.formatting import day
 from courses.models import Course
 from registrations import ledger
 from students.models import Student
@@ -167,7 +167,7 @@ def mark_attendance(
         if session.session_date > timezone.localdate():
             raise SessionInFuture(
                 _("This class is on %(date)s; attendance can be marked from that day on.")
-                % {"date": date_format(session.session_date)}
+                % {"date": day(session.session_date)}
             )
         if any(status not in AttendanceRecord.Status.values for status in marks.values()):
             raise InvalidMark(_("Choose present, late or absent."))

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import time_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from attendance import selectors, services
 from attendance.forms import RosterMarksForm, StudentMarkForm
 from attendance.models import AttendanceRecord, ClassSession
+from courses.formatting import time_of_day
 from courses.models import Course
 from studio.csv import csv_response
 
@@ -103,7 +103,7 @@ def _roster_rows(
         if row_error:
             state = format_html('<span class="text-danger">{}</span>', row_error)
         elif entry.record is not None:
-            saved_at = time_format(timezone.localtime(entry.record.marked_at), "g:i A")
+            saved_at = time_of_day(timezone.localtime(entry.record.marked_at).time())
             state = format_html(
                 '<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at
             )
@@ -153,7 +153,8 @@ def _page_context(session: ClassSession, roster: selectors.Roster) -> dict:
 @never_cache
 def session_list(request):
     """Today's sessions first, then the next 7 days, then the last 7 days."""
-    return render(request, "attendance/session_list.html", {"sessions": selectors.door_sessions()})
+    context = {"sessions": selectors.door_sessions(), "today": timezone.localdate()}
+    return render(request, "attendance/session_list.html", context)
 
 
 @staff_with(VIEW)

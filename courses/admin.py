@@ -18,6 +18,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from courses import services
+from courses.admin_columns import day_field, moment_field, money_field
+from courses.formatting import slot_when
 from courses.models import Closure, Course, CoursePricing, CourseSlot
 
 # Form field → the price row it edits.
@@ -54,7 +56,7 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
     drop_in_price = forms.DecimalField(
         label=_("drop-in price"),
@@ -62,13 +64,13 @@ class CourseSlotWithPricesForm(CourseSlotForm):
         min_value=0,
         max_digits=8,
         decimal_places=2,
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"size": 7, "inputmode": "decimal"}),
     )
 
     class Meta(CourseSlotForm.Meta):
         fields = SLOT_FIELDS
         # Narrow, so the price columns fit on the course page without scrolling sideways.
-        widgets = {"location": forms.TextInput(attrs={"size": 14})}
+        widgets = {"location": forms.TextInput(attrs={"size": 12})}
 
     def __init__(self, *args, parent_course=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,8 +121,8 @@ class CourseAdmin(admin.ModelAdmin):
         "name",
         "course_type",
         "required_student_type",
-        "start_date",
-        "end_date",
+        "starts",
+        "ends",
         "is_active",
         "slot_count",
         "instructor",
@@ -129,7 +131,11 @@ class CourseAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "course_type", "required_student_type"]
     search_fields = ["name", "instructor", "level"]
     date_hierarchy = "start_date"
-    readonly_fields = ["created_at", "updated_at"]
+    starts = day_field("start_date", _("start date"))
+    ends = day_field("end_date", _("end date"))
+    created = moment_field("created_at", _("created at"))
+    updated = moment_field("updated_at", _("updated at"))
+    readonly_fields = ["created", "updated"]
     fieldsets = [
         (
             None,
@@ -146,7 +152,7 @@ class CourseAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("History"), {"fields": ["created_at", "updated_at"]}),
+        (_("History"), {"fields": ["created", "updated"]}),
     ]
     inlines = [CourseSlotInline]
 
@@ -192,8 +198,6 @@ class CourseSlotAdmin(admin.ModelAdmin):
     list_display = [
         "course",
         "when",
-        "start_time",
-        "end_time",
         "capacity",
         "price_list",
         "difficulty_level",
@@ -230,9 +234,9 @@ class CourseSlotAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("prices")
 
-    @admin.display(description=_("weekday / date"), ordering="practice_date")
+    @admin.display(description=_("when"), ordering="practice_date")
     def when(self, obj):
-        return obj.practice_date or obj.get_day_of_week_display()
+        return slot_when(obj)
 
     @admin.display(description=_("prices"))
     def price_list(self, obj):
@@ -241,11 +245,12 @@ class CourseSlotAdmin(admin.ModelAdmin):
 
 @admin.register(CoursePricing)
 class CoursePricingAdmin(admin.ModelAdmin):
-    list_display = ["course_slot", "pricing_type", "price"]
+    list_display = ["course_slot", "pricing_type", "amount"]
     list_filter = ["pricing_type", "course_slot__course__course_type"]
     search_fields = ["course_slot__course__name"]
     list_select_related = ["course_slot__course"]
     autocomplete_fields = ["course_slot"]
+    amount = money_field("price", _("price"))
 
     def save_model(self, request, obj, form, change):
         services.save_price(price=obj)

@@ -1,13 +1,14 @@
-"""How the portal writes classes in words, in one place: times ("7–8:30 pm"), dates, schedules ("Tuesdays 7–8:30 pm,
-Sep 1 – Sep 22"), moments, money ("$120"), prices and seats. Pages, emails and forms all use these (the templates
-through courses/templatetags/course_tags.py); CSV exports keep ISO dates and plain numbers.
+"""How the portal writes classes in words, in one place: times ("7–8:30 pm", "10:30 am"), dates ("Tue, Sep 1"),
+schedules ("Tuesdays 7–8:30 pm, Sep 1 – Sep 22"), moments ("Fri, Nov 27, 10:30 am"), money ("$2,058.00"), prices and
+seats. Pages, emails, forms and the admin's lists and detail pages all use these (templates through
+courses/templatetags/course_tags.py); CSV exports keep ISO dates and plain numbers.
 """
 
 import datetime
 from decimal import Decimal
 
 from django.utils import dateformat, timezone
-from django.utils.formats import date_format, time_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
@@ -38,6 +39,13 @@ def _meridiem(value: datetime.time) -> str:
     return _("am") if value.hour < 12 else _("pm")
 
 
+def time_of_day(value: datetime.time | None) -> str:
+    """ "7 pm", "10:30 am"; "" for None."""
+    if value is None:
+        return ""
+    return f"{_clock(value)} {_meridiem(value)}"
+
+
 def time_range(start: datetime.time, end: datetime.time) -> str:
     """ "7–8:30 pm", or "11:30 am–1 pm" when the class crosses noon."""
     if _meridiem(start) == _meridiem(end):
@@ -47,6 +55,35 @@ def time_range(start: datetime.time, end: datetime.time) -> str:
 
 def _day(value: datetime.date, *, with_year: bool) -> str:
     return dateformat.format(value, "M j, Y" if with_year else "M j")
+
+
+def day(value: datetime.date | None, *, today: datetime.date | None = None) -> str:
+    """A date with its weekday: "Tue, Sep 1" ("Tue, Sep 1, 2027" when it is not this year); "" for None."""
+    if value is None:
+        return ""
+    this_year = (today or timezone.localdate()).year
+    return dateformat.format(value, "D, M j" if value.year == this_year else "D, M j, Y")
+
+
+def session_when(session) -> str:
+    """When a class session meets: "Tue, Dec 8, 7–8:30 pm"."""
+    return f"{day(session.session_date)}, {time_range(session.start_time, session.end_time)}"
+
+
+def slot_when(slot) -> str:
+    """When a time slot meets, without its course's dates: "Tuesdays 7–8:30 pm" or "Sat, Oct 3, 2–4 pm"."""
+    hours = time_range(slot.start_time, slot.end_time)
+    if slot.practice_date is not None:
+        return f"{day(slot.practice_date)}, {hours}"
+    return f"{_weekday_plural(slot.day_of_week)} {hours}"
+
+
+def class_start(slot, class_date: datetime.date | None = None) -> str:
+    """When a registration's class starts: "Tuesdays 7 pm" (a series), "Tue, Dec 8, 7 pm" (one class)."""
+    one_date = class_date or slot.practice_date
+    if one_date is not None:
+        return f"{day(one_date)}, {time_of_day(slot.start_time)}"
+    return f"{_weekday_plural(slot.day_of_week)} {time_of_day(slot.start_time)}"
 
 
 def date_range(start: datetime.date, end: datetime.date, *, today: datetime.date | None = None) -> str:
@@ -63,9 +100,7 @@ def schedule_parts(slot, course, *, today: datetime.date | None = None) -> tuple
     """("Tuesdays 7–8:30 pm", "Sep 1 – Sep 22") for a weekly slot, ("Sat, Oct 3", "2–4 pm") for a dated one."""
     hours = time_range(slot.start_time, slot.end_time)
     if slot.practice_date is not None:
-        this_year = (today or timezone.localdate()).year
-        day = dateformat.format(slot.practice_date, "D, M j" if slot.practice_date.year == this_year else "D, M j, Y")
-        return day, hours
+        return day(slot.practice_date, today=today), hours
     # The first and last class on the slot's weekday, computed rather than read through slot.course (no query).
     first = course.start_date + datetime.timedelta(days=(slot.day_of_week - course.start_date.weekday()) % 7)
     last = course.end_date - datetime.timedelta(days=(course.end_date.weekday() - slot.day_of_week) % 7)
@@ -84,23 +119,19 @@ def moment(value: datetime.datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    this_year = timezone.localdate().year
-    day = dateformat.format(local, "D, M j" if local.year == this_year else "D, M j, Y")
-    return f"{day}, {_clock(local.time())} {_meridiem(local.time())}"
+    return f"{day(local.date())}, {time_of_day(local.time())}"
 
 
 def money(value) -> str:
-    """Decimal("120.00") → "$120"; Decimal("35.50") → "$35.50"."""
+    """Dollars and cents with a thousands separator: Decimal("2058") → "$2,058.00"; "-5" → "-$5.00"; "" for None."""
     if value is None or value == "":
         return ""
     amount = Decimal(value)
-    if amount == amount.to_integral_value():
-        return f"${amount:,.0f}"
-    return f"${amount:,.2f}"
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
 def price_summary(prices: dict) -> str:
-    """ "$120 full package · $35 drop-in", "Free", or "" when the slot has no price."""
+    """ "$120.00 full package · $35.00 drop-in", "Free", or "" when the slot has no price."""
     if not prices:
         return ""
     if all(Decimal(price) == 0 for price in prices.values()):
@@ -125,9 +156,9 @@ def seats_text(seats: int) -> str:
     return ngettext("%(count)d seat left", "%(count)d seats left", seats) % {"count": seats}
 
 
-def plain_date(day: datetime.date) -> str:
+def plain_date(value: datetime.date) -> str:
     """A date in plain words for notes and emails, e.g. "Sep 1"."""
-    return date_format(day, "M j")
+    return date_format(value, "M j")
 
 
 def class_dates_text(
@@ -146,11 +177,9 @@ def class_dates_text(
 
 
 def schedule_text(slot, class_date: datetime.date | None = None, first_class_date: datetime.date | None = None) -> str:
-    """When a registration's class meets: "Tue, Sep 1, 7:00 PM – 8:30 PM" or "Every Tuesday, Sep 1 – Oct 6, 7:00 PM –
-    8:30 PM" (from `first_class_date` for a late joiner)."""
-    times = f"{time_format(slot.start_time, 'g:i A')} – {time_format(slot.end_time, 'g:i A')}"
-    day = class_date or slot.practice_date
-    if day is not None:
-        return f"{date_format(day, 'D, M j')}, {times}"
-    weekday = _("Every %(day)s") % {"day": slot.get_day_of_week_display()}
-    return f"{weekday}, {class_dates_text(slot, first_class_date=first_class_date)}, {times}"
+    """When a registration's class meets: "Tue, Sep 1, 7–8:30 pm" (one class) or "Tuesdays 7–8:30 pm, Sep 1 – Oct 6"
+    (a series; from `first_class_date` for a late joiner)."""
+    one_date = class_date or slot.practice_date
+    if one_date is not None:
+        return f"{day(one_date)}, {time_range(slot.start_time, slot.end_time)}"
+    return f"{slot_when(slot)}, {class_dates_text(slot, first_class_date=first_class_date)}"

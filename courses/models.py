@@ -144,8 +144,9 @@ class CourseSlot(models.Model):
         ]
 
     def __str__(self):
-        when = self.practice_date.isoformat() if self.practice_date else self.get_day_of_week_display()
-        return f"{self.course} · {when} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+        from courses.formatting import slot_when  # formatting reads this module's prices
+
+        return f"{self.course} · {slot_when(self)}"
 
     def clean(self):
         errors = {}
@@ -256,7 +257,9 @@ class CoursePricing(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_pricing_type_display()}: ${self.price}"
+        from courses.formatting import money  # formatting reads this module's prices
+
+        return f"{self.get_pricing_type_display()}: {money(self.price)}"
 
 
 class CatalogVersion(models.Model):

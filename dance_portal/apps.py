@@ -13,8 +13,9 @@ class DancePortalConfig(AppConfig):
 
         from dance_portal.roles import sync_staff_groups
 
-        # post_migrate is sent once per app with models, each after Django's handler has made that app's permissions
-        # (this app has none, so it gets no signal of its own): after the last app, the groups hold every permission.
+        # After each app's post_migrate, once Django's own handler (connected first) has made that app's permissions.
+        # For every app, not for this one only: Django sends post_migrate only for apps with a models module, which
+        # this app no longer has, so a new model's permissions would never reach the Studio admin.
         post_migrate.connect(
             lambda sender, using, **kwargs: sync_staff_groups(using=using),
             weak=False,

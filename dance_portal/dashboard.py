@@ -36,12 +36,6 @@ class SlotFill:
     capacity: int
 
     @property
-    def when(self) -> datetime.date | str:
-        """The slot's date, or its weekday for a weekly series."""
-        # The enum's label, not get_day_of_week_display(): that one rebuilds the choices dict on every call.
-        return self.slot.practice_date or CourseSlot.DayOfWeek(self.slot.day_of_week).label
-
-    @property
     def left(self) -> int:
         return max(0, self.capacity - self.taken)
 

@@ -14,7 +14,16 @@ STUDIO_ADMIN = "Studio admin"
 INSTRUCTOR = "Instructor"
 
 # The portal's own apps, whose every permission the Studio admin holds.
-PORTAL_APPS = ["studio", "students", "courses", "registrations", "waitlist", "attendance", "dance_portal"]
+PORTAL_APPS = [
+    "studio",
+    "students",
+    "courses",
+    "registrations",
+    "waitlist",
+    "attendance",
+    "class_messages",
+    "dance_portal",
+]
 
 # (app label, permission codename)
 INSTRUCTOR_PERMISSIONS = [

@@ -38,7 +38,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = (env("SITE_URL", default="") or f"http://127.0.0.1:{env('PORT', default='') or 8000}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "studio.apps.StudioAdminConfig",  # django.contrib.admin with the studio's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "waitlist",
     "attendance",
     "portal",
+    "class_messages",
     "dance_portal",
 ]
 

@@ -12,13 +12,15 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_value
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from courses.models import Course, CourseSlot
+from courses import formatting
+from courses.admin_columns import day_field, moment_field, money_field
+from courses.models import Course
 from registrations import seats
 from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
@@ -37,10 +39,11 @@ class RegistrationEventInline(admin.TabularInline):
     """The registration's history, read-only: written by the services only."""
 
     model = RegistrationEvent
-    fields = ["created_at", "from_status", "to_status", "by", "reason"]
+    fields = ["when", "from_status", "to_status", "by", "reason"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    when = moment_field("created_at", _("when"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -117,13 +120,13 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         "reference",
         "student_name",
         "payment_status",
-        "payment_amount",
+        "amount",
         "payment_method",
         "payment_reported",
         "course",
         "class_time",
-        "payment_due_at",
-        "created_at",
+        "held_until",
+        "created",
     ]
     list_filter = [
         "payment_status",
@@ -150,21 +153,21 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         "course",
         "slot",
         "pricing_type",
-        "class_date",
-        "payment_amount",
+        "class_day",
+        "amount",
         "payment_method",
         "payment_status",
         "admin_override",
-        "payment_due_at",
-        "payment_reported_at",
+        "held_until",
+        "reported_at",
         "payment_reported_method",
-        "confirmed_at",
+        "confirmed",
         "confirmed_by",
-        "canceled_at",
+        "canceled",
         "canceled_by",
         "cancel_reason",
-        "created_at",
-        "updated_at",
+        "created",
+        "updated",
     ]
     fieldsets = [
         (
@@ -177,7 +180,7 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
                     "course",
                     "slot",
                     "pricing_type",
-                    "class_date",
+                    "class_day",
                     "payment_status",
                     "admin_override",
                 ]
@@ -187,22 +190,32 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
             _("Payment"),
             {
                 "fields": [
-                    "payment_amount",
+                    "amount",
                     "payment_method",
-                    "payment_due_at",
-                    "payment_reported_at",
+                    "held_until",
+                    "reported_at",
                     "payment_reported_method",
-                    "confirmed_at",
+                    "confirmed",
                     "confirmed_by",
                     "transaction_note",
                 ]
             },
         ),
-        (_("Cancellation"), {"fields": ["canceled_at", "canceled_by", "cancel_reason"]}),
-        (_("History"), {"fields": ["created_at", "updated_at"]}),
+        (_("Cancellation"), {"fields": ["canceled", "canceled_by", "cancel_reason"]}),
+        (_("History"), {"fields": ["created", "updated"]}),
     ]
     # The ledger's rows show only to staff with the view permission of each (money is the Studio admin's).
     inlines = [RegistrationEventInline, PaymentInline, RefundInline, CreditEntryInline]
+
+    # Moments, dates and money in the portal's words (courses/formatting.py).
+    amount = money_field("payment_amount", _("amount"))
+    class_day = day_field("class_date", _("class date"))
+    held_until = moment_field("payment_due_at", _("seat held until"))
+    reported_at = moment_field("payment_reported_at", _("student reported payment at"))
+    confirmed = moment_field("confirmed_at", _("confirmed at"))
+    canceled = moment_field("canceled_at", _("canceled at"))
+    created = moment_field("created_at", _("created at"))
+    updated = moment_field("updated_at", _("updated at"))
 
     def get_changelist(self, request, **kwargs):
         return RegistrationChangeList
@@ -226,9 +239,7 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         empty = mark_safe(str(self.get_empty_value_display()))
         statuses = labels(Registration, "payment_status")
         methods = labels(Registration, "payment_method")
-        weekdays = labels(CourseSlot, "day_of_week")
         reported_icons = {flag: display_for_value(flag, empty, boolean=True) for flag in (True, False)}
-        datetime_format = formats.get_format("DATETIME_FORMAT")
         placeholder = "__pk__"
         change_url = add_preserved_filters(
             {"preserved_filters": changelist.preserved_filters, "opts": changelist.opts},
@@ -236,7 +247,7 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         )
 
         def moment(value):
-            return empty if value is None else dateformat.format(timezone.template_localtime(value), datetime_format)
+            return empty if value is None else formatting.moment(value)
 
         def cell(name, nowrap=False):
             return f'<td class="field-{name}{" nowrap" if nowrap else ""}">{{}}</td>'
@@ -252,13 +263,13 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
             "reference": ('<th class="field-reference">{}</th>', change_link),
             "student_name": (cell("student_name"), lambda r: display_for_value(self.student_name(r), empty)),
             "payment_status": (cell("payment_status"), lambda r: statuses.get(r.payment_status, empty)),
-            "payment_amount": (cell("payment_amount"), lambda r: formats.number_format(r.payment_amount, 2)),
+            "amount": (cell("amount"), lambda r: formatting.money(r.payment_amount)),
             "payment_method": (cell("payment_method"), lambda r: methods.get(r.payment_method, empty)),
             "payment_reported": (cell("payment_reported"), lambda r: reported_icons[self.payment_reported(r)]),
             "course": (cell("course", nowrap=True), lambda r: r.course),
-            "class_time": (cell("class_time"), lambda r: display_for_value(self.class_time(r, weekdays), empty)),
-            "payment_due_at": (cell("payment_due_at", nowrap=True), lambda r: moment(r.payment_due_at)),
-            "created_at": (cell("created_at", nowrap=True), lambda r: moment(r.created_at)),
+            "class_time": (cell("class_time"), lambda r: display_for_value(self.class_time(r), empty)),
+            "held_until": (cell("held_until"), lambda r: moment(r.payment_due_at)),
+            "created": (cell("created"), lambda r: moment(r.created_at)),
         }
 
     @admin.display(description=_("student"), ordering="student__last_name")
@@ -266,14 +277,9 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         return obj.student.full_name
 
     @admin.display(description=_("class"))
-    def class_time(self, obj, weekdays=None):
-        """The one date of a drop-in, else the slot's weekday or date, with the start time. `weekdays`: the
-        weekday labels, when a whole page is rendered at once (changelist_cells)."""
-        slot = obj.slot
-        when = obj.class_date or slot.practice_date
-        if not when:
-            when = weekdays.get(slot.day_of_week) if weekdays is not None else slot.get_day_of_week_display()
-        return f"{when} {slot.start_time:%H:%M}"
+    def class_time(self, obj):
+        """When the class starts: "Tuesdays 7 pm" (a series), "Tue, Dec 8, 7 pm" (a drop-in's date or a dated slot)."""
+        return formatting.class_start(obj.slot, obj.class_date)
 
     @admin.display(description=_("reported paid"), boolean=True, ordering="payment_reported_at")
     def payment_reported(self, obj):
@@ -292,7 +298,7 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
 class RegistrationEventAdmin(admin.ModelAdmin):
     """Every registration's history in one list, read-only."""
 
-    list_display = ["created_at", "registration", "from_status", "to_status", "by", "reason"]
+    list_display = ["when", "registration", "from_status", "to_status", "by", "reason"]
     list_filter = ["to_status", "from_status"]
     search_fields = [
         "registration__reference",
@@ -303,6 +309,7 @@ class RegistrationEventAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["registration__student", "registration__course", "actor"]
     date_hierarchy = "created_at"
+    when = moment_field("created_at", _("when"))
 
     def has_add_permission(self, request):
         return False

@@ -1,24 +1,31 @@
 """What the registration admin does besides listing: the bulk actions (confirm, confirm over capacity, cancel,
-re-open, export) with their intermediate pages, and "Register a student". Each calls a service and reports what it did.
+re-open, export) with their intermediate pages, the same actions as buttons on a registration's own page, and
+"Register a student". Each calls a service and reports what it did.
 """
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from courses.formatting import money
-from registrations import ledger, services, transitions
+from registrations import ledger, seats, services, transitions
 from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RefundForm, RegisterStudentForm, ReopenForm
 from registrations.errors import RegistrationError
 from registrations.models import Registration
 from students.admin import ExportsContacts
+from students.services import EmailTaken
 from studio.csv import csv_response
+
+PaymentStatus = Registration.PaymentStatus
+# Posted by the buttons of a registration's page and carried through the intermediate page: come back to it after.
+FROM_CHANGE_PAGE = "from_change_page"
 
 CSV_HEADER = [
     _("Reference"),
@@ -79,6 +86,7 @@ class RegistrationActions(ExportsContacts):
     def _action_page(self, request, queryset, *, action: str, form, title: str, intro: str, submit: str):
         """The intermediate page of an action (like Django's delete confirmation): the form, then the service."""
         context = {
+            "from_change_page": FROM_CHANGE_PAGE in request.POST,
             **self.admin_site.each_context(request),
             "title": title,
             "subtitle": None,
@@ -103,6 +111,15 @@ class RegistrationActions(ExportsContacts):
             self.message_user(request, unchanged % {"references": references}, messages.WARNING)
         for registration, error in outcome.refused:
             self.message_user(request, f"{registration.reference}: {error}", messages.ERROR)
+
+    def _done(self, request, queryset):
+        """Where the browser goes once an action is applied: back to the registration's page when the action was
+        started from there (its buttons), else to the list (None: Django's way)."""
+        if FROM_CHANGE_PAGE in request.POST:
+            pks = list(queryset.values_list("pk", flat=True)[:2])
+            if len(pks) == 1:
+                return HttpResponseRedirect(reverse("admin:registrations_registration_change", args=[pks[0]]))
+        return None
 
     def _confirm(self, request, queryset, *, over_capacity: bool):
         action = "confirm_payments_over_capacity" if over_capacity else "confirm_payments"
@@ -146,7 +163,7 @@ class RegistrationActions(ExportsContacts):
                     % {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)},
                     messages.WARNING,
                 )
-            return None
+            return self._done(request, queryset)
         return self._action_page(
             request,
             queryset,
@@ -183,7 +200,7 @@ class RegistrationActions(ExportsContacts):
                 registrations=queryset.order_by("pk"), actor=request.user, reason=form.cleaned_data["reason"]
             )
             self._report(request, outcome, done=done, unchanged=unchanged)
-            return None
+            return self._done(request, queryset)
         return self._action_page(request, queryset, action=action, form=form, **page)
 
     @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
@@ -210,7 +227,7 @@ class RegistrationActions(ExportsContacts):
                 ),
                 unchanged=_("Already canceled, nothing changed: %(references)s."),
             )
-            return None
+            return self._done(request, queryset)
         return self._action_page(
             request,
             queryset,
@@ -248,7 +265,7 @@ class RegistrationActions(ExportsContacts):
                     % {"amount": money(data["amount"]), "reference": registration.reference},
                     messages.SUCCESS,
                 )
-                return None
+                return self._done(request, queryset)
         return self._action_page(
             request,
             queryset,
@@ -298,6 +315,37 @@ class RegistrationActions(ExportsContacts):
             (registration_csv_row(r) for r in registrations.iterator(chunk_size=500)),
         )
 
+    # --- the registration's own page ---------------------------------------------------------------------------------
+
+    def registration_buttons(self, request, registration) -> list[tuple[str, str]]:
+        """(action, label) of the actions that apply to `registration` as it stands, shown as buttons on its page.
+        Each posts to the list as the bulk action would, so it goes through the same intermediate page and service."""
+        if registration is None or not self.has_change_permission(request, registration):
+            return []
+        status = registration.payment_status
+        buttons = []
+        if status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+            buttons.append(("confirm_payments", _("Confirm payment")))
+            if not seats.is_holding_seat(registration, now=timezone.now()):
+                # Its seat may have gone: the studio may still confirm it past the capacity.
+                buttons.append(("confirm_payments_over_capacity", _("Confirm over capacity")))
+        if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED):
+            buttons.append(("cancel_registrations", _("Cancel registration")))
+        if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
+            buttons.append(("reopen_registrations", _("Re-open")))
+        if request.user.has_perm("registrations.add_refund") and ledger.balance(registration).cash_covered > 0:
+            buttons.append(("record_refund", _("Record a refund")))
+        return buttons
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context = {
+            **context,
+            "registration_buttons": self.registration_buttons(request, obj),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "from_change_page_field": FROM_CHANGE_PAGE,
+        }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # --- "Register a student" -------------------------------------------------------------------------------------
 
     def changelist_view(self, request, extra_context=None):
@@ -324,6 +372,7 @@ class RegistrationActions(ExportsContacts):
             try:
                 registration = services.admin_register_student(
                     student=data["student"],
+                    new_student=form.new_student,
                     slot=data["slot"],
                     pricing_type=data["pricing_type"],
                     payment_method=data["payment_method"],
@@ -334,6 +383,15 @@ class RegistrationActions(ExportsContacts):
                     use_credit=data["use_credit"],
                     actor=request.user,
                 )
+            except EmailTaken as taken:
+                # The same rule as everywhere: one student per address. Point to the one there is.
+                url = reverse("admin:students_student_change", args=[taken.student.pk])
+                existing = format_html('<a href="{}">{}</a>', url, taken.student.full_name)
+                message = _("A student with this email address already exists: {student}. Choose them above.")
+                form.add_error("email", format_html(message, student=existing))
+            except ValidationError as error:  # a new student's details
+                for field, messages_ in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, messages_)
             except RegistrationError as error:
                 form.add_error(error.field if error.field in form.fields else None, str(error))
             else:

@@ -11,6 +11,7 @@ from courses.models import CoursePricing, CourseSlot
 from registrations.ledger import Settle
 from registrations.models import Payment, Refund, Registration
 from students.models import Student
+from students.services import StudentDetails
 
 
 class ConfirmPaymentForm(forms.Form):
@@ -104,7 +105,18 @@ class ReopenForm(forms.Form):
 
 
 class RegisterStudentForm(forms.Form):
-    """What the owner chooses; every rule is checked by services.admin_register_student."""
+    """What the owner chooses, for a student on file or one added on the spot; every rule is checked by
+    services.admin_register_student (and students.services for a new student's details)."""
+
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=100)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=100)
+    email = forms.CharField(
+        label=_("Email"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"class": "vTextField", "autocomplete": "off"}),
+    )
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=30)
 
     pricing_type = forms.ChoiceField(label=_("Pricing type"), choices=CoursePricing.PricingType.choices)
     class_date = forms.DateField(
@@ -141,7 +153,8 @@ class RegisterStudentForm(forms.Form):
         help_text=_("Their credit is taken off the amount; covered in full, the registration is confirmed at once."),
     )
 
-    field_order = ["student", "slot"]
+    NEW_STUDENT_FIELDS = ["first_name", "last_name", "email", "phone"]
+    field_order = ["student", *NEW_STUDENT_FIELDS, "slot"]
 
     def __init__(self, *args, admin_site, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,6 +162,8 @@ class RegisterStudentForm(forms.Form):
         self.fields["student"] = forms.ModelChoiceField(
             label=_("Student"),
             queryset=Student.objects.all(),
+            required=False,
+            help_text=_("A student on file; or leave this empty and add a new student below."),
             widget=AutocompleteSelect(Registration._meta.get_field("student"), admin_site),
         )
         self.fields["slot"] = forms.ModelChoiceField(
@@ -157,3 +172,40 @@ class RegisterStudentForm(forms.Form):
             widget=AutocompleteSelect(Registration._meta.get_field("slot"), admin_site),
         )
         self.order_fields(self.field_order)
+
+    def fieldsets(self) -> list[tuple[str, list]]:
+        """The page's groups of fields: who, a new student, what."""
+        groups = {"student": [], "new": [], "registration": []}
+        for field in self:
+            name = field.name
+            groups[
+                "student" if name == "student" else "new" if name in self.NEW_STUDENT_FIELDS else "registration"
+            ].append(field)
+        return [
+            (_("Student"), groups["student"]),
+            (_("Or a new student"), groups["new"]),
+            (_("Registration"), groups["registration"]),
+        ]
+
+    def clean(self):
+        """A student on file, or a new student's first name, last name and email; not both."""
+        cleaned_data = super().clean()
+        new = {name: cleaned_data.get(name, "").strip() for name in self.NEW_STUDENT_FIELDS}
+        if cleaned_data.get("student") is not None:
+            if any(new.values()):
+                self.add_error(None, _("Choose a student on file or add a new one, not both."))
+        elif "student" not in self.errors:
+            if not any(new.values()):
+                self.add_error("student", _("Choose a student, or add a new student below."))
+            for name in ("first_name", "last_name", "email"):
+                if any(new.values()) and not new[name]:
+                    self.add_error(name, _("A new student needs this."))
+        return cleaned_data
+
+    @property
+    def new_student(self) -> StudentDetails | None:
+        """The new student's details as typed (cleaned by students.services), or None for a student on file."""
+        data = self.cleaned_data
+        if data.get("student") is not None:
+            return None
+        return StudentDetails(**{name: data.get(name, "") for name in self.NEW_STUDENT_FIELDS})

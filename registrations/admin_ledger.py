@@ -225,10 +225,10 @@ class RegistrationBalance:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None or not request.user.has_perm("registrations.view_money"):
             return fieldsets
-        # After the amount, in the Payment fieldset.
+        # In the Payment fieldset, after the amount.
         return [
             (name, {**options, "fields": [*options["fields"][:1], "balance", *options["fields"][1:]]})
-            if "payment_amount" in options["fields"]
+            if str(name) == str(_("Payment"))
             else (name, options)
             for name, options in fieldsets
         ]

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import dateformat
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from courses import formatting
 from courses.formatting import money, price_summary, schedule_parts, seats_text, slot_schedule, time_range
 from courses.models import Course, CoursePricing, CourseSlot
 from registrations.models import Registration
@@ -20,8 +20,8 @@ PricingType = CoursePricing.PricingType
 PaymentMethod = Registration.PaymentMethod
 
 
-def _date_label(day: datetime.date, slot: CourseSlot, *, full: bool) -> str:
-    label = f"{dateformat.format(day, 'D, M j')}, {time_range(slot.start_time, slot.end_time)}"
+def _date_label(value: datetime.date, slot: CourseSlot, *, full: bool) -> str:
+    label = f"{formatting.day(value)}, {time_range(slot.start_time, slot.end_time)}"
     return _("%(day)s (full)") % {"day": label} if full else label
 
 

@@ -345,6 +345,12 @@ def settle_cancellation(
     return Settlement(refunded=refunded, credited=credited)
 
 
+def forget_payer_details(*, student: Student) -> int:
+    """Empty the notes of the student's payments (a statement's note holds the payer's name and message) when they
+    are erased on request; amounts, methods, dates and transaction ids stay, so no total changes. Returns how many."""
+    return Payment.objects.filter(registration__student=student).exclude(note="").update(note="")
+
+
 # --- account credit -----------------------------------------------------------------------------------------------------
 
 

@@ -438,7 +438,8 @@ def _register_in_transaction(
 
 def admin_register_student(
     *,
-    student: Student,
+    student: Student | None = None,
+    new_student: StudentDetails | None = None,
     slot: CourseSlot,
     pricing_type: str,
     payment_method: str,
@@ -456,7 +457,26 @@ def admin_register_student(
     (admin_override and the history reason). Raises InvalidChoice (field=...) for a bad choice, RegistrationError
     (field="reason") for a custom amount without a reason, SlotFull when the slot is full and `over_capacity` is off,
     and AlreadyRegistered when the student already holds this seat.
+
+    `new_student` instead of `student`: the student is added on the spot (students.services.create_student_by_admin,
+    which raises ValidationError for bad details and EmailTaken for an address someone has), in the registration's
+    transaction: if the registration is refused, the new student is not kept either.
     """
+    if (student is None) == (new_student is None):
+        raise ValueError("Give a student or a new student's details, not both.")
+    if new_student is not None:
+        with transaction.atomic():
+            return admin_register_student(
+                student=student_services.create_student_by_admin(details=new_student),
+                slot=slot,
+                pricing_type=pricing_type,
+                payment_method=payment_method,
+                actor=actor,
+                class_date=class_date,
+                over_capacity=over_capacity,
+                amount=amount,
+                reason=reason,
+            )
     reason = str(reason).strip()
     if pricing_type not in CoursePricing.PricingType.values:
         raise InvalidChoice(field="pricing_type")

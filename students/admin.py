@@ -35,8 +35,7 @@ class StudentAdminForm(forms.ModelForm):
     def clean_email(self):
         # The DB's case-insensitive constraint would only say "constraint violated"; say what is wrong instead.
         email = normalize_email(self.cleaned_data["email"])
-        if Student.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(_("A student with this email address already exists."))
+        services.check_email_free(email, exclude=self.instance)
         return email
 
 
@@ -151,8 +150,12 @@ class StudentAdmin(admin.ModelAdmin):
             obj.refresh_from_db()
 
     def _classify(self, request, queryset, student_type: str):
-        count = services.classify_students(students=queryset, student_type=student_type, by=request.user)
+        students = list(queryset)
+        count = services.classify_students(students=students, student_type=student_type, by=request.user)
         label = Student.StudentType(student_type).label
+        # Who classified, and when, on each student's History page (a student row keeps only when).
+        for student in students:
+            self.log_change(request, student, _("Classified as “%(type)s”.") % {"type": label})
         self.message_user(
             request,
             ngettext(

@@ -55,6 +55,9 @@ class Student(models.Model):
     calendar_token = models.CharField(
         _("calendar feed token"), max_length=64, null=True, blank=True, unique=True, editable=False
     )
+    erased_at = models.DateTimeField(
+        _("personal data erased at"), null=True, blank=True, help_text=_("Their records stay, without their details.")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -118,6 +119,43 @@ def save_student(
     return student
 
 
+class EmailTaken(ValidationError):
+    """The address is another student's (`student`): one student per address, so the studio picks that student rather
+    than making a second one or overwriting their details."""
+
+    def __init__(self, student: Student):
+        super().__init__(_("A student with this email address already exists."), code="email_taken")
+        self.student = student
+
+
+def check_email_free(email: str, *, exclude: Student | None = None) -> None:
+    """Raise EmailTaken when a student other than `exclude` has this address (compared normalized)."""
+    others = Student.objects.filter(email=normalize_email(email))
+    if exclude is not None and exclude.pk is not None:
+        others = others.exclude(pk=exclude.pk)
+    student = others.first()
+    if student is not None:
+        raise EmailTaken(student)
+
+
+def create_student_by_admin(*, details: StudentDetails) -> Student:
+    """The studio adds a student on the spot (a general student, like every new one), its details cleaned as on the
+    public forms. Raises ValidationError({field: ...}) for a bad value and EmailTaken for an address that is taken.
+    Call it inside the caller's transaction: what the student is added for is written with them, or neither is."""
+    details = clean_details(details)
+    check_email_free(details.email)
+    student = Student(**{f.name: getattr(details, f.name) for f in fields(details)})
+    student.profile_complete = student.has_complete_profile
+    try:
+        # A savepoint: an address added by another admin a moment ago must not break the caller's transaction.
+        with transaction.atomic():
+            student.save()
+    except IntegrityError:
+        check_email_free(details.email)
+        raise
+    return student
+
+
 def save_student_by_admin(*, student: Student) -> Student:
     """The studio creates or corrects a student's details (its form checked the email is not taken); profile_complete
     follows. The type changes only through classify_students."""
@@ -143,6 +181,23 @@ def classify_students(*, students, student_type: str, by: AbstractBaseUser | Non
         )
     logger.info("%s classified %d student(s) as %s", by, count, student_type)
     return count
+
+
+def anonymise_student(*, student: Student) -> Student:
+    """Replace a student's personal details with placeholders (the row, and so their records, stay) and void their
+    sign-in links (the address they name changes) and calendar feed; the studio's records of them stay anonymised."""
+    with transaction.atomic():
+        student = Student.objects.select_for_update().get(pk=student.pk)
+        student.first_name = str(_("Erased"))
+        student.last_name = str(_("student #%(number)d") % {"number": student.pk})
+        student.email = f"erased-{student.pk}@erased.invalid"
+        student.phone = student.instagram_handle = student.dance_experience = ""
+        student.calendar_token = None
+        student.last_portal_login_at = None
+        student.profile_complete = False
+        student.erased_at = timezone.now()
+        student.save()
+    return student
 
 
 # --- the portal's sign-in links ------------------------------------------------------------------------------------------

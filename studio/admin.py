@@ -2,17 +2,28 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.csp import CSP
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from studio import emails
 from studio.branding import LOGO_MAX_BYTES, sniff_image, versioned_logo_url
 from studio.config import DEFINITIONS, studio_settings
 from studio.models import EmailLog, StudioLogo, SystemSetting
 from studio.services import save_setting
+
+
+def django_moment(value) -> str:
+    """A moment as Django writes it. The project's admin (dance_portal/admin.py) sets these admins' `moment_text` to
+    the portal's words, which live above this floor (courses/formatting.py)."""
+    return formats.localize(timezone.template_localtime(value)) if value is not None else ""
 
 
 def missing_setting_keys() -> list[str]:
@@ -72,16 +83,22 @@ def settings_overview() -> list[dict]:
 class SystemSettingAdmin(admin.ModelAdmin):
     form = SystemSettingForm
     change_list_template = "admin/studio/systemsetting/change_list.html"
-    list_display = ["setting_key", "setting_value", "default_value", "setting_description", "updated_at"]
+    list_display = ["setting_key", "setting_value", "default_value", "setting_description", "updated"]
     search_fields = ["setting_key", "setting_value", "description"]
-    fields = ["setting_key", "setting_value", "description", "updated_at"]
+    fields = ["setting_key", "setting_value", "description", "updated"]
 
     def get_fields(self, request, obj=None):
         return self.fields if obj is not None else ["setting_key", "setting_value", "description"]
 
     def get_readonly_fields(self, request, obj=None):
         # The key is the row's identity: to use another key, add that setting.
-        return ["setting_key", "updated_at"] if obj is not None else ["updated_at"]
+        return ["setting_key", "updated"] if obj is not None else ["updated"]
+
+    moment_text = staticmethod(django_moment)  # the project's admin sets the portal's words
+
+    @admin.display(description=_("updated at"), ordering="updated_at")
+    def updated(self, obj):
+        return self.moment_text(obj.updated_at) or self.get_empty_value_display()
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and bool(missing_setting_keys())
@@ -117,29 +134,74 @@ class SystemSettingAdmin(admin.ModelAdmin):
         return obj.description or (definition.description if definition else "")
 
 
+class EmailKindFilter(admin.SimpleListFilter):
+    """The kinds of email by their names in the log (studio.emails.KIND_LABELS), not their codes."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return sorted(((kind, emails.kind_label(kind)) for kind in emails.KIND_LABELS), key=lambda lookup: lookup[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
+# What the HTML body of an email may do in its preview: show itself with its own inline styles, and nothing else
+# (no script, no image, no font or request of any kind, no form); only the admin's own pages may frame it.
+EMAIL_PREVIEW_CSP = {
+    "default-src": [CSP.NONE],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.NONE],
+    "frame-ancestors": [CSP.SELF],
+}
+
+
 @admin.register(EmailLog)
 class EmailLogAdmin(admin.ModelAdmin):
-    """The record of every email: read-only. Bodies are shown as escaped text, never rendered as HTML."""
+    """The record of every email: read-only. The text body is shown as text; the HTML body as the student sees it,
+    in a sandboxed frame (no scripts, no images) served by its own URL, and as escaped source."""
 
-    list_display = ["created_at", "kind", "to_email", "subject", "status", "sent_at"]
-    list_filter = ["status", "kind"]
+    list_display = ["created", "kind_name", "to_email", "subject", "status", "sent"]
+    list_filter = ["status", EmailKindFilter]
     search_fields = ["to_email", "subject", "kind", "dedupe_key"]
     date_hierarchy = "created_at"
     actions = ["resend"]
-    fields = [
-        "kind",
+    fieldsets = [
+        (None, {"fields": ["kind_name", "to_email", "subject", "status", "error", "dedupe_key", "about_link"]}),
+        (None, {"fields": ["created", "sent"]}),
+        (_("Body"), {"fields": ["bodies"]}),
+        (_("HTML source"), {"fields": ["body_html"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [
+        "kind_name",
         "to_email",
         "subject",
         "status",
         "error",
         "dedupe_key",
         "about_link",
-        "created_at",
-        "sent_at",
-        "body_text",
+        "created",
+        "sent",
+        "bodies",
         "body_html",
     ]
-    readonly_fields = fields
+
+    moment_text = staticmethod(django_moment)  # the project's admin sets the portal's words
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj):
+        return self.moment_text(obj.created_at) or self.get_empty_value_display()
+
+    @admin.display(description=_("sent at"), ordering="sent_at")
+    def sent(self, obj):
+        return self.moment_text(obj.sent_at) or self.get_empty_value_display()
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_name(self, obj):
+        return emails.kind_label(obj.kind)
 
     @admin.display(description=_("about"))
     def about_link(self, obj):
@@ -149,6 +211,48 @@ class EmailLogAdmin(admin.ModelAdmin):
             return "–"
         url = reverse(f"admin:{about._meta.app_label}_{about._meta.model_name}_change", args=[about.pk])
         return format_html('<a href="{}">{}</a>', url, about)
+
+    @admin.display(description=_("body"))
+    def bodies(self, obj):
+        """The text body, and beside it the HTML body in a frame sandboxed without any permission: no scripts, no
+        forms, no same-origin access; its own CSP blocks images (EMAIL_PREVIEW_CSP)."""
+        preview = (
+            format_html(
+                '<iframe class="email-preview" sandbox src="{}" title="{}" referrerpolicy="no-referrer"></iframe>',
+                reverse("admin:studio_emaillog_preview", args=[obj.pk]),
+                _("The HTML email as the student sees it, images blocked"),
+            )
+            if obj.body_html
+            else format_html('<p class="quiet">{}</p>', _("This email has no HTML body."))
+        )
+        return format_html(
+            '<div class="email-bodies"><div><h3>{}</h3><pre>{}</pre></div><div><h3>{}</h3>{}</div></div>',
+            _("Text"),
+            obj.body_text,
+            _("HTML as the student sees it (images blocked)"),
+            preview,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="studio_emaillog_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(xframe_options_sameorigin)
+    def preview_view(self, request, object_id):
+        """The stored HTML body alone, for the sandboxed frame of the email's page."""
+        log = self.get_object(request, object_id)
+        if log is None or not self.has_view_permission(request, log):
+            raise Http404
+        response = HttpResponse(log.body_html, content_type="text/html; charset=utf-8")
+        response._csp_config = EMAIL_PREVIEW_CSP  # what django.views.decorators.csp.csp_override sets
+        response["Referrer-Policy"] = "no-referrer"
+        return response
 
     def has_resend_permission(self, request):
         # Resending writes a new row: the "add" permission (the add form itself stays closed).

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,3 +20,11 @@ class StudioConfig(AppConfig):
         request_finished.connect(config.end_request_memo, dispatch_uid="studio_settings_end")
         for signal in (post_save, post_delete):
             signal.connect(config.clear_request_memo, sender=SystemSetting, dispatch_uid=f"settings_{signal}")
+
+
+class StudioAdminConfig(admin_apps.AdminConfig):
+    """Django's admin app with the studio's admin site (studio.admin_site): its name, logo and colour. Named in
+    INSTALLED_APPS in place of django.contrib.admin."""
+
+    default = False  # "studio" alone still means StudioConfig
+    default_site = "studio.admin_site.StudioAdminSite"

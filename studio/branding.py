@@ -1,6 +1,10 @@
 """The studio's colour as a tiny stylesheet, so branding needs no code change and no inline style (the CSP forbids
 them). base.html links it with the colour in the query string: a new colour is a new URL, so it may be cached long.
 
+The admin gets the same colour through Django admin's own CSS variables (`--primary`, `--header-bg`, `--link-fg`...),
+light and dark, from `/branding-admin.css`: shades of the colour chosen so that every text on them stays readable
+(WCAG AA, 4.5:1), whatever colour the owner picks.
+
 The studio's logo: uploaded in the admin, checked by its first bytes (PNG, JPEG or WebP only; never SVG, which can
 carry scripts), stored in the database (no media folder to share between web servers) and served by `studio_logo`
 with its own type, nosniff and a CSP that allows nothing. Its URL carries the upload time, so a new logo is a new URL.
@@ -15,7 +19,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import condition, require_GET, require_safe
 
-from studio.config import studio_settings
+from studio.config import contrast_ratio, studio_settings
 
 LOGO_MAX_BYTES = 512 * 1024
 
@@ -53,6 +57,118 @@ def branding_css_text(accent: str) -> str:
 def branding_css(request):
     """/branding.css: the studio colour as CSS custom properties for site.css to use."""
     return HttpResponse(branding_css_text(studio_settings().accent_color), content_type="text/css; charset=utf-8")
+
+
+# Django admin's backgrounds that links and text sit on (django/contrib/admin/static/admin/css/base.css, dark_mode.css).
+_ADMIN_LIGHT_BACKGROUNDS = ["#ffffff", "#f8f8f8"]  # --body-bg, --darkened-bg
+_ADMIN_DARK_BACKGROUNDS = ["#121212", "#212121"]
+_WHITE, _BLACK, _DARK_BODY = (255, 255, 255), (0, 0, 0), (18, 18, 18)
+_AA = 4.5
+
+ADMIN_BRANDING_CSS = """/* Django admin in the studio's colour: its own variables, light theme (and the default)... */
+html[data-theme="light"], :root {{
+  --primary: {accent};
+  --secondary: {accent};
+  --accent: {tint};
+  --header-bg: {accent};
+  --header-color: #ffffff;
+  --header-branding-color: #ffffff;
+  --header-link-color: #ffffff;
+  --breadcrumbs-bg: {dark};
+  --breadcrumbs-fg: #ffffff;
+  --breadcrumbs-link-fg: #ffffff;
+  --link-fg: {link};
+  --link-hover-color: {link_hover};
+  --link-selected-fg: {link};
+  --button-bg: {accent};
+  --button-hover-bg: {dark};
+  --default-button-bg: {dark};
+  --default-button-hover-bg: {accent};
+  --object-tools-bg: {dark};
+  --object-tools-hover-bg: {accent};
+  --selected-row: {selected_row};
+}}
+/* ...and dark: the browser's preference unless the theme toggle says light, or the toggle's dark. */
+@media (prefers-color-scheme: dark) {{
+  :root {{
+{dark_block}
+  }}
+}}
+html[data-theme="dark"] {{
+{dark_block}
+}}
+"""
+
+_ADMIN_DARK_VARIABLES = """    --primary: {dark};
+    --secondary: {accent};
+    --accent: {tint};
+    --header-bg: {dark};
+    --breadcrumbs-bg: {accent};
+    --link-fg: {link};
+    --link-hover-color: {link_hover};
+    --link-selected-fg: {link};
+    --button-bg: {accent};
+    --button-hover-bg: {dark};
+    --default-button-bg: {accent};
+    --default-button-hover-bg: {dark};
+    --object-tools-bg: {accent};
+    --object-tools-hover-bg: {dark};
+    --selected-row: {selected_row};"""
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _mix(rgb, other, amount: float) -> tuple[int, int, int]:
+    """`rgb` moved `amount` (0 to 1) of the way towards `other`."""
+    return tuple(round(c + (o - c) * amount) for c, o in zip(rgb, other, strict=True))
+
+
+def readable_shade(rgb, backgrounds: list[str], *, towards) -> tuple[int, int, int]:
+    """The shade of `rgb` nearest to it, moved towards `towards` (black or white), that reads at 4.5:1 or more on
+    every one of `backgrounds`."""
+    for step in range(21):
+        shade = _mix(rgb, towards, step / 20)
+        if all(contrast_ratio(_hex(shade), background) >= _AA for background in backgrounds):
+            return shade
+    return towards
+
+
+def admin_branding_css_text(accent: str) -> str:
+    """Django admin's colour variables for `accent` (#rrggbb, white text readable on it: see studio.config)."""
+    rgb = _rgb(accent)
+    dark = _mix(rgb, _BLACK, 0.22)  # the hover shade of /branding.css
+    tint = _mix(rgb, _WHITE, 0.85)  # behind dark text: the calendar's caption
+    light_row = _mix(rgb, _WHITE, 0.9)
+    dark_row = _mix(rgb, _DARK_BODY, 0.7)
+    light_link = readable_shade(rgb, [*_ADMIN_LIGHT_BACKGROUNDS, _hex(light_row)], towards=_BLACK)
+    dark_link = readable_shade(rgb, [*_ADMIN_DARK_BACKGROUNDS, _hex(dark_row)], towards=_WHITE)
+    dark_variables = _ADMIN_DARK_VARIABLES.format(
+        accent=accent,
+        dark=_hex(dark),
+        tint=_hex(tint),
+        link=_hex(dark_link),
+        link_hover=_hex(_mix(dark_link, _WHITE, 0.4)),
+        selected_row=_hex(dark_row),
+    )
+    return ADMIN_BRANDING_CSS.format(
+        accent=accent,
+        dark=_hex(dark),
+        tint=_hex(tint),
+        link=_hex(light_link),
+        link_hover=_hex(_mix(light_link, _BLACK, 0.3)),
+        selected_row=_hex(light_row),
+        dark_block=dark_variables,
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=24 * 3600)
+def admin_branding_css(request):
+    """/branding-admin.css: the studio colour as Django admin's CSS variables, light and dark."""
+    css = admin_branding_css_text(studio_settings().accent_color)
+    return HttpResponse(css, content_type="text/css; charset=utf-8")
 
 
 def sniff_image(data: bytes) -> tuple[str, int | None, int | None] | None:

@@ -90,16 +90,26 @@ def _parse_phone(raw: str) -> str:
     return value
 
 
-def contrast_with_white(hex_colour: str) -> float:
-    """WCAG contrast ratio of white text on `hex_colour` (#rrggbb): 1 (white) to 21 (black)."""
+def relative_luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of `hex_colour` (#rrggbb): 0 (black) to 1 (white)."""
 
     def channel(hex_pair: str) -> float:
         c = int(hex_pair, 16) / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
     r, g, b = (channel(hex_colour[i : i + 2]) for i in (1, 3, 5))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return 1.05 / (luminance + 0.05)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours: 1 (the same) to 21 (black and white)."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def contrast_with_white(hex_colour: str) -> float:
+    """WCAG contrast ratio of white text on `hex_colour` (#rrggbb): 1 (white) to 21 (black)."""
+    return contrast_ratio("#ffffff", hex_colour)
 
 
 def _parse_hex_colour(raw: str) -> str:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from studio.branding import logo_url
 from studio.config import studio_settings
@@ -19,6 +20,30 @@ from studio.models import EmailLog
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = EmailLog._meta.get_field("subject").max_length
+
+# What each kind of email is called in the email log: the one list of them (templates/emails/<kind>*). A kind missing
+# here still reads as words ("class_reminder" → "Class reminder"); add it to give it a label of its own.
+KIND_LABELS = {
+    "registration_received": _("Registration received"),
+    "already_registered": _("Already registered"),
+    "payment_confirmed": _("Payment confirmed"),
+    "payment_partial": _("Part of a payment received"),
+    "registration_confirmed": _("Registered for a free class"),
+    "registration_canceled": _("Registration canceled"),
+    "hold_expiring": _("Seat hold running out"),
+    "hold_expired": _("Seat hold ran out"),
+    "waitlist_joined": _("Joined the waitlist"),
+    "waitlist_offer": _("Waitlist offer"),
+    "offer_expired": _("Waitlist offer ran out"),
+    "session_canceled": _("Class canceled"),
+    "sign_in_link": _("Portal sign-in link"),
+    "class_message": _("Message to a class"),
+}
+
+
+def kind_label(kind: str) -> str:
+    """The email log's name for a kind of email: "Payment confirmed" for "payment_confirmed"."""
+    return str(KIND_LABELS.get(kind) or kind.replace("_", " ").strip().capitalize())
 
 
 def one_line(text: str) -> str:
@@ -97,3 +122,12 @@ def _deliver_on_commit(log: EmailLog) -> None:
 
     # Robust: a queue that is down must not turn a committed registration into an error page; the row stays queued.
     transaction.on_commit(partial(deliver_email.enqueue, log.pk), robust=True)
+
+
+REDACTED = "(erased)"
+
+
+def redact_emails_to(*, address: str, placeholder: str) -> int:
+    """Erase what the email log holds of a person: the address becomes `placeholder` and the bodies are dropped (the
+    kind, subject, time and status stay, so the log still counts what was sent). Returns how many rows."""
+    return EmailLog.objects.filter(to_email=address).update(to_email=placeholder, body_text=REDACTED, body_html="")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from courses.admin_columns import moment_field
 from students.admin import ExportsContacts
 from studio.csv import csv_response
 from waitlist import offers, services
@@ -101,9 +102,9 @@ class WaitlistEntryAdmin(ExportsContacts, admin.ModelAdmin):
         "status",
         "preferred_slot",
         "offer_slot",
-        "offered_at",
-        "offer_expires_at",
-        "created_at",
+        "offered",
+        "offer_expires",
+        "joined",
     ]
     list_display_links = ["course", "waitlist_position", "student_name"]
     list_filter = [OnTheListFilter, "status", "notification_sent", "course"]
@@ -122,6 +123,9 @@ class WaitlistEntryAdmin(ExportsContacts, admin.ModelAdmin):
     list_select_related = ["course", "student", "preferred_slot__course", "offer_slot__course"]
     autocomplete_fields = ["preferred_slot"]
     date_hierarchy = "created_at"
+    offered = moment_field("offered_at", _("offered at"))
+    offer_expires = moment_field("offer_expires_at", _("offer expires at"))
+    joined = moment_field("created_at", _("joined"))
     readonly_fields = [
         "student",
         "course",

@@ -59,7 +59,7 @@ def test_a_full_package_is_credited_its_price_divided_by_its_classes(django_capt
         session.session_date,
     )
     email = EmailLog.objects.get(kind="session_canceled")
-    assert "We added $20 of account credit for this class" in email.body_text
+    assert "We added $20.00 of account credit for this class" in email.body_text
 
 
 def test_the_share_is_rounded_to_the_cent(django_capture_on_commit_callbacks):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from courses.formatting import time_of_day
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
@@ -301,7 +302,7 @@ def test_roster_rows_keep_their_markup(door, today_session):
             name="Uma Unpaid",
             badges='<span class="badge text-bg-warning">Unpaid</span> <span class="badge text-bg-info">Drop-in</span>',
             checked="late",
-            state='<span class="text-success">Saved 9:05 AM</span>',
+            state='<span class="text-success">Saved 9:05 am</span>',
         )
         in html
     )
@@ -481,7 +482,7 @@ def test_tap_answers_with_the_row_as_the_page_prints_it_marked_just_saved(door, 
     response = door.post(mark_url(today_session, ana), {f"mark-{ana.pk}": Status.ABSENT}, **HTMX)
 
     saved_at = AttendanceRecord.objects.get().marked_at
-    time_text = f"{timezone.localtime(saved_at):%-I:%M} {'AM' if timezone.localtime(saved_at).hour < 12 else 'PM'}"
+    time_text = time_of_day(timezone.localtime(saved_at).time())
     assert row_markup(
         today_session,
         ana,

@@ -8,6 +8,10 @@ from courses import formatting
 register = template.Library()
 
 register.filter("moment", formatting.moment)
+register.filter("day", formatting.day)
+register.filter("time_of_day", formatting.time_of_day)
+register.filter("session_when", formatting.session_when)
+register.filter("slot_when", formatting.slot_when)
 register.filter("money", formatting.money)
 register.filter("price_summary", formatting.price_summary)
 register.filter("seats_text", formatting.seats_text)

@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from attendance.models import AttendanceRecord, ClassSession
 from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from class_messages.models import ClassMessage, MessageOptOut
+from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFactory
 from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
@@ -46,6 +48,8 @@ NO_ADD_FORM = {
     WaitlistEntry,
     EmailLog,
     AttendanceRecord,
+    ClassMessage,
+    MessageOptOut,
     Payment,
     Refund,
     CreditEntry,
@@ -133,6 +137,8 @@ MAKE_ROW = {
     CreditEntry: CreditGrantFactory,
     StatementImport: _statement_import,
     BankColumnMapping: _bank_column_mapping,
+    ClassMessage: ClassMessageFactory,
+    MessageOptOut: MessageOptOutFactory,
 }
 PORTAL_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PORTAL_APPS), key=lambda m: m._meta.label

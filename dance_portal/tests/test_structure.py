@@ -16,7 +16,7 @@ FLOORS = [
     ["students", "courses"],  # who dances; what is taught (catalog data only)
     ["registrations"],  # seats, registering, payments; the catalog and course pages
     ["waitlist", "attendance"],
-    ["portal"],  # the student portal: a student's everything
+    ["portal", "class_messages"],  # the student portal: a student's everything; messages to a class
     ["dance_portal"],  # the project: URLs, settings, the admin dashboard and the admin pages that compose apps
 ]
 FLOOR = {app: n for n, apps in enumerate(FLOORS) for app in apps}

@@ -87,7 +87,7 @@ def test_student_signs_in_from_the_emailed_link_on_a_phone_and_cancels_a_pending
     card = phone.locator(f".registration-card[data-reference='{pending.reference}']")
     assert card.get_by_text("House Foundations").is_visible()
     assert card.get_by_text("Pending payment").is_visible()
-    assert card.locator(".amount").inner_text() == "$120"
+    assert card.locator(".amount").inner_text() == "$120.00"
     assert card.get_by_role("link", name="How to pay (Venmo)").get_attribute("href") == pending.get_absolute_url()
     paid_card = phone.locator(f".registration-card[data-reference='{paid.reference}']")
     assert paid_card.get_by_text("Paid").is_visible()

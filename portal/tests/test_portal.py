@@ -69,7 +69,7 @@ def test_portal_lists_registrations_with_status_amount_reference_schedule_and_pa
     assert "$120" in html and "$35.50" in html
     assert "Pending payment" in html and "Paid" in html
     assert "Studio A" in html
-    assert "Every" in html  # the schedule in words
+    assert "7–8:30 pm" in html  # the schedule in words
     assert reverse("registrations:detail", args=[pending.public_id]) in html
     assert cancel_url(pending) in html
     assert cancel_url(paid) not in html  # only pending ones can be canceled

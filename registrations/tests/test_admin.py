@@ -1,7 +1,9 @@
+import datetime
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration, RegistrationEvent
@@ -173,3 +175,23 @@ def test_registration_history_admin_is_read_only(admin_client):
     )
     event.refresh_from_db()
     assert event.reason == ""
+
+
+def test_registration_list_and_page_write_money_and_moments_the_portals_way(admin_client, settings):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    year = timezone.localdate().year
+    due = timezone.make_aware(datetime.datetime(year, 11, 27, 22, 30))
+    slot = CourseSlotFactory(day_of_week=1, start_time=datetime.time(19), end_time=datetime.time(20, 30))
+    registration = RegistrationFactory(slot=slot, payment_amount=Decimal("2058.00"), payment_due_at=due)
+    Registration.objects.filter(pk=registration.pk).update(created_at=due - datetime.timedelta(days=2))
+    weekday = f"{due:%a}"
+
+    listed = admin_client.get(CHANGELIST).content.decode()
+    page = admin_client.get(change_url(registration)).content.decode()
+
+    for html in (listed, page):
+        assert "$2,058.00" in html
+        assert f"{weekday}, Nov 27, 10:30 pm" in html  # the seat hold, not "Nov. 27, 2026, 10:30 p.m."
+        assert "p.m." not in html
+    assert "Tuesdays 7 pm" in listed  # the class
+    assert "Tuesdays 7–8:30 pm" in page  # the time slot

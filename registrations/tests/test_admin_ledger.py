@@ -134,7 +134,7 @@ def test_confirm_action_records_a_partial_amount_and_says_what_is_still_due(owne
     assert registration.payment_status == PaymentStatus.PENDING
     assert Payment.objects.get().transaction_id == "V-9"
     assert messages_of(response) == [
-        f"{registration.reference}: payment recorded, $20 still due; the student was emailed how to pay it."
+        f"{registration.reference}: payment recorded, $20.00 still due; the student was emailed how to pay it."
     ]
 
 
@@ -189,9 +189,9 @@ def test_refund_action_records_a_refund_and_refuses_more_than_was_paid(owner_cli
     too_much = act(owner_client, "record_refund", [registration], amount="500.00", method="venmo", reason="x")
     done = act(owner_client, "record_refund", [registration], amount="20.00", method="venmo", reason="Missed one")
 
-    assert too_much.status_code == 200 and "At most $120" in too_much.content.decode()
+    assert too_much.status_code == 200 and "At most $120.00" in too_much.content.decode()
     assert done.status_code == 302
-    assert messages_of(done) == [f"Recorded a refund of $20 for {registration.reference}."]
+    assert messages_of(done) == [f"Recorded a refund of $20.00 for {registration.reference}."]
     assert Refund.objects.get().amount == Decimal("20.00")
 
 
@@ -363,5 +363,31 @@ def test_the_registration_page_shows_its_balance_to_the_owner_only(owner_client,
     owner_html = owner_client.get(url).content.decode()
     instructor_html = staff(client, django_user_model, "Instructor", "door").get(url).content.decode()
 
-    assert "received $60 · account credit used $20 · $40 still due" in owner_html
+    assert "received $60.00 · account credit used $20.00 · $40.00 still due" in owner_html
     assert "still due" not in instructor_html
+
+
+def test_the_registration_page_offers_a_refund_button_once_money_came_in(owner_client):
+    unpaid = RegistrationFactory()
+    paid = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=paid)
+
+    def buttons(registration):
+        response = owner_client.get(reverse("admin:registrations_registration_change", args=[registration.pk]))
+        return [action for action, _label in response.context["registration_buttons"]]
+
+    assert "record_refund" not in buttons(unpaid)
+    assert "record_refund" in buttons(paid)
+    done = owner_client.post(
+        CHANGELIST,
+        {
+            "action": "record_refund",
+            "_selected_action": [paid.pk],
+            "from_change_page": "1",
+            "apply": "yes",
+            "amount": "20.00",
+            "method": "venmo",
+            "reason": "Missed one",
+        },
+    )
+    assert done["Location"] == reverse("admin:registrations_registration_change", args=[paid.pk])

@@ -28,7 +28,7 @@ def test_student_registers_on_a_phone_and_sees_how_to_pay(live_server, phone, sc
     # Catalog
     phone.goto(live_server.url + "/")
     assert phone.get_by_role("heading", name="Series").is_visible()
-    assert phone.get_by_text("$120 full package · $35 drop-in").is_visible()
+    assert phone.get_by_text("$120.00 full package · $35.00 drop-in").is_visible()
     # The stylesheet loaded (the live server serves static files): the header has the studio colour.
     header_colour = phone.locator(".site-header").evaluate("el => getComputedStyle(el).backgroundColor")
     assert header_colour == "rgb(75, 42, 132)"
@@ -61,7 +61,7 @@ def test_student_registers_on_a_phone_and_sees_how_to_pay(live_server, phone, sc
     assert registration.student.email == "zoe@example.org"
     assert registration.student.last_name == "<script>alert(1)</script>"
     assert phone.locator(".reference").inner_text() == registration.reference
-    assert phone.locator(".amount").inner_text() == "$120"
+    assert phone.locator(".amount").inner_text() == "$120.00"
     assert (
         phone.get_by_role("link", name="Open Venmo")
         .get_attribute("href")

@@ -80,10 +80,11 @@ def test_moment_reads_an_aware_datetime_in_studio_time():
 
 
 def test_prices_read_as_plain_words_and_zero_reads_free():
-    assert money(Decimal("120.00")) == "$120"
+    assert money(Decimal("120.00")) == "$120.00"
     assert money(Decimal("35.50")) == "$35.50"
+    assert money(Decimal("2058")) == "$2,058.00"
     both = {"full_package": Decimal("120.00"), "drop_in": Decimal("35.00")}
-    assert price_summary(both) == "$120 full package · $35 drop-in"
+    assert price_summary(both) == "$120.00 full package · $35.00 drop-in"
     assert price_summary({"drop_in": Decimal("0")}) == "Free"
     assert price_summary({}) == ""
 
@@ -135,7 +136,7 @@ def test_catalog_shows_schedule_location_level_prices_and_seats(client):
     assert "7–8:30 pm" in html
     assert "Studio B" in html
     assert "Beginner" in html
-    assert "$120 full package · $35 drop-in" in html
+    assert "$120.00 full package · $35.00 drop-in" in html
     assert "9 seats left" in html
     assert reverse("registrations:course", args=[course.pk]) in html
 

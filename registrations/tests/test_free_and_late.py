@@ -216,7 +216,7 @@ def test_the_course_page_says_how_many_classes_are_left_and_prices_them(client):
     html = client.get(slot.course.get_absolute_url()).content.decode()
 
     assert "4 of 6 classes left" in html
-    assert "$80 full package" in html
+    assert "$80.00 full package" in html
     assert "Full package (the classes left)" in html
 
 
@@ -275,7 +275,7 @@ def test_drop_in_is_offered_only_for_the_slots_that_have_a_drop_in_price(client)
 
     html = client.get(course.get_absolute_url()).content.decode()
 
-    assert "Drop-in (one class) – $35 · only Thursdays 7–8:30 pm" in html
+    assert "Drop-in (one class) – $35.00 · only Thursdays 7–8:30 pm" in html
     refused = client.post(
         reverse("registrations:create", args=[course.pk]),
         form(saturday, pricing_type="drop_in", class_date=saturday.class_dates()[0].isoformat()),

@@ -117,9 +117,9 @@ def test_a_partial_payment_keeps_the_registration_pending_with_its_hold_and_emai
     assert ledger.balance(registration).due == Decimal("20.00")
     assert emails("payment_confirmed") == []
     (partial,) = emails("payment_partial")
-    assert "we received $100" in partial.body_text and "$20 is still due" in partial.body_text
+    assert "We received $100.00" in partial.body_text and "$20.00 is still due" in partial.body_text
     assert "amount=20.00" in partial.body_text  # the Venmo link asks for the rest
-    assert RegistrationEvent.objects.filter(registration=registration, reason__contains="$20 still due").exists()
+    assert RegistrationEvent.objects.filter(registration=registration, reason__contains="$20.00 still due").exists()
 
 
 def test_the_rest_of_a_partial_payment_completes_it_with_one_confirmation(owner):
@@ -161,7 +161,7 @@ def test_an_overpayment_confirms_the_registration_and_becomes_account_credit(own
     )
     assert ledger.credit_balance(registration.student) == Decimal("30.00")
     assert ledger.balance(registration).covered == Decimal("120.00")
-    assert "You paid $30 more than the price" in emails("payment_confirmed")[0].body_text
+    assert "You paid $30.00 more than the price" in emails("payment_confirmed")[0].body_text
 
 
 def test_a_statement_line_for_a_paid_registration_is_recorded_once_as_credit(owner):
@@ -319,7 +319,7 @@ def test_cancelling_with_a_refund_records_a_refund_of_what_was_paid(owner):
         owner,
     )
     assert ledger.balance(registration).covered == 0
-    assert "We are refunding $120 to you." in emails("registration_canceled")[0].body_text
+    assert "We are refunding $120.00 to you." in emails("registration_canceled")[0].body_text
 
 
 def test_cancelling_with_credit_grants_what_covered_it_as_account_credit(owner):
@@ -331,7 +331,7 @@ def test_cancelling_with_credit_grants_what_covered_it_as_account_credit(owner):
     grant = CreditEntry.objects.get()
     assert (grant.reason, grant.amount) == (Reason.REGISTRATION_CANCELED, Decimal("120.00"))
     assert ledger.credit_balance(registration.student) == Decimal("120.00")
-    assert "$120 is now account credit" in emails("registration_canceled")[0].body_text
+    assert "$120.00 is now account credit" in emails("registration_canceled")[0].body_text
 
 
 def test_a_refund_on_cancel_gives_back_the_money_and_returns_the_credit_used_as_credit(owner):
@@ -410,7 +410,7 @@ def test_a_registration_covered_by_credit_is_confirmed_at_once_without_a_method(
     assert ledger.credit_balance(student) == Decimal("80.00")
     assert ledger.balance(registration).is_paid_in_full
     (confirmed,) = emails("registration_confirmed")
-    assert "paid with $120 of your account credit" in confirmed.body_text
+    assert "paid with $120.00 of your account credit" in confirmed.body_text
 
 
 def test_a_registration_made_by_typing_an_email_uses_nobodys_credit():

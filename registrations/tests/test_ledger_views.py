@@ -49,7 +49,7 @@ def test_the_payment_page_of_a_part_paid_registration_shows_what_was_received_an
 
     html = client.get(registration.get_absolute_url()).content.decode()
 
-    assert "We received $100; $20 is still due." in html
+    assert "We received $100.00; $20.00 is still due." in html
     assert "amount=20.00" in html  # the Venmo links and the QR code ask for the rest
     assert "Almost done – now pay the rest" in html
 
@@ -60,7 +60,7 @@ def test_the_payment_page_shows_the_credit_a_registration_used(client):
 
     html = client.get(registration.get_absolute_url()).content.decode()
 
-    assert "Account credit used" in html and "$30" in html
+    assert "Account credit used" in html and "$30.00" in html
     assert "amount=90.00" in html
 
 
@@ -87,8 +87,8 @@ def test_a_signed_in_student_sees_their_credit_on_the_form_before_registering(cl
 
     html = sign_in(client, ana).get(slot.course.get_absolute_url()).content.decode()
 
-    assert "You have $30 of account credit" in html
-    assert "you pay $90 with your credit" in html
+    assert "You have $30.00 of account credit" in html
+    assert "you pay $90.00 with your credit" in html
 
 
 def test_an_anonymous_visitor_is_never_shown_anyones_credit(client, ana):
@@ -100,7 +100,7 @@ def test_an_anonymous_visitor_is_never_shown_anyones_credit(client, ana):
     registered = client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot), follow=True)
 
     for html in (page, refused.content.decode(), registered.content.decode()):
-        assert "$30" not in html and "account credit used" not in html.lower()
+        assert "$30.00" not in html and "account credit used" not in html.lower()
     assert "Have account credit?" in page
     assert Registration.objects.get().credit_applied == 0
     assert ledger.credit_balance(ana) == Decimal("30.00")
@@ -147,8 +147,8 @@ def test_the_portal_shows_what_was_received_and_what_is_still_due(client, sign_i
 
     html = sign_in(client, ana).get(PORTAL).content.decode()
 
-    assert "Received $100, $20 still due" in html
-    assert "Pay the rest ($20)" in html
+    assert "Received $100.00, $20.00 still due" in html
+    assert "Pay the rest ($20.00)" in html
 
 
 def test_the_portal_shows_the_credit_balance_and_its_history(client, sign_in, ana):
@@ -166,10 +166,10 @@ def test_the_portal_shows_the_credit_balance_and_its_history(client, sign_in, an
 
     html = sign_in(client, ana).get(PORTAL).content.decode()
 
-    assert 'class="h4 mb-1 credit-balance">$10<' in html
-    assert "+$30" in html and "−$20" in html
+    assert 'class="h4 mb-1 credit-balance">$10.00<' in html
+    assert "+$30.00" in html and "−$20.00" in html
     assert "Used for a registration" in html and "Paid more than the price" in html
-    assert "$99" not in html
+    assert "$99.00" not in html
 
 
 def test_the_portal_has_no_credit_section_without_any_credit(client, sign_in, ana):

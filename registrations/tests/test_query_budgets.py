@@ -7,9 +7,10 @@ from registrations.tests.factories import RegistrationFactory
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/registrations/registration/"
-# Session, user, the course filter's choices, the paginator's count, settings, the page of rows, the date
-# hierarchy's first and last dates (plus one MIN per further day with registrations: all are "today" here).
-CHANGELIST_QUERIES = 7
+# Session, user, the course filter's choices, the paginator's count, the settings rows (the app list's "add
+# setting" link), the page of rows, the date hierarchy's first and last dates (plus one MIN per further day with
+# registrations: all are "today" here), and the studio's settings and logo for the admin's header.
+CHANGELIST_QUERIES = 9
 
 
 @pytest.fixture

@@ -362,5 +362,5 @@ def test_schedule_text_reads_in_plain_words():
     weekly = series_registration()
     drop_in = series_registration(pricing_type="drop_in", class_date=datetime.date(2030, 9, 10))
 
-    assert schedule_text(weekly.slot, weekly.class_date) == "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM"
-    assert schedule_text(drop_in.slot, drop_in.class_date) == "Tue, Sep 10, 7:00 PM – 8:30 PM"
+    assert schedule_text(weekly.slot, weekly.class_date) == "Tuesdays 7–8:30 pm, Sep 3 – Sep 24"
+    assert schedule_text(drop_in.slot, drop_in.class_date) == "Tue, Sep 10, 2030, 7–8:30 pm"

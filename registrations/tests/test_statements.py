@@ -91,8 +91,8 @@ def test_the_september_statement_is_read_and_matched_line_by_line(owner):
     assert lines[5].registration_id == studio["ana"].pk and lines[5].amount == "120.00"
     assert lines[6].registration_id == studio["bruno"].pk
     assert lines[7].registration_id == studio["chloe"].pk and lines[7].name == "Chloé Martin"
-    assert "$20 will still be due" in lines[8].why
-    assert "$30 becomes account credit" in lines[9].why
+    assert "$20.00 will still be due" in lines[8].why
+    assert "$30.00 becomes account credit" in lines[9].why
     assert sorted(lines[10].candidate_ids) == sorted([studio["maya_1"].pk, studio["maya_2"].pk])
     assert lines[11].candidate_ids == [studio["farah"].pk]
     assert lines[13].why == "Outgoing: money the studio sent."

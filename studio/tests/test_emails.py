@@ -141,8 +141,8 @@ def test_registration_received_renders_times_in_the_studio_time_zone(
         send_registration_received(registration)
 
     body = mailoutbox[0].body
-    assert "We hold your seat until Sun, Sep 1, 7:00 PM." in body
-    assert "Every Tuesday, Sep 3 – Sep 24, 7:00 PM – 8:30 PM" in body
+    assert "We hold your seat until Sun, Sep 1, 2030, 7 pm." in body
+    assert "Tuesdays 7–8:30 pm, Sep 3 – Sep 24" in body
 
 
 def test_registration_received_goes_out_once_per_registration(django_capture_on_commit_callbacks, mailoutbox):

@@ -66,7 +66,7 @@ def test_student_joins_a_full_class_gets_an_offer_and_accepts_it_on_a_phone(live
     # The emailed link shows the class, price and expiry; GET changes nothing.
     phone.goto(link)
     assert phone.get_by_role("heading", name="A seat is free for you!").is_visible()
-    assert phone.locator(".amount").inner_text() == "$120"
+    assert phone.locator(".amount").inner_text() == "$120.00"
     assert phone.get_by_text("We are holding this seat for you until").is_visible()
     assert not Registration.objects.filter(student=entry.student).exists()
     shoot(phone, "03-offer")
