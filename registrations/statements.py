@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.formatting import money
+from courses.formatting import money, plain_date
 from courses.selectors import studio_today
 from registrations import ledger, transitions
 from registrations.errors import RegistrationError
@@ -405,6 +405,13 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
             Registration.objects.filter(reference__in={ref for ref in references.values() if ref})
         ).select_related("student")
     }
+    # Payments recorded by hand (no transaction id) of the registrations named: a line may be one of them.
+    by_hand = {
+        (payment.registration_id, payment.amount): payment
+        for payment in Payment.objects.filter(registration__in=list(by_reference.values()), transaction_id="").order_by(
+            "received_at", "pk"
+        )
+    }
     open_registrations = list(
         ledger.with_balances(
             Registration.objects.filter(
@@ -426,7 +433,7 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
         if reference:
             registration = by_reference.get(reference)
             if registration is not None:
-                _match_reference(line, registration, amount)
+                _match_reference(line, registration, amount, by_hand=by_hand)
                 continue
             prefix = _("Unknown reference %(reference)s.") % {"reference": reference} + " "
         named = [r for r in open_registrations if names_match(line.name, r.student)]
@@ -453,7 +460,9 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
     return lines
 
 
-def _match_reference(line: Line, registration: Registration, amount: Decimal) -> None:
+def _match_reference(
+    line: Line, registration: Registration, amount: Decimal, *, by_hand: dict[tuple[int, Decimal], Payment]
+) -> None:
     balance = ledger.balance_from(registration)
     line.registration_id = registration.pk
     if registration.payment_status == PaymentStatus.CANCELED:
@@ -463,9 +472,21 @@ def _match_reference(line: Line, registration: Registration, amount: Decimal) ->
         }
     elif registration.payment_status == PaymentStatus.COMPLETED:
         line.status, line.to_credit = LineStatus.MATCHED, True
-        line.why = _("%(reference)s is paid already: if ticked, the amount becomes the student's account credit.") % {
-            "reference": registration.reference
-        }
+        same = by_hand.get((registration.pk, amount))
+        if same is not None:
+            # The owner confirmed it by hand on seeing the payment: this line is most likely that payment.
+            line.why = _(
+                "%(reference)s is paid already: %(amount)s was recorded by hand on %(day)s, most likely this payment. "
+                "Tick it only if it is another one: it then becomes the student's account credit."
+            ) % {
+                "reference": registration.reference,
+                "amount": money(amount),
+                "day": plain_date(timezone.localtime(same.received_at).date()),
+            }
+        else:
+            line.why = _(
+                "%(reference)s is paid already: if ticked, the amount becomes the student's account credit."
+            ) % {"reference": registration.reference}
     else:
         line.status = LineStatus.MATCHED
         line.why = _describe(registration, balance, amount)

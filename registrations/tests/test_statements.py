@@ -506,3 +506,16 @@ def test_the_fixture_statements_use_invented_names_only():
 
     assert "Invented sample" in text
     assert sorted(path.name for path in STATEMENTS.iterdir()) == ["venmo-2026-09.csv"]
+
+
+def test_a_line_for_a_payment_confirmed_by_hand_says_it_is_most_likely_that_one(owner):
+    from registrations.transitions import confirm_payment
+
+    paid = registration("Ana", "Lima", "120.00", reference="DRP-7K3QAB")
+    confirm_payment(registration=paid, actor=owner)  # seen in Venmo's notification, confirmed by hand
+
+    statement_import = start(owner, venmo(venmo_row("1", "DRP-7K3QAB", "Ana Lima", "+ $120.00")))
+
+    (line,) = statements.lines_of(statement_import)
+    assert line.status == LineStatus.MATCHED and line.to_credit and not line.ticked
+    assert "$120.00 was recorded by hand on" in line.why and "most likely this payment" in line.why
