@@ -92,9 +92,7 @@ class StatementImportAdmin(admin.ModelAdmin):
         for line in obj.lines:
             counts[line["status"]] = counts.get(line["status"], 0) + 1
         return ", ".join(
-            f"{counts[status]} {str(_(LineStatus.LABELS[status])).lower()}"
-            for status in STATUS_ORDER
-            if status in counts
+            f"{counts[status]} {str(LineStatus.LABELS[status]).lower()}" for status in STATUS_ORDER if status in counts
         )
 
     def _page(self, request, template: str, context: dict, *, title):
@@ -208,7 +206,7 @@ class StatementImportAdmin(admin.ModelAdmin):
         for status in STATUS_ORDER:
             n = sum(1 for line in lines if line.status == status)
             if n:
-                counts.append((status, _(LineStatus.LABELS[status]), n))
+                counts.append((status, LineStatus.LABELS[status], n))
         return self._page(
             request,
             "preview.html",

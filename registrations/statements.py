@@ -29,6 +29,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from courses.formatting import money, plain_date
 from courses.selectors import studio_today
@@ -76,15 +77,15 @@ class LineStatus:
 
     RECORDABLE = {MATCHED, MATCHED_BY_NAME, AMBIGUOUS, UNMATCHED}
     LABELS = {
-        MATCHED: "Matched by reference",
-        MATCHED_BY_NAME: "Matched by name and amount",
-        AMBIGUOUS: "Ambiguous: pick one",
-        UNMATCHED: "Unmatched",
-        IMPORTED: "Already imported",
-        DUPLICATE: "Duplicate line",
-        CANCELED: "Canceled registration",
-        INVALID: "Unreadable",
-        IGNORED: "Ignored",
+        MATCHED: gettext_lazy("Matched by reference"),
+        MATCHED_BY_NAME: gettext_lazy("Matched by name and amount"),
+        AMBIGUOUS: gettext_lazy("Ambiguous: pick one"),
+        UNMATCHED: gettext_lazy("Unmatched"),
+        IMPORTED: gettext_lazy("Already imported"),
+        DUPLICATE: gettext_lazy("Duplicate line"),
+        CANCELED: gettext_lazy("Canceled registration"),
+        INVALID: gettext_lazy("Unreadable"),
+        IGNORED: gettext_lazy("Ignored"),
     }
 
 
@@ -116,7 +117,7 @@ class Line:
 
     @property
     def label(self) -> str:
-        return _(LineStatus.LABELS[self.status])
+        return str(LineStatus.LABELS[self.status])
 
     @property
     def decimal_amount(self) -> Decimal | None:
