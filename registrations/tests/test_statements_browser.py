@@ -39,7 +39,9 @@ def owner(settings, django_user_model):
     return user
 
 
-def test_the_owner_uploads_a_venmo_statement_previews_it_and_confirms(live_server, laptop, owner, screenshot):
+def test_the_owner_uploads_a_venmo_statement_previews_it_and_confirms(
+    live_server, laptop, owner, screenshot, axe_check
+):
     SystemSetting.objects.create(setting_key="studio_name", setting_value="Groove Studio")
     studio = september_studio()
     page = laptop
@@ -59,6 +61,7 @@ def test_the_owner_uploads_a_venmo_statement_previews_it_and_confirms(live_serve
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/statementimport/add/$"))
 
+    axe_check(page)
     page.get_by_label("Venmo statement").check()
     page.set_input_files("#id_statement", str(VENMO_SEPTEMBER))
     page.get_by_role("button", name="Upload and preview").click()
@@ -89,6 +92,7 @@ def test_the_owner_uploads_a_venmo_statement_previews_it_and_confirms(live_serve
     maya = page.locator("tr[data-row='10']")
     maya.locator("select").select_option(str(studio["maya_2"].pk))
     maya.locator("input[name=line]").check()
+    axe_check(page)
     screenshot(page, "statement-preview")
 
     page.get_by_role("button", name="Record the ticked payments").click()
