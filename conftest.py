@@ -1,5 +1,6 @@
+import uuid
+
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
 
@@ -7,8 +8,13 @@ from django.db import connection
 def _test_settings(settings):
     """Tests run with the immediate task backend whatever the environment says, and a fast password hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Rate-limit counters live in the cache; every test starts with none.
-    cache.clear()
+    # Rate-limit counters and cached pages live in the shared (database) cache, as in production. Every test starts
+    # with none: its own key prefix, so nothing is read from the database here and rows that a transactional test
+    # committed are never seen by the next one.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"},
+    }
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,

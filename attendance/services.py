@@ -68,7 +68,7 @@ def generate_class_sessions(*, course: Course) -> list[ClassSession]:
             slot.course = course  # class_dates() reads the course dates; spare one query per slot
         existing = set(ClassSession.objects.filter(slot__in=slots).values_list("slot_id", "session_date"))
         # Dates and wall-clock times in the studio's zone, never "start + 7 days" on an aware datetime: a class at
-        # 18:30 stays at 18:30 across a DST change (BAD-INPUTS #51).
+        # 18:30 stays at 18:30 across a DST change (docs/bad-inputs.md #51).
         sessions = [
             ClassSession(
                 course=course,

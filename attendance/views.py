@@ -56,7 +56,7 @@ def _sessions():
 
 # A roster row: the student's name and badges, three mark buttons (radio inputs styled as big buttons) that save on
 # change through htmx, and what was saved when. Printed here rather than in the template: a roster is 60 rows of three
-# buttons, and the template engine's per-variable cost for them was most of the page's time (issue 9).
+# buttons, and the template engine's per-variable cost for them was most of the page's time (README "Performance").
 _ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row>
   <div class="roster-name">
     <span class="roster-student">{name}</span>

@@ -53,7 +53,7 @@ SERVER_ENV = {
 }
 CSRF_COOKIE, SESSION_COOKIE = "__Host-csrftoken", "__Host-sessionid"  # the names with DEBUG off
 LAST_SEATS_NAME = "register (last seats)"
-TARGETS = {  # minimum ratio to /healthz (issue 9)
+TARGETS = {  # minimum ratio to /healthz (README "Performance")
     "catalog": 0.5,
     "course page": 0.1,
     "register (spread)": 0.1,

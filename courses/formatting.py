@@ -132,10 +132,18 @@ def money(value) -> str:
 
 def price_summary(prices: dict) -> str:
     """ "$120.00 full package · $35.00 drop-in", "Free", or "" when the slot has no price."""
+    return " · ".join(price_parts(prices))
+
+
+def price_parts(prices: dict) -> list[str]:
+    """["$120.00 full package", "$35.00 drop-in"], ["Free"], or [] when the slot has no price.
+
+    Pages show each part unbroken, so a phone never wraps "drop-" from "in".
+    """
     if not prices:
-        return ""
+        return []
     if all(Decimal(price) == 0 for price in prices.values()):
-        return _("Free")
+        return [_("Free")]
     labels = {
         CoursePricing.PricingType.FULL_PACKAGE: _("full package"),
         CoursePricing.PricingType.DROP_IN: _("drop-in"),
@@ -146,7 +154,7 @@ def price_summary(prices: dict) -> str:
             price = prices[pricing_type]
             amount = _("free") if Decimal(price) == 0 else money(price)
             parts.append(f"{amount} {labels[pricing_type]}")
-    return " · ".join(parts)
+    return parts
 
 
 def seats_text(seats: int) -> str:

@@ -1,5 +1,5 @@
-"""The studio dashboard on the admin index (SPEC §3 Admin): pending payments, revenue (payments less refunds, per
-month), fill per course and slot, waitlist lengths and today's sessions.
+"""The studio dashboard on the admin index (README "The studio's admin"): pending payments, revenue (payments less
+refunds, per month), fill per course and slot, waitlist lengths and today's sessions.
 
 It stays the same size whatever the size of the studio: a morning glance, not the full lists. It shows the first
 DASHBOARD_COURSES open courses in the order the studio runs them (running now, then starting next) with their slot

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
-    # The portal's apps, floor by floor: each imports only the apps above it in this list (README "Layout").
+    # The portal's apps, floor by floor: each imports only the apps above it in this list (README "Project layout").
     "studio",
     "students",
     "courses",
@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Staff login POSTs from an address with too many wrong passwords get the 429 page before any password is hashed.
+    "dance_portal.login_throttle.StaffLoginThrottleMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -154,7 +156,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-# Where a staff login goes when `next` is missing or unsafe (an offsite next is ignored, BAD-INPUTS #48).
+# Where a staff login goes when `next` is missing or unsafe (an offsite next is ignored, docs/bad-inputs.md #48).
 LOGIN_REDIRECT_URL = "admin:index"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -185,7 +187,7 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="studio@localhost")
 
 # Emails are sent through Django's tasks framework: immediately in development and tests, from a
-# database-backed queue worked by `manage.py db_worker` in production (TASKS_BACKEND=database).
+# database-backed queue worked by `manage.py email_worker` in production (TASKS_BACKEND=database).
 TASKS_BACKEND = env("TASKS_BACKEND", default="immediate")
 TASKS = {
     "default": {
@@ -195,6 +197,10 @@ TASKS = {
         }[TASKS_BACKEND],
     }
 }
+
+# The email worker (`manage.py email_worker`) queues a task again when it has been RUNNING this long: its worker died
+# (kill -9, power loss). Far above the longest send (the SMTP timeout is 20 s).
+TASKS_STALE_AFTER_SECONDS = env.float("TASKS_STALE_AFTER_SECONDS", default=600)
 
 # Every page gets a Content-Security-Policy without inline scripts or styles.
 SECURE_CSP = {
@@ -256,18 +262,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
-# Cache: rate-limit counters (django-ratelimit). LocMemCache by default, which keeps the counters per process:
-# with several gunicorn workers each one counts on its own, so the limits are per worker. Point CACHE_URL at a
-# shared cache (e.g. rediscache://127.0.0.1:6379/1, Django's RedisCache; needs the redis package) to make them global.
-# No DatabaseCache default: it needs `createcachetable` and would break a fresh set-up.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The cache every worker and server shares (README "Scaling out"): rate-limit counters, the staff login throttle and
+# the catalog's page cache. By default Django's database cache in the portal's own database (studio/cache.py; its
+# table is made by `migrate`), so a small install needs no cache server; CACHE_URL replaces it, e.g.
+# rediscache://127.0.0.1:6379/1 (needs the redis package) or pymemcache://127.0.0.1:11211.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+else:
+    # No culling by row count (studio/cache.py deletes expired rows as it writes), so no live counter is dropped.
+    CACHES = {"default": {"BACKEND": "studio.cache.SharedDatabaseCache", "LOCATION": "studio_cache"}}
 
-# Rate limits on public forms (SPEC §4): a limited request gets templates/429.html.
+# Where the client address comes from (studio/clients.py): REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust
+# sets that header; a request without it falls back to REMOTE_ADDR (with one warning per process). The rate limits,
+# the staff login lockout and the cap on unpaid holds per client all read it through studio.clients.client_ip.
+CLIENT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+
+# Rate limits on public forms (README "Security"): a limited request gets templates/429.html.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "studio.views.rate_limited"
-# Where the client IP comes from: REMOTE_ADDR, or e.g. HTTP_X_REAL_IP when a proxy you trust sets that header.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+RATELIMIT_IP_META_KEY = "studio.clients.client_ip"
 # Public form limits, "N/s", "N/m", "N/h" or "N/d"; per client IP unless the name says per email.
 RATELIMIT_REGISTRATION = env("RATELIMIT_REGISTRATION", default="30/h")
 RATELIMIT_WAITLIST_JOIN = env("RATELIMIT_WAITLIST_JOIN", default="20/h")
@@ -276,7 +290,7 @@ RATELIMIT_SIGN_IN_LINK = env("RATELIMIT_SIGN_IN_LINK", default="20/h")
 RATELIMIT_SIGN_IN_LINK_PER_EMAIL = env("RATELIMIT_SIGN_IN_LINK_PER_EMAIL", default="5/h")
 RATELIMIT_SIGN_IN = env("RATELIMIT_SIGN_IN", default="60/h")
 
-# Staff login (django-axes, BAD-INPUTS #42): 5 failed passwords for one username from one IP lock that pair out
+# Staff login (django-axes, docs/bad-inputs.md #42): 5 failed passwords for one username from one IP lock that pair out
 # for an hour; the admin login then answers 429 with templates/axes/lockout.html. Locks live in the database
 # (admin: Axes > Access attempts; `manage.py axes_reset` lifts them all).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -285,11 +299,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
-
-
-def axes_client_ip(request):
-    """The client IP for axes, from the same request.META key as the rate limits (RATELIMIT_IP_META_KEY)."""
-    return request.META.get(RATELIMIT_IP_META_KEY) or None
-
-
-AXES_CLIENT_IP_CALLABLE = axes_client_ip
+AXES_CLIENT_IP_CALLABLE = "studio.clients.client_ip"
+# And by client address across usernames (dance_portal/login_throttle.py): after this many wrong staff passwords from
+# one address, whatever the usernames, its login POSTs get the 429 page before any password is hashed.
+RATELIMIT_STAFF_LOGIN = env("RATELIMIT_STAFF_LOGIN", default="20/h")

@@ -20,5 +20,6 @@ urlpatterns = [
     path("messages/", include("class_messages.urls")),
 ]
 
+handler400 = "dance_portal.views.bad_request"
 handler404 = "dance_portal.views.page_not_found"
 handler500 = "dance_portal.views.server_error"

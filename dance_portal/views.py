@@ -16,6 +16,13 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+def bad_request(request, exception):
+    """The site's 400 page (a request Django cannot read: a form posted in another charset than UTF-8, a broken
+    multipart body, too large a body...). Unlike Django's own, it does not run the CSRF check, which reads the body
+    again and would fail a second time: that failure was a 500."""
+    return render(request, "400.html", status=400)
+
+
 def page_not_found(request, exception):
     """The site's 404 page, in the site's layout."""
     return render(request, "404.html", status=404)

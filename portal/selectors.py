@@ -68,7 +68,7 @@ class ClassOccurrence:
 
 
 def _at(day: datetime.date, time: datetime.time, zone: ZoneInfo) -> datetime.datetime:
-    """A local wall time on `day` in the studio's zone: 7 pm stays 7 pm across a DST change (BAD-INPUTS #51)."""
+    """A local wall time on `day` in the studio's zone: 7 pm stays 7 pm across a DST change (docs/bad-inputs.md #51)."""
     return datetime.datetime.combine(day, time, tzinfo=zone)
 
 

@@ -1,7 +1,7 @@
 """The student portal at /me/: a signed-in student's registrations, waitlist places, profile and calendar.
 
 Signing in (the emailed link) is the students app's. Every page here starts from `signed_in_student(request)`; rows
-of other students are 404, whatever id is put in the URL (BAD-INPUTS #6).
+of other students are 404, whatever id is put in the URL (docs/bad-inputs.md #6).
 """
 
 from django.conf import settings

@@ -290,7 +290,8 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
         return False
 
     def has_delete_permission(self, request, obj=None):
-        # The product never deletes a registration (SPEC §3): cancel it instead. This also removes "delete selected".
+        # The product never deletes a registration (README "How the studio runs"): cancel it instead. This also removes
+        # "delete selected".
         return False
 
 
@@ -323,3 +324,7 @@ class RegistrationEventAdmin(admin.ModelAdmin):
     @admin.display(description=_("by"))
     def by(self, obj):
         return actor_name(obj)
+
+
+# The "Holds by client" page (its own module: a page of its own, not an action of the registration list).
+from registrations import admin_holds  # noqa: E402, F401

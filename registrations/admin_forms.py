@@ -64,7 +64,7 @@ class CancelForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, money_paid: bool, **kwargs):
+    def __init__(self, *args, money_paid: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not money_paid:
             # Nothing paid on any of them: nothing to settle.

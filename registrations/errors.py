@@ -53,5 +53,12 @@ class RegistrationLimitReached(RegistrationError):
     default_message = _("You already hold as many registrations as one student may. Pay or cancel one first.")
 
 
+class ClientHoldLimitReached(RegistrationError):
+    default_message = _(
+        "Many registrations made from this network (a shared Wi-Fi, for example) are still waiting for payment, so "
+        "we cannot hold another seat from it right now. Please try again over mobile data, or ask the studio."
+    )
+
+
 class RegistrationCanceled(RegistrationError):
     default_message = _("This registration is canceled: record a refund instead, or re-open it first.")

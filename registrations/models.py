@@ -102,6 +102,9 @@ class Registration(models.Model):
     admin_override = models.BooleanField(
         _("admin override"), default=False, help_text=_("Registered by an admin past the crew-only or seat rules.")
     )
+    # Which client (network address) registered online, as a keyed hash (studio.clients.client_key), never the address
+    # itself: the cap on unpaid holds per client counts by it. Empty for registrations made by the studio or an offer.
+    client_key = models.CharField(_("client"), max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -117,6 +120,12 @@ class Registration(models.Model):
             models.Index(fields=["payment_status", "payment_due_at"], name="registrations_status_due_idx"),
             # The admin changelist's default order: its first page without sorting every row.
             models.Index(fields=["-created_at", "-id"], name="registrations_created_desc_idx"),
+            # A client's pending holds (the cap per client, the admin's "Holds by client"): pending rows only.
+            models.Index(
+                fields=["client_key", "payment_due_at"],
+                condition=Q(payment_status="pending"),
+                name="registrations_client_hold_idx",
+            ),
         ]
         constraints = [
             # Full package: one active registration per student and slot.
@@ -200,6 +209,16 @@ class Registration(models.Model):
 
     def get_absolute_url(self):
         return reverse("registrations:detail", args=[self.public_id])
+
+
+class HoldsByClient(Registration):
+    """Registrations seen from the client that made them: the admin's "Holds by client" page
+    (registrations/admin_holds.py), which lists clients holding unpaid seats and releases their holds."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("holds by client")
+        verbose_name_plural = _("holds by client")
 
 
 class RegistrationEvent(models.Model):

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from courses.models import Course, CourseSlot
 from courses.signals import seats_freed
-from registrations.errors import NotEligible, RegistrationClosed, RegistrationLimitReached
+from registrations.errors import ClientHoldLimitReached, NotEligible, RegistrationClosed, RegistrationLimitReached
 from registrations.models import Registration
 from students.models import Student
 from studio.config import StudioSettings, studio_settings
@@ -253,3 +253,12 @@ def check_registration_limit(*, student: Student, now: datetime.datetime, studio
     limit = (studio or studio_settings()).max_registrations_per_student
     if limit and Registration.objects.filter(holds_seat(now), student=student).count() >= limit:
         raise RegistrationLimitReached()
+
+
+def check_client_holds(*, client_key: str, now: datetime.datetime, studio: StudioSettings | None = None) -> None:
+    """Raises ClientHoldLimitReached when the client that is registering (studio.clients.client_key) already holds
+    max_unpaid_holds_per_client unpaid seats (0: no limit). A hold that ran out, or a paid registration, does not count;
+    registrations without a client (the studio's own, accepted offers) are never capped. Counted under the slot lock."""
+    limit = (studio or studio_settings()).max_unpaid_holds_per_client
+    if limit and client_key and Registration.objects.filter(hold_running(now), client_key=client_key).count() >= limit:
+        raise ClientHoldLimitReached()

@@ -29,7 +29,7 @@ from registrations.payments import payment_instructions
 from students import services as student_services
 from students.models import Student
 from students.services import StudentDetails
-from studio.config import studio_settings
+from studio.config import StudioSettings, studio_settings
 from studio.emails import send_email
 
 PaymentStatus = Registration.PaymentStatus
@@ -236,8 +236,10 @@ def create_registration(
     admin_override: bool = False,
     duplicates_checked: bool = False,
     use_credit: bool = False,
+    client_key: str = "",
 ) -> Registration:
     """Write a registration in a slot the caller has locked (seats.lock_slot) and seat-checked in its transaction.
+    `client_key`: the client that registered online (studio.clients.client_key), for the cap per client.
 
     The amount and the first class come from `quote_for` unless `amount` is given. With `use_credit`, the student's
     account credit is locked and taken off the amount (registrations/ledger.py). Something left to pay: pending, the
@@ -276,6 +278,7 @@ def create_registration(
         payment_due_at=None if nothing_to_pay else seats.hold_deadline(now=now),
         confirmed_at=now if nothing_to_pay else None,
         admin_override=admin_override,
+        client_key=client_key,
     )
     try:
         validate_fields(registration)
@@ -324,13 +327,16 @@ def register_student(
     details: StudentDetails,
     class_date: datetime.date | None = None,
     verified_student: Student | None = None,
+    client_key: str = "",
 ) -> Registration:
     """Register a student for a seat in `slot` (pending, holding the seat for payment_hold_hours).
 
     A signed-in student's account credit is used (`verified_student`); a registration made by typing an email
     address uses none: whoever types it must not learn of someone's credit, nor spend it (README "Payments").
-    Raises RegistrationClosed, NotEligible, InvalidChoice, SlotFull, AlreadyRegistered (and emails the link to the
-    existing registration), RegistrationLimitReached, or RegistrationError(field=...) for bad details.
+    `client_key`: the client registering (studio.clients.client_key), which may hold max_unpaid_holds_per_client
+    unpaid seats at once. Raises RegistrationClosed, NotEligible, InvalidChoice, SlotFull, AlreadyRegistered (and emails
+    the link to the existing registration), RegistrationLimitReached, ClientHoldLimitReached, or
+    RegistrationError(field=...) for bad details.
     """
     studio = studio_settings()
     try:
@@ -366,6 +372,8 @@ def register_student(
         class_date=class_date,
         verified_student=verified_student,
         quote=quote,
+        client_key=client_key,
+        studio=studio,
     )
     try:
         try:
@@ -402,6 +410,8 @@ def _register_in_transaction(
     verified_student: Student | None,
     known: Student | None,
     quote: pricing.Quote,
+    client_key: str,
+    studio: StudioSettings,
 ) -> Registration:
     """register_student's writes: lock, count, write, in one transaction without savepoints (each costs two round
     trips); raises _Duplicate, and IntegrityError when a request racing this one committed the same new student."""
@@ -419,7 +429,9 @@ def _register_in_transaction(
                 _refuse_duplicate(student=student, slot=slot, class_date=class_date, now=now)
             except AlreadyRegistered:
                 raise _Duplicate() from None
-            seats.check_registration_limit(student=student, now=now)
+            seats.check_registration_limit(student=student, now=now, studio=studio)
+        # Under the slot lock too: a client filling a class with invented students is stopped at its cap.
+        seats.check_client_holds(client_key=client_key, now=now, studio=studio)
         if _walk_up_seats_left(slot, class_date=class_date, now=now) <= 0:
             raise SlotFull()
         return create_registration(
@@ -433,6 +445,7 @@ def _register_in_transaction(
             reason=_("Registered online."),
             duplicates_checked=True,
             use_credit=verified_student is not None,
+            client_key=client_key,
         )
 
 

@@ -29,6 +29,7 @@ from registrations.models import Registration
 from registrations.payments import payment_instructions, payment_methods
 from students.services import StudentDetails
 from students.session import signed_in_student
+from studio.clients import client_key
 from studio.config import StudioSettings, studio_settings
 
 # Catalog sections, in the order a visitor reads them.
@@ -213,7 +214,7 @@ def create(request, course_id):
     """Register for a course: a valid POST registers and redirects to the payment page (PRG); a refusal shows the
     course page again with what was typed and what was wrong.
 
-    Rate-limited per client IP (settings.RATELIMIT_REGISTRATION; BAD-INPUTS #43).
+    Rate-limited per client IP (settings.RATELIMIT_REGISTRATION; docs/bad-inputs.md #43).
     """
     if is_ratelimited(
         request, group="courses.register", key="ip", rate=settings.RATELIMIT_REGISTRATION, increment=True
@@ -237,6 +238,7 @@ def create(request, course_id):
                 class_date=data.get("class_date"),
                 details=student_details(data),
                 verified_student=student,
+                client_key=client_key(request),
             )
         except NotEligible:
             raise Http404("No such open course") from None

@@ -3,7 +3,8 @@
 #   scripts/pg.sh COMMAND [ARGS...]   starts a cluster on a free 127.0.0.1 port (data and unix socket in a temp
 #                                     folder, fsync off), creates database dance_portal, runs COMMAND with
 #                                     DATABASE_URL=postgres://postgres@127.0.0.1:<port>/dance_portal and exits with
-#                                     COMMAND's status
+#                                     COMMAND's status; PG_SH_BINDIR, PG_SH_DATA, PG_SH_OPTIONS and PG_SH_LOG let
+#                                     COMMAND stop and start the server (make prod-check takes the database away)
 #   scripts/pg.sh --bindir            prints the folder of the PostgreSQL (>= 15) server programs, or exits 1
 # PostgreSQL refuses to run as root, so as root the server programs run as the `postgres` user.
 set -euo pipefail
@@ -86,5 +87,6 @@ as_server_user "$bindir/createdb" -h "$tmp" -p "$port" -U postgres dance_portal
 version=$("$bindir/postgres" --version | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')
 echo "==> PostgreSQL $version running on 127.0.0.1:$port (throwaway, in $tmp)"
 status=0
-DATABASE_URL="postgres://postgres@127.0.0.1:$port/dance_portal" "$@" || status=$?
+PG_SH_BINDIR="$bindir" PG_SH_DATA="$tmp/data" PG_SH_OPTIONS="$server_options" PG_SH_LOG="$tmp/server.log" \
+  DATABASE_URL="postgres://postgres@127.0.0.1:$port/dance_portal" "$@" || status=$?
 exit "$status"

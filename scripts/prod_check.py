@@ -1,14 +1,22 @@
 """The production stack on 127.0.0.1, end to end (run by scripts/prod_check.sh inside scripts/pg.sh's throwaway cluster).
 
 DEBUG off, PostgreSQL from DATABASE_URL, `migrate` and `collectstatic`, two gunicorn instances (deploy/gunicorn.conf.py)
-on two ports sharing the database, `manage.py db_worker` sending email through an SMTP sink (aiosmtpd, this file's
+on two ports sharing the database, `manage.py email_worker` sending email through an SMTP sink (aiosmtpd, this file's
 `sink` mode) that writes every message it receives to a folder. Then:
   1. static files: hashed names with far-future cache headers, gzip; /healthz on both instances; the 404 page;
+     the rate limits are shared: one client's offer-link requests alternating between the two instances get the 429
+     page at the limit + 1st, and a request without X-Real-IP (a health check) is counted by its socket, not a 500;
   2. the last seats: 20 students POST at once, split over both instances, for the last 3 seats of a slot:
      exactly 3 are registered, the others see the "class is full" message, nothing answers 5xx;
   3. the worker delivers every "registration received" email to the sink;
   4. the worker is stopped (SIGTERM, as `systemctl restart` does) in the middle of a batch and started again:
-     every EmailLog row ends `sent` and the sink holds exactly one message per row.
+     every EmailLog row ends `sent` and the sink holds exactly one message per row;
+  5. the worker is killed (SIGKILL) in the middle of an SMTP conversation, after the sink kept the message: the next
+     worker queues the abandoned task again after TASKS_STALE_AFTER_SECONDS and sends it again; every row ends
+     `sent`, each message in the sink carries its row's Message-ID, and the interrupted one is there twice with one
+     Message-ID (at least once, and the duplicate is recognisable);
+  6. PostgreSQL is stopped and started again under the running worker: the worker waits and goes on (same process),
+     and the emails of registrations made after the outage are delivered.
 Everything it started is stopped on the way out. Loopback only; bounded in time (DEADLINE seconds).
 """
 
@@ -45,10 +53,34 @@ BATCH = 12  # registrations whose emails are in the queue when the worker is sto
 FULL_MESSAGE = "This class is full."
 # Seconds the sink takes per message: quick at first, slow for the batch, so it is still being sent when the worker stops.
 SINK_DELAY, SINK_DELAY_BATCH = 0.05, 0.5
+# The limit on offer-link requests per client (RATELIMIT_WAITLIST_OFFER, set so below); a garbage token is a 404.
+OFFER_LIMIT = 30
+GARBAGE_OFFER = "/waitlist/offer/" + "x" * 43 + "/"
+# A task RUNNING longer than this is abandoned (a killed worker): the restarted worker queues it again.
+STALE_AFTER = 3
+
+
+# The email worker as deploy/dance-portal-worker.service runs it, polling faster.
+WORKER = [PYTHON, "manage.py", "email_worker", "--interval", "0.2", "--no-startup-delay"]
 
 
 class CheckFailed(Exception):
     pass
+
+
+def database_server(action: str, *options: str) -> None:
+    """pg_ctl stop/start of scripts/pg.sh's throwaway cluster (as the postgres user when this runs as root)."""
+    as_server_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    pg_ctl = str(Path(os.environ["PG_SH_BINDIR"]) / "pg_ctl")
+    result = subprocess.run(
+        [*as_server_user, pg_ctl, "-D", os.environ["PG_SH_DATA"], "-w", *options, action],
+        cwd="/tmp",
+        capture_output=True,
+        text=True,
+        timeout=min(60, time_left()),
+    )
+    if result.returncode != 0:
+        raise CheckFailed(f"pg_ctl {action} failed:\n{result.stdout}\n{result.stderr}")
 
 
 def say(text: str) -> None:
@@ -120,7 +152,7 @@ class Stack:
         return process
 
     def stop(self, process: subprocess.Popen, timeout: float = 15) -> int:
-        """SIGTERM (a graceful stop for gunicorn and db_worker), SIGKILL if it is still running after `timeout`."""
+        """SIGTERM (a graceful stop for gunicorn and email_worker), SIGKILL if it is still running after `timeout`."""
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             try:
@@ -278,11 +310,18 @@ def run_sink(port: int, folder: Path, delay_file: Path) -> None:
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
-            await asyncio.sleep(float(delay_file.read_text()))  # a slow mail server, when the check asks for one
             n = next(counter)
+            # The message is kept first, then the sink takes its time to answer "250": a worker killed in between
+            # has had its email accepted without knowing it (the check kills one then: the marker says when).
             temporary = folder / f".{n:05d}.tmp"
             temporary.write_bytes(envelope.original_content or envelope.content)
             temporary.rename(folder / f"{n:05d}.eml")  # whole files only: the checker may be counting right now
+            answering = folder / f"{n:05d}.receiving"
+            answering.touch()
+            try:
+                await asyncio.sleep(float(delay_file.read_text()))  # a slow mail server, when the check asks for one
+            finally:
+                answering.unlink()
             return "250 Message accepted for delivery"
 
     controller = Controller(Handler(), hostname=HOST, port=port)
@@ -304,11 +343,21 @@ def set_sink_delay(delay_file: Path, seconds: float) -> None:
 
 def sink_messages(folder: Path) -> list[tuple[str, str]]:
     """(To, Subject) of every message in the sink."""
+    return [(to, subject) for to, subject, _message_id in sink_messages_with_ids(folder)]
+
+
+def sink_messages_with_ids(folder: Path) -> list[tuple[str, str, str]]:
+    """(To, Subject, Message-ID) of every message in the sink."""
     messages = []
     for path in sorted(folder.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        messages.append((str(message["To"]), str(message["Subject"])))
+        messages.append((str(message["To"]), str(message["Subject"]), str(message["Message-ID"])))
     return messages
+
+
+def receiving(folder: Path) -> bool:
+    """True while the sink has kept a message and not yet answered "250" for it."""
+    return any(folder.glob("*.receiving"))
 
 
 # --- the check ------------------------------------------------------------------------------------------------------
@@ -350,6 +399,7 @@ print(json.dumps({
     "emails": dict(EmailLog.objects.values_list("status").annotate(n=Count("pk")).order_by()),
     "tasks": dict(DBTaskResult.objects.values_list("status").annotate(n=Count("pk")).order_by()),
     "sent": sorted([to, subject] for to, subject in EmailLog.objects.filter(status="sent").values_list("to_email", "subject")),
+    "attempts": {str(pk): attempts for pk, attempts in EmailLog.objects.values_list("pk", "attempts")},
 }))
 """
 
@@ -382,6 +432,7 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         # Every simulated phone has its own address, passed on by "nginx" in X-Real-IP, as in deploy/nginx.conf.
         "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
+        "RATELIMIT_WAITLIST_OFFER": f"{OFFER_LIMIT}/h",
         "GUNICORN_WORKERS": "2",
         "PYTHONUNBUFFERED": "1",
     }
@@ -411,7 +462,7 @@ def main() -> int:
                 [GUNICORN, "-c", "deploy/gunicorn.conf.py", "dance_portal.wsgi"],
                 GUNICORN_BIND=f"{HOST}:{port}",
             )
-        worker = stack.start("worker1", [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"])
+        worker = stack.start("worker1", WORKER)
 
         def healthy(port):
             try:
@@ -424,7 +475,7 @@ def main() -> int:
         wait_for("the SMTP sink", lambda: sink_dir.exists() or sink.poll() is not None, timeout=15)
         check(sink.poll() is None, "the SMTP sink did not start:\n" + stack.log_tail("smtp-sink"))
         say(
-            f"up: gunicorn on :{web_ports[0]} and :{web_ports[1]} (2 workers each), db_worker, SMTP sink on :{smtp_port}"
+            f"up: gunicorn on :{web_ports[0]} and :{web_ports[1]} (2 workers each), email_worker, SMTP sink on :{smtp_port}"
         )
 
         # 1. the 404 page, static files with hashed names and far-future cache headers
@@ -440,6 +491,24 @@ def main() -> int:
         )
         check(header(headers, "Content-Encoding") == "gzip", "hashed static file not served gzipped")
         say(f"static: {css.group(1)} → Cache-Control {cache_control}, gzip; 404 page in the site's layout")
+
+        # 1b. the rate limits are shared by both instances (and their workers): the limit + 1st request is refused
+        one_client = {"X-Real-IP": "10.99.0.1"}
+        answers = [
+            request(web_ports[n % 2], "GET", GARBAGE_OFFER, headers=one_client)[0] for n in range(OFFER_LIMIT + 2)
+        ]
+        check(
+            answers == [404] * OFFER_LIMIT + [429, 429],
+            f"offer-link requests of one client over both instances: {answers} (limit {OFFER_LIMIT})",
+        )
+        # A request without X-Real-IP (a health check, a balancer talking to gunicorn): its socket address counts.
+        status, _, _ = request(web_ports[0], "GET", GARBAGE_OFFER)
+        check(status == 404, f"an offer-link request without X-Real-IP answered {status}")
+        say(
+            f"rate limits: one client over both instances got 404 ×{OFFER_LIMIT}, then 429 (shared counter); "
+            "no X-Real-IP → counted by socket, 404"
+        )
+        summary.append(f"shared rate limit: 429 at request {OFFER_LIMIT + 1} over 2 instances")
 
         # 2. the last seats, from both instances at once
         ids = shell_json(env, SETUP % {"capacity": CAPACITY, "pre": PRE_REGISTERED})
@@ -511,7 +580,7 @@ def main() -> int:
         late = [Student(port=web_ports[n % 2], number=100 + n, tag="batch") for n in range(3)]
         results = register_all(late, path, batch_slot)
         check(all(status == 302 for status, _, _ in results), "registering while the worker is down failed")
-        stack.start("worker2", [PYTHON, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay"])
+        worker = stack.start("worker2", WORKER)
         total = expected + BATCH + len(late)
         state = wait_for(
             "every email sent after the restart",
@@ -532,6 +601,72 @@ def main() -> int:
         summary.append(f"worker restart: {at_stop}/{BATCH} sent before the stop, {queued} waited, 0 lost")
         summary.append(f"emails {total} sent = {len(delivered)} in the SMTP sink")
 
+        # 5. kill -9 in the middle of an SMTP conversation; the next worker sends the abandoned email again
+        set_sink_delay(sink_delay, 1.0)
+        killed = [Student(port=web_ports[n % 2], number=200 + n, tag="batch") for n in range(4)]
+        results = register_all(killed, path, batch_slot)
+        check(
+            all(status == 302 for status, _, _ in results), f"registrations before the kill: {[r[0] for r in results]}"
+        )
+        wait_for(
+            "an email in the middle of its SMTP conversation", lambda: receiving(sink_dir), timeout=20, interval=0.01
+        )
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+        state = counts(env, batch_slot)
+        check(state["tasks"].get("RUNNING", 0) == 1, f"after the kill, task results: {state['tasks']}")
+        check(state["emails"].get("sending", 0) == 1, f"after the kill, email rows: {state['emails']}")
+        say(f"worker killed (SIGKILL) mid-send: tasks {state['tasks']}, emails {state['emails']}")
+        set_sink_delay(sink_delay, SINK_DELAY)
+        worker = stack.start("worker3", [*WORKER, "--stale-check", "1"], TASKS_STALE_AFTER_SECONDS=str(STALE_AFTER))
+        total += len(killed)
+        state = wait_for(
+            "every email sent after the kill",
+            lambda: (s := counts(env, batch_slot))["emails"] == {"sent": total} and s,
+            timeout=40,
+            interval=0.5,
+        )
+        check(state["tasks"] == {"SUCCESSFUL": total}, f"task results after the kill: {state['tasks']}")
+        time.sleep(1.5)  # a late copy would arrive now
+        ids = [message_id for _to, _subject, message_id in sink_messages_with_ids(sink_dir)]
+        retried = [pk for pk, attempts in state["attempts"].items() if attempts > 1]
+        check(len(retried) == 1, f"rows sent more than once: {retried} (attempts {state['attempts']})")
+        host = HOST
+        # The interrupted email had reached the sink before the kill: it is there twice, recognisable by its
+        # Message-ID; every other email once.
+        for pk in state["attempts"]:
+            copies = ids.count(f"<emaillog-{pk}@{host}>")
+            check(copies == (2 if pk in retried else 1), f"EmailLog {pk}: {copies} messages with its Message-ID")
+        check(len(ids) == total + 1, f"the sink holds {len(ids)} messages for {total} rows")
+        say(
+            f"kill -9: the abandoned task was queued again after {STALE_AFTER}s and sent (at least once): "
+            f"{len(ids)} messages for {total} rows, the interrupted one twice with one Message-ID"
+        )
+        summary.append(f"kill -9 mid-send: re-sent after {STALE_AFTER}s, duplicates share a Message-ID, 0 lost")
+
+        # 6. PostgreSQL goes away under the running worker and comes back
+        database_server("stop", "-m", "fast")
+        time.sleep(3)  # the worker (0.2 s polling) meets the outage and waits
+        check(worker.poll() is None, "the worker exited when the database went away:\n" + stack.log_tail("worker3"))
+        database_server("start", "-l", os.environ["PG_SH_LOG"], "-o", os.environ["PG_SH_OPTIONS"], "-t", "60")
+        after = [Student(port=web_ports[n % 2], number=300 + n, tag="batch") for n in range(2)]
+        wait_for("both instances after the restart", lambda: all(healthy(port) for port in web_ports), timeout=30)
+        results = register_all(after, path, batch_slot)
+        check(
+            all(status == 302 for status, _, _ in results), f"registrations after the outage: {[r[0] for r in results]}"
+        )
+        total += len(after)
+        wait_for(
+            "every email sent after the outage",
+            lambda: counts(env, batch_slot)["emails"] == {"sent": total},
+            timeout=60,
+            interval=0.5,
+        )
+        check(worker.poll() is None, "the worker is not the one that met the outage")
+        check("The database is unavailable" in stack.log_tail("worker3", 10_000), "the worker logged no outage")
+        say("database restart: the worker waited it out (same process) and sent the emails made after it")
+        summary.append("PostgreSQL restart: the worker survived, 0 lost")
+
         for name in ("web1", "web2"):
             errors = [line for line in stack.log_tail(name, 10_000).splitlines() if '"level": "ERROR"' in line]
             check(not errors, f"{name} logged errors:\n" + "\n".join(errors[:5]))
@@ -543,7 +678,7 @@ def main() -> int:
         return 1
     finally:
         stack.stop_all()
-        say("stopped gunicorn ×2, db_worker and the SMTP sink")
+        say("stopped gunicorn ×2, email_worker and the SMTP sink")
         if not failed:  # kept after a failed check, for its logs
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nPROD CHECK PASSED in {time.monotonic() - STARTED:.0f}s: " + "; ".join(summary), flush=True)

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from students import services
-from students.models import Student, normalize_email
+from students.forms import clean_typed_email
+from students.models import Student
 
 
 class StudentAdminForm(forms.ModelForm):
@@ -34,7 +35,7 @@ class StudentAdminForm(forms.ModelForm):
 
     def clean_email(self):
         # The DB's case-insensitive constraint would only say "constraint violated"; say what is wrong instead.
-        email = normalize_email(self.cleaned_data["email"])
+        email = clean_typed_email(self.cleaned_data["email"])
         services.check_email_free(email, exclude=self.instance)
         return email
 
@@ -54,7 +55,7 @@ class ExportsContacts:
 
 
 class ToClassifyFilter(admin.SimpleListFilter):
-    """The studio's "to classify" list (SPEC §3 Students): students no admin has reviewed yet."""
+    """The studio's "to classify" list: students no admin has reviewed yet."""
 
     title = _("to classify")
     parameter_name = "to_classify"
@@ -86,7 +87,7 @@ class StudentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["last_name", "first_name"]
-    # "Not classified by an admin" is the studio's "to classify" list (SPEC §3 Students).
+    # "Not classified by an admin" is the studio's "to classify" list.
     list_filter = [ToClassifyFilter, "student_type", "dance_experience", "profile_complete"]
     search_fields = ["first_name", "last_name", "email", "phone", "instagram_handle"]
     date_hierarchy = "created_at"

@@ -7,10 +7,18 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from students.models import Student, normalize_email, reject_control_characters
+from students.models import Student, normalize_email, reject_control_characters, validate_deliverable_email
 from students.services import strip_typed_email
 
 _INSTAGRAM = re.compile(r"^[A-Za-z0-9._]{1,30}$")
+
+
+def clean_typed_email(value: str) -> str:
+    """An email field's address, normalized (students.models.normalize_email) and refused with a message next to the
+    field when the mailer cannot send to it."""
+    email = normalize_email(value)
+    validate_deliverable_email(email)
+    return email
 
 
 class SignInLinkForm(forms.Form):
@@ -24,13 +32,14 @@ class SignInLinkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.is_bound:
-            # Strip invisible characters pasted around the address before EmailField validates it (BAD-INPUTS #17).
+            # Strip invisible characters pasted around the address before EmailField validates it
+            # (docs/bad-inputs.md #17).
             data = self.data.copy()
             data["email"] = strip_typed_email(data.get("email", ""))
             self.data = data
 
     def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
+        return clean_typed_email(self.cleaned_data["email"])
 
 
 class ProfileFieldsForm(forms.Form):
@@ -90,7 +99,7 @@ class StudentDetailsForm(ProfileFieldsForm):
     )
 
     def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
+        return clean_typed_email(self.cleaned_data["email"])
 
     def clean_website(self):
         if self.cleaned_data["website"]:

@@ -7,9 +7,42 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
+def normalize_domain(domain: str) -> str:
+    """A mail domain written one way: NFKC, lower case, then through IDNA and back (fullwidth `ｅxample.org` is
+    `example.org`, `BÜCHER.example` and `xn--bcher-kva.example` are `bücher.example`). A domain IDNA refuses is only
+    NFKC'd and lower-cased (the email validator then refuses it)."""
+    domain = unicodedata.normalize("NFKC", domain).lower()
+    try:
+        return domain.encode("idna").decode("idna")
+    except UnicodeError:
+        return domain
+
+
 def normalize_email(email: str) -> str:
-    """Trim and lower-case an address in Python: SQLite's LOWER() folds ASCII only (BAD-INPUTS #16)."""
-    return email.strip().lower()
+    """The one written form of an address, to compare and to store: trimmed, its domain normalized (normalize_domain:
+    two spellings of one mailbox are one student) and, when it is ASCII, its local part lower-cased in Python
+    (SQLite's LOWER() folds ASCII only, docs/bad-inputs.md #16). A non-ASCII local part is left as typed, for
+    validate_deliverable_email to refuse: lower-casing could turn it into someone else's address (K, the Kelvin sign,
+    becomes k)."""
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at:
+        return email.lower()
+    return f"{local.lower() if local.isascii() else local}@{normalize_domain(domain)}"
+
+
+def validate_deliverable_email(value: str) -> None:
+    """Refuse an address the mailer cannot send to: a local part (before the @) with letters outside ASCII, such as
+    `ıvan@` or `ſam@`, which Django's email validator lets through but SMTP without SMTPUTF8 cannot deliver."""
+    local = str(value).rpartition("@")[0]
+    if not local.isascii():
+        raise ValidationError(
+            _(
+                "We cannot send email to an address with letters such as ı, ſ or é before the @. Please check the "
+                "address, or use another one."
+            ),
+            code="undeliverable",
+        )
 
 
 def reject_control_characters(value: str) -> None:
@@ -35,7 +68,7 @@ class Student(models.Model):
     StudentType = StudentType
     DanceExperience = DanceExperience
 
-    email = models.EmailField(_("email"), max_length=254)
+    email = models.EmailField(_("email"), max_length=254, validators=[validate_deliverable_email])
     first_name = models.CharField(_("first name"), max_length=100, validators=[reject_control_characters])
     last_name = models.CharField(_("last name"), max_length=100, validators=[reject_control_characters])
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[reject_control_characters])

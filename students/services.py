@@ -23,13 +23,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from students.models import Student, normalize_email
-from studio.emails import send_email
+from studio.emails import ResendRefused, send_email
 
 logger = logging.getLogger(__name__)
 
 SIGN_IN_LINK_MINUTES = 30
 SIGN_IN_SALT = "students.portal.sign_in_link"
-# A real token is ~110 characters; anything far longer is refused before any signature work (BAD-INPUTS #37).
+# A real token is ~110 characters; anything far longer is refused before any signature work (docs/bad-inputs.md #37).
 SIGN_IN_TOKEN_MAX_LENGTH = 400
 # What a student may edit of their own profile (never the email); a public form fills the first four.
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "instagram_handle", "dance_experience")
@@ -240,23 +240,51 @@ def make_sign_in_token(student: Student) -> str:
     return signing.dumps({"s": student.pk, "h": _link_state(student)}, salt=SIGN_IN_SALT)
 
 
-def sign_in_url(student: Student) -> str:
-    """The absolute sign-in link for `student`, built on settings.SITE_URL (never the request's Host)."""
-    return settings.SITE_URL + reverse("students:sign_in", args=[make_sign_in_token(student)])
+def sign_in_url(token: str) -> str:
+    """The absolute sign-in link with `token`, built on settings.SITE_URL (never the request's Host)."""
+    return settings.SITE_URL + reverse("students:sign_in", args=[token])
 
 
 def send_sign_in_link(*, email: str) -> bool:
-    """Email a sign-in link to the student with this address; no email (and False) for an unknown address."""
+    """Email a sign-in link to the student with this address; no email (and False) for an unknown address.
+
+    The email log keeps the email without the link's token (`sign_in_link_secret` signs one as it is sent)."""
     student = Student.objects.filter(email=normalize_email(email)).first()
     if student is None:
         return False
+    token = make_sign_in_token(student)
     send_email(
         kind="sign_in_link",
         to=student.email,
         about=student,
-        context={"student": student, "sign_in_url": sign_in_url(student), "valid_minutes": SIGN_IN_LINK_MINUTES},
+        context={
+            "student": student,
+            "sign_in_url": sign_in_url(token),
+            "valid_minutes": SIGN_IN_LINK_MINUTES,
+        },
+        secret=token,
     )
     return True
+
+
+def sign_in_link_secret(student) -> str | None:
+    """The token put into a sign-in email as it is sent (studio.emails.register_secret_link): a fresh one, valid
+    SIGN_IN_LINK_MINUTES from then; None when the student is gone."""
+    return make_sign_in_token(student) if isinstance(student, Student) else None
+
+
+def check_sign_in_link_resend(student, to: str) -> None:
+    """A sign-in email may be sent again (with a fresh link) only to the student's current address; raises
+    ResendRefused otherwise."""
+    if not isinstance(student, Student):
+        raise ResendRefused(_("The student this sign-in link was for no longer exists: nothing was resent."))
+    if student.email != to:
+        raise ResendRefused(
+            _(
+                "The student's email address has changed since this sign-in link was sent: nothing was resent. "
+                "They can ask for a new link on the portal."
+            )
+        )
 
 
 def request_sign_in_link(*, email: str) -> None:

@@ -60,7 +60,7 @@ def request_sign_in_link(request):
 
 @never_cache
 def link_sent(request):
-    """The one answer to a sign-in link request, whether or not the address is known (BAD-INPUTS #44)."""
+    """The one answer to a sign-in link request, whether or not the address is known (docs/bad-inputs.md #44)."""
     return render(request, "students/link_sent.html", {"valid_minutes": services.SIGN_IN_LINK_MINUTES})
 
 

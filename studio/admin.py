@@ -170,8 +170,22 @@ class EmailLogAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["resend"]
     fieldsets = [
-        (None, {"fields": ["kind_name", "to_email", "subject", "status", "error", "dedupe_key", "about_link"]}),
-        (None, {"fields": ["created", "sent"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "kind_name",
+                    "to_email",
+                    "subject",
+                    "status",
+                    "delivery_note",
+                    "error",
+                    "dedupe_key",
+                    "about_link",
+                ]
+            },
+        ),
+        (None, {"fields": ["created", "sent", "attempts", "message_id"]}),
         (_("Body"), {"fields": ["bodies"]}),
         (_("HTML source"), {"fields": ["body_html"], "classes": ["collapse"]}),
     ]
@@ -180,11 +194,14 @@ class EmailLogAdmin(admin.ModelAdmin):
         "to_email",
         "subject",
         "status",
+        "delivery_note",
         "error",
         "dedupe_key",
         "about_link",
         "created",
         "sent",
+        "attempts",
+        "message_id",
         "bodies",
         "body_html",
     ]
@@ -202,6 +219,14 @@ class EmailLogAdmin(admin.ModelAdmin):
     @admin.display(description=_("kind"), ordering="kind")
     def kind_name(self, obj):
         return emails.kind_label(obj.kind)
+
+    @admin.display(description=_("delivery"))
+    def delivery_note(self, obj):
+        return obj.delivery_note or "–"
+
+    @admin.display(description=_("Message-ID"))
+    def message_id(self, obj):
+        return emails.message_id(obj)
 
     @admin.display(description=_("about"))
     def about_link(self, obj):
@@ -260,13 +285,24 @@ class EmailLogAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Resend"), permissions=["resend"])
     def resend(self, request, queryset):
-        copies = [emails.resend_email(log=log) for log in queryset.order_by("created_at", "pk")]
+        """A copy of each email; a sign-in or offer email gets a fresh link, or is refused with the reason."""
+        copies = []
+        for log in queryset.order_by("created_at", "pk"):
+            try:
+                copies.append(emails.resend_email(log=log))
+            except emails.ResendRefused as refusal:
+                self.message_user(
+                    request,
+                    _("Not resent: %(email)s. %(reason)s") % {"email": log, "reason": refusal},
+                    messages.ERROR,
+                )
         skipped = sum(copy.status == EmailLog.Status.SKIPPED for copy in copies)
-        self.message_user(
-            request,
-            ngettext("Resent %(count)d email.", "Resent %(count)d emails.", len(copies)) % {"count": len(copies)},
-            messages.SUCCESS,
-        )
+        if copies:
+            self.message_user(
+                request,
+                ngettext("Resent %(count)d email.", "Resent %(count)d emails.", len(copies)) % {"count": len(copies)},
+                messages.SUCCESS,
+            )
         if skipped:
             self.message_user(
                 request, _("Email notifications are off: the copies were recorded but not sent."), messages.WARNING

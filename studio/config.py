@@ -146,6 +146,7 @@ class StudioSettings:
     waitlist_offer_hours: int = 48
     waitlist_auto_offer: bool = True
     max_registrations_per_student: int = 0
+    max_unpaid_holds_per_client: int = 10
     contact_email: str = ""
     accent_color: str = "#4b2a84"
     social_handle: str = ""
@@ -189,6 +190,11 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "max_registrations_per_student",
             _int_parser(minimum=0, maximum=1000),
             "Active registrations one student may hold (0 = no limit).",
+        ),
+        SettingDefinition(
+            "max_unpaid_holds_per_client",
+            _int_parser(minimum=0, maximum=1000),
+            "Unpaid seat holds one client address (a phone, or a shared Wi-Fi) may have at once (0 = no limit).",
         ),
         SettingDefinition("contact_email", _parse_email, "Address students can write to."),
         SettingDefinition(

@@ -1,5 +1,5 @@
 """The one CSV writer of the portal's exports: UTF-8 with a BOM (Excel reads accents) and safe against
-spreadsheet formula injection (BAD-INPUTS #27, ASVS 5.0 1.2.10)."""
+spreadsheet formula injection (docs/bad-inputs.md #27, ASVS 5.0 1.2.10)."""
 
 import csv
 import datetime

@@ -1,11 +1,19 @@
-"""Render, record and queue the portal's emails (SPEC §3 "Emails").
+"""Render, record and queue the portal's emails (README "How the studio runs").
 
 Every email is rendered from templates/emails/<kind>_subject.txt, <kind>.txt and <kind>.html in the studio's
 time zone, recorded as an EmailLog row and delivered by the `deliver_email` task after the transaction commits.
+
+Links that let their holder in (a portal sign-in link, a waitlist offer) are never stored: the email log keeps the
+email with the secret part of the link replaced by LINK_SECRET_MARK, and the delivery puts a live secret back in,
+made again by the app the link belongs to (`register_secret_link`, called from its AppConfig.ready()). A resend
+asks that app for a fresh link first, and is refused when none can be given (an offer no longer open).
 """
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -20,6 +28,64 @@ from studio.models import EmailLog
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = EmailLog._meta.get_field("subject").max_length
+# What the email log shows where a link's secret was: "https://…/me/sign-in/LINK-SECRET-REMOVED/".
+LINK_SECRET_MARK = "LINK-SECRET-REMOVED"
+
+
+class ResendRefused(Exception):
+    """This email cannot be sent again; str(error) says why, for the admin."""
+
+
+class LinkUnavailable(Exception):
+    """The secret link removed from a logged email cannot be made again; str(error) says so, for the email log."""
+
+
+@dataclass(frozen=True)
+class SecretLink:
+    """How the app of a kind of email makes the secret of its link, which the email log does not keep.
+
+    current(about): the secret to put in the email now, for the row it is about (None: none can be made).
+    renew(about, to): before a resend, make a fresh link (voiding the old one where the app can); raise ResendRefused
+    when the email must not go out again."""
+
+    current: Callable[[models.Model | None], str | None]
+    renew: Callable[[models.Model | None, str], None]
+
+
+_secret_links: dict[str, SecretLink] = {}
+
+
+def register_secret_link(kind: str, *, current, renew) -> None:
+    """Emails of `kind` carry a secret link: stored without it, delivered with `current(about)` (see SecretLink)."""
+    _secret_links[kind] = SecretLink(current=current, renew=renew)
+
+
+def redact(text: str, secret: str) -> str:
+    return text.replace(secret, LINK_SECRET_MARK)
+
+
+def with_live_secret(log: EmailLog) -> tuple[str, str, str]:
+    """(subject, text, HTML) of `log` as they are sent: the link's secret put back in, made by its app now.
+
+    Raises LinkUnavailable when the email has a removed secret that its app can no longer make."""
+    parts = (log.subject, log.body_text, log.body_html)
+    if not any(LINK_SECRET_MARK in part for part in parts):
+        return parts
+    link = _secret_links.get(log.kind)
+    secret = link.current(log.about) if link is not None else None
+    if not secret:
+        raise LinkUnavailable(
+            "The link in this email was removed from the log and can no longer be made (the row it was for has "
+            "changed or gone): use Resend."
+        )
+    return tuple(part.replace(LINK_SECRET_MARK, secret) for part in parts)
+
+
+def message_id(log: EmailLog) -> str:
+    """The email's Message-ID, the same for every attempt to send one EmailLog row, so a duplicate is recognisable."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<emaillog-{log.pk}@{host}>"
+
 
 # What each kind of email is called in the email log: the one list of them (templates/emails/<kind>*). A kind missing
 # here still reads as words ("class_reminder" → "Class reminder"); add it to give it a label of its own.
@@ -62,16 +128,28 @@ def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
 
 
 def send_email(
-    *, kind: str, to: str, context: dict, dedupe_key: str | None = None, about: models.Model | None = None
+    *,
+    kind: str,
+    to: str,
+    context: dict,
+    dedupe_key: str | None = None,
+    about: models.Model | None = None,
+    secret: str | None = None,
 ) -> EmailLog | None:
     """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used.
 
     `about`: the row the email is about (a registration, a waitlist entry...), linked from the email log.
+    `secret`: the secret part of a link in the email (its kind registered with register_secret_link): the log keeps
+    the email without it.
 
     The key is checked by inserting the row (a unique column), not by reading first: the usual first use costs no
     extra query, and a repeat is rendered for nothing but still not recorded or sent.
     """
     subject, body_text, body_html = render_email(kind=kind, context=context)
+    if secret:
+        if kind not in _secret_links:
+            raise RuntimeError(f"Emails of kind {kind!r} have no registered secret link: it could not be sent.")
+        subject, body_text, body_html = (redact(part, secret) for part in (subject, body_text, body_html))
     enabled = studio_settings().email_notifications_enabled
     log = EmailLog(
         kind=kind,
@@ -98,7 +176,8 @@ def send_email(
 
 def resend_email(*, log: EmailLog) -> EmailLog:
     """Record a copy of an email (no dedupe key, the same subject of the email) and deliver it after the commit;
-    recorded as skipped when notifications are off."""
+    recorded as skipped when notifications are off. An email with a secret link gets a fresh link (its app's renew);
+    raises ResendRefused when its app refuses (an offer no longer open, a student's address changed)."""
     enabled = studio_settings().email_notifications_enabled
     copy = EmailLog(
         kind=log.kind,
@@ -110,7 +189,10 @@ def resend_email(*, log: EmailLog) -> EmailLog:
         about_type_id=log.about_type_id,
         about_id=log.about_id,
     )
+    link = _secret_links.get(log.kind)
     with transaction.atomic():
+        if link is not None and enabled:
+            link.renew(log.about, log.to_email)
         copy.save()
         if enabled:
             _deliver_on_commit(copy)

@@ -34,6 +34,9 @@ class SystemSetting(models.Model):
 
 class Status(models.TextChoices):
     QUEUED = "queued", _("Queued")
+    # Handed to the mail server; a row that stays here was interrupted (the worker killed mid-send): it may have
+    # been sent. The worker sends it again (at least once), with the same Message-ID.
+    SENDING = "sending", _("Sending – may have been sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped (notifications off)")
@@ -64,6 +67,9 @@ class EmailLog(models.Model):
     about = GenericForeignKey("about_type", "about_id")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Times the email was handed to the mail server: more than one means an attempt was interrupted, so the student
+    # may have received it twice (with the same Message-ID).
+    attempts = models.PositiveSmallIntegerField(_("send attempts"), default=0)
 
     class Meta:
         verbose_name = _("email")
@@ -85,6 +91,15 @@ class EmailLog(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.to_email}"
+
+    @property
+    def delivery_note(self) -> str:
+        """What the status means for the admin, where it is not plain: an interrupted send may have gone out."""
+        if self.status == Status.SENDING:
+            return str(_("May have been sent: sending was interrupted or is under way; the worker retries it."))
+        if self.status == Status.SENT and self.attempts > 1:
+            return str(_("May have been sent more than once: an earlier attempt was interrupted."))
+        return ""
 
 
 class LogoContentType(models.TextChoices):

@@ -58,6 +58,9 @@ class WaitlistEntry(models.Model):
         verbose_name=_("offered time slot"),
     )
     offer_token_hash = models.CharField(_("offer token (hashed)"), max_length=64, null=True, blank=True, unique=True)
+    # The random value the offer link's token is made from with SECRET_KEY (waitlist/offers.py): the email log keeps
+    # the offer email without its link, and the delivery makes the token again from this. Useless without the key.
+    offer_token_seed = models.CharField(_("offer link seed"), max_length=64, blank=True, default="", editable=False)
     offered_at = models.DateTimeField(_("offer sent at"), null=True, blank=True)
     offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
     responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)

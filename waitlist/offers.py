@@ -2,10 +2,13 @@
 the single-use link that accepts or declines it; offers withdrawn and run out.
 
 An offer holds one seat of a slot until it is answered or expires (counted by the seat rule through
-waitlist/selectors.py); its token is emailed once and stored only as a SHA-256 hash. Every change locks the course,
-then the slot (the fixed lock order), and renumbers in the same transaction.
+waitlist/selectors.py). Its token is stored only as a SHA-256 hash; the token itself is an HMAC (keyed with
+SECRET_KEY) of a random seed kept on the entry, so the email log can keep the offer email without its link and the
+delivery makes the link again (studio.emails.register_secret_link). A resend renews the seed: the old link stops
+working. Every change locks the course, then the slot (the fixed lock order), and renumbers in the same transaction.
 """
 
+import base64
 import datetime
 import hashlib
 import logging
@@ -16,6 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import slot_schedule
@@ -28,7 +32,7 @@ from registrations.models import Registration
 from registrations.pricing import Quote
 from registrations.services import create_registration
 from studio.config import StudioSettings, studio_settings
-from studio.emails import send_email
+from studio.emails import ResendRefused, send_email
 from waitlist.models import WaitlistEntry
 from waitlist.selectors import waiting_for
 from waitlist.services import OfferUnavailable, entry_email_context, finish_entry, lock_course, renumber
@@ -37,21 +41,67 @@ logger = logging.getLogger(__name__)
 
 Status = WaitlistEntry.Status
 
-# secrets.token_urlsafe(32) is 43 characters; anything far from that is refused before hashing.
+# A token is 43 characters (256 bits, URL-safe base64); anything far from that is refused before hashing.
 TOKEN_BYTES = 32
 TOKEN_MIN_LENGTH = 40
 TOKEN_MAX_LENGTH = 64
+TOKEN_SALT = "waitlist.offers.offer_token"
 
 
 # --- tokens ----------------------------------------------------------------------------------------------------------
 
 
-def new_offer_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+def token_from_seed(seed: str, *, secret: str | None = None) -> str:
+    """The offer link's token made from the entry's seed with SECRET_KEY (or `secret`, an older key)."""
+    digest = salted_hmac(TOKEN_SALT, seed, secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def new_offer_token() -> tuple[str, str]:
+    """(seed, token) of a new offer link: the seed is stored, the token only as its hash."""
+    seed = secrets.token_urlsafe(TOKEN_BYTES)
+    return seed, token_from_seed(seed)
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def offer_link_secret(entry) -> str | None:
+    """The token of the entry's offer link, made again from its seed (as the offer email is sent); None when it cannot
+    be made (no seed: an offer made before seeds, or a key rotated without its fallback)."""
+    if not isinstance(entry, WaitlistEntry) or not entry.offer_token_seed or not entry.offer_token_hash:
+        return None
+    for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        token = token_from_seed(entry.offer_token_seed, secret=key)
+        if hash_token(token) == entry.offer_token_hash:
+            return token
+    return None
+
+
+def renew_offer_link(entry, to: str) -> None:
+    """Before the offer email is sent again: a new link for the offer (the old one stops working), only while the
+    offer is open and still the addressee's; raises ResendRefused otherwise."""
+    if not isinstance(entry, WaitlistEntry):
+        raise ResendRefused(_("The waitlist entry of this offer no longer exists: nothing was resent."))
+    with transaction.atomic():
+        lock_course(entry.course_id)
+        entry = (
+            WaitlistEntry.objects.select_for_update(of=("self",))
+            .select_related("student", "offer_slot__course")
+            .get(pk=entry.pk)
+        )
+        problem = _unavailable_reason(entry, now=timezone.now())
+        if problem is not None:
+            raise ResendRefused(
+                _("%(problem)s An offer that is no longer open gets no new link: nothing was resent.")
+                % {"problem": problem}
+            )
+        if entry.student.email != to:
+            raise ResendRefused(_("The student's email address has changed since this offer: nothing was resent."))
+        entry.offer_token_seed, token = new_offer_token()
+        entry.offer_token_hash = hash_token(token)
+        entry.save(update_fields=["offer_token_seed", "offer_token_hash", "updated_at"])
 
 
 def entry_for_token(token: str) -> WaitlistEntry | None:
@@ -120,9 +170,10 @@ def offer_freed_seats_receiver(sender, *, slot_id: int, **kwargs) -> None:
 
 def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetime, hours: int) -> str:
     """Turn a waiting entry into an outstanding offer of a seat in `slot`, queue the email; returns the token."""
-    token = new_offer_token()
+    seed, token = new_offer_token()
     entry.status = Status.OFFERED
     entry.offer_slot = slot
+    entry.offer_token_seed = seed
     entry.offer_token_hash = hash_token(token)
     entry.offered_at = now
     entry.offer_expires_at = now + datetime.timedelta(hours=hours)
@@ -132,6 +183,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
         update_fields=[
             "status",
             "offer_slot",
+            "offer_token_seed",
             "offer_token_hash",
             "offered_at",
             "offer_expires_at",
@@ -154,6 +206,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
             expires_at=entry.offer_expires_at,
         ),
         dedupe_key=f"waitlist_offer:{entry.offer_token_hash}",
+        secret=token,
     )
     catalog_changed(entry.course_id)  # last: it holds the course's version row until the commit
     return token

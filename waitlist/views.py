@@ -1,4 +1,4 @@
-"""Public waitlist pages: join a full course, see your place (and leave), and answer an offer (SPEC §6)."""
+"""Public waitlist pages: join a full course, see your place (and leave), and answer an offer."""
 
 from django.conf import settings
 from django.contrib import messages

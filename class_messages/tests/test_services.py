@@ -1,5 +1,5 @@
-"""Message a class (issue 20, item 8): its roster as the other apps compute it, one email per student through the
-queue, the student's choice to stop such messages, and nothing sent on bad input."""
+"""Message a class (README "The studio's admin"): its roster as the other apps compute it, one email per student through
+the queue, the student's choice to stop such messages, and nothing sent on bad input."""
 
 import datetime
 

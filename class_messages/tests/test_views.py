@@ -1,4 +1,4 @@
-"""Message a class from the admin, and the student's link that stops such messages (issue 20, item 8)."""
+"""Message a class from the admin, and the student's link that stops such messages (README "The studio's admin")."""
 
 import pytest
 from django.contrib.auth.models import Group

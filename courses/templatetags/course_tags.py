@@ -14,6 +14,7 @@ register.filter("session_when", formatting.session_when)
 register.filter("slot_when", formatting.slot_when)
 register.filter("money", formatting.money)
 register.filter("price_summary", formatting.price_summary)
+register.filter("price_parts", formatting.price_parts)
 register.filter("seats_text", formatting.seats_text)
 
 

@@ -1,5 +1,5 @@
-"""The two staff groups of SPEC §2: "Studio admin" (everything in the portal's apps) and "Instructor"
-(the attendance page and read-only registrations)."""
+"""The two staff groups (README "Deploying" creates their accounts): "Studio admin" (everything in the portal's apps)
+and "Instructor" (the attendance page and read-only registrations)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations

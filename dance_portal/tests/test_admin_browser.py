@@ -1,6 +1,7 @@
-"""The owner's admin at 1280×800 in the light and the dark theme (issue 20): axe-core finds no serious or critical
-violation on the pages this issue changed, the registrations list shows every column beside its filters, nothing
-breaks the CSP, and screenshots land in screenshots/pages/ (the README's admin screenshot is one of them)."""
+"""The owner's admin at 1280×800 in the light and the dark theme (README "The studio's admin"): axe-core finds no
+serious or critical violation on the pages this issue changed, the registrations list shows every column beside its
+filters, nothing breaks the CSP, and screenshots land in screenshots/pages/ (the README's admin screenshot is one of
+them)."""
 
 import datetime
 from decimal import Decimal

@@ -1,8 +1,8 @@
-"""The bad-input catalogue (issue 8 item 4, /work/shared/BAD-INPUTS.md) walked through the real views.
+"""The bad-input catalogue (docs/bad-inputs.md) walked through the real views.
 
 Each case asserts the clear message or status and that nothing was written. Many rows also have detailed tests next
 to their feature (registrations/, waitlist/, attendance/, students/ tests); this module keeps one compact case of each
-in one place. Row numbers refer to BAD-INPUTS.md.
+in one place. Row numbers refer to docs/bad-inputs.md.
 """
 
 import datetime
@@ -38,7 +38,7 @@ ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
 
 def form(slot, /, **overrides) -> dict:
-    """A valid registration POST for `slot` (SPEC §6 field names)."""
+    """A valid registration POST for `slot` (the form's field names)."""
     return {
         "email": "ana@example.org",
         "first_name": "Ana",
@@ -588,6 +588,7 @@ def test_crew_member_signed_out_is_treated_as_general_on_a_crew_only_course(clie
         reverse("registrations:create", args=[crew_slot.course.pk]), form(crew_slot, email="crew@example.org")
     )
 
-    # Typing a crew member's address is not proof of being them (SPEC §3 privacy): the course stays hidden.
+    # Typing a crew member's address is not proof of being them (README "Registrations and seats"): the course stays
+    # hidden.
     assert response.status_code == 404
     assert not Registration.objects.exists()

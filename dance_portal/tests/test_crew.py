@@ -1,5 +1,5 @@
-"""Crew eligibility (issue 20, item 9): who attends enough in chosen courses over a chosen period, from the completion the
-attendance app computes, and "Make crew member" through the one classification service, recorded."""
+"""Crew eligibility (README "The studio's admin"): who attends enough in chosen courses over a chosen period, from the
+completion the attendance app computes, and "Make crew member" through the one classification service, recorded."""
 
 import datetime
 

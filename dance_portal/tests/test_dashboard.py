@@ -1,4 +1,4 @@
-"""The studio dashboard on the admin index (issue 5)."""
+"""The studio dashboard on the admin index."""
 
 import datetime
 from decimal import Decimal

@@ -277,7 +277,9 @@ def test_demo_studio_rows_all_pass_full_clean():
     assert checked > 100
 
 
-def test_demo_studio_prints_the_admin_login_and_creates_a_working_superuser():
+def test_demo_studio_prints_the_admin_login_and_creates_a_working_superuser(settings):
+    settings.DEBUG = True  # as `make run` runs it: the published demo password
+
     output = run_demo_studio()
 
     admin = get_user_model().objects.get(username="admin")
@@ -287,7 +289,8 @@ def test_demo_studio_prints_the_admin_login_and_creates_a_working_superuser():
     assert admin.check_password("dance-demo-admin")
 
 
-def test_demo_studio_second_run_creates_nothing_and_keeps_the_admin_password():
+def test_demo_studio_second_run_creates_nothing_and_keeps_the_admin_password(settings):
+    settings.DEBUG = True
     run_demo_studio()
     admin = get_user_model().objects.get(username="admin")
     admin.set_password("owner-chose-this-one")
@@ -302,6 +305,21 @@ def test_demo_studio_second_run_creates_nothing_and_keeps_the_admin_password():
     assert "password unchanged" in output
     assert "dance-demo-admin" in output and ADMIN_LOGIN_LINE not in output
     assert admin.check_password("owner-chose-this-one")
+
+
+def test_demo_studio_with_debug_off_gives_the_admin_a_random_password_printed_once():
+    output = run_demo_studio()  # --force, DEBUG off (the tests' setting)
+
+    admin = get_user_model().objects.get(username="admin")
+    line = next(line for line in output.splitlines() if line.startswith("Demo admin:"))
+    password = line.rsplit("password: ", 1)[1]
+    assert "dance-demo-admin" not in output
+    assert len(password) >= 20
+    assert admin.check_password(password)
+    assert not admin.check_password("dance-demo-admin")
+    assert "shown only now" in output
+    again = run_demo_studio()
+    assert password not in again and "dance-demo-admin" not in again
 
 
 def test_demo_studio_adds_no_studio_data_when_any_course_exists():

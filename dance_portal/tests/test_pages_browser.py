@@ -9,15 +9,16 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from attendance.tests.factories import ClassSessionFactory
-from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
+from courses.tests.factories import CourseFactory, priced_slot
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
 from registrations.transitions import cancel_registration
 from students.services import make_sign_in_token
 from students.tests.factories import CrewMemberFactory, StudentFactory
 from studio.models import EmailLog, SystemSetting
+from waitlist.offers import offer_link_secret
 from waitlist.services import join_waitlist
-from waitlist.tests.factories import OFFER_LINK, student_details
+from waitlist.tests.factories import student_details
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,11 +71,11 @@ def studio():
     holder = RegistrationFactory(slot=full)
     join_waitlist(course=full_course, details=student_details("zoe"), preferred_slot=None)
     cancel_registration(registration=holder, reason="Moved away")
-    token = OFFER_LINK.search(EmailLog.objects.get(kind="waitlist_offer").body_text).group(1)
+    token = offer_link_secret(EmailLog.objects.get(kind="waitlist_offer").about)
     RegistrationFactory(slot=full)  # full again for the waitlist page
 
     door = CourseFactory(name="House L1", start_date=today - 14 * DAY, end_date=today + 14 * DAY)
-    door_slot = CourseSlotFactory(course=door, day_of_week=today.weekday(), location="Studio A")
+    door_slot = priced_slot(course=door, day_of_week=today.weekday(), location="Studio A")
     session = ClassSessionFactory(slot=door_slot, session_date=today)
     for name in ["Ana", "Ben", "Chloé", "Dev"]:
         RegistrationFactory(

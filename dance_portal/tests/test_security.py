@@ -1,5 +1,5 @@
-"""Safe by default (issue 8, SPEC §4): deploy checks, cookies, CSP, staff login throttling, registration rate limit,
-password hashing. The bad-input catalogue is walked in test_bad_inputs.py."""
+"""Safe by default (README "Security", SECURITY.md): deploy checks, cookies, CSP, staff login throttling, registration
+rate limit, password hashing. The bad-input catalogue is walked in test_bad_inputs.py."""
 
 import datetime
 import os

@@ -1,4 +1,4 @@
-"""The portal's apps are floors, and every import points down (README "Layout").
+"""The portal's apps are floors, and every import points down (README "Project layout").
 
 This reads the imports of the product code (not tests or migrations) and fails on an import of an app on the same or
 a higher floor (so on any cycle between apps) and on an import of another app's private name.

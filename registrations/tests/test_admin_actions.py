@@ -1,4 +1,4 @@
-"""The studio works registrations from the admin (issue 5): actions, "Register a student", filters, CSV, rights."""
+"""The studio works registrations from the admin: actions, "Register a student", filters, CSV, rights."""
 
 import csv
 import datetime

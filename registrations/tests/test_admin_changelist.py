@@ -1,4 +1,5 @@
-"""The registration changelist at scale (issue 9): its own rows and date hierarchy show what Django's would."""
+"""The registration changelist at scale (README "Performance"): its own rows and date hierarchy show what Django's
+would."""
 
 import datetime
 import re

@@ -1,5 +1,6 @@
-"""Everyday jobs on a registration's own page and on "Register a student" (issue 20, item 6): Confirm payment, Cancel
-and Re-open as buttons that go through the bulk actions' pages and services; a new student added on the spot."""
+"""Everyday jobs on a registration's own page and on "Register a student" (README "The studio's admin"): Confirm
+payment, Cancel and Re-open as buttons that go through the bulk actions' pages and services; a new student added on the
+spot."""
 
 import datetime
 

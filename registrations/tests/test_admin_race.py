@@ -1,5 +1,5 @@
-"""Two admins (or a double click) act on the same registration at once (BAD-INPUTS #29, #33), on PostgreSQL where
-select_for_update() really locks: one transition, one history row, one email."""
+"""Two admins (or a double click) act on the same registration at once (docs/bad-inputs.md #29, #33), on PostgreSQL
+where select_for_update() really locks: one transition, one history row, one email."""
 
 import threading
 

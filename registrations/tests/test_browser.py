@@ -117,7 +117,7 @@ def test_a_drop_in_on_a_two_slot_series_and_a_free_class_on_a_phone(live_server,
     phone.get_by_label("First name").fill("Ana")
     phone.get_by_label("Last name").fill("Lima")
     axe_check(phone)
-    screenshot(phone, "22-drop-in-form")
+    screenshot(phone, "06-drop-in-form")
     phone.get_by_role("button", name="Register and see how to pay").click()
     phone.wait_for_url(re.compile(r"/registrations/[0-9a-f-]{36}/$"))
     drop_in_registration = Registration.objects.get()
@@ -136,7 +136,7 @@ def test_a_drop_in_on_a_two_slot_series_and_a_free_class_on_a_phone(live_server,
     assert phone.get_by_text("Seat held until").count() == 0
     assert phone.get_by_text("Almost done").count() == 0
     axe_check(phone)
-    screenshot(phone, "22-free-class-youre-in")
+    screenshot(phone, "07-free-class-youre-in")
     free_registration = Registration.objects.get(course=free)
     assert free_registration.payment_status == Registration.PaymentStatus.COMPLETED
     assert EmailLog.objects.get(about_id=free_registration.pk, kind="registration_confirmed")

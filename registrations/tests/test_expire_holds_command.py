@@ -1,4 +1,4 @@
-"""`manage.py expire_holds`, run from cron every few minutes (issue 5)."""
+"""`manage.py expire_holds`, run from cron every few minutes (README "Deploying")."""
 
 import datetime
 from io import StringIO

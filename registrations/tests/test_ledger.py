@@ -549,7 +549,7 @@ def test_registrations_paid_before_the_ledger_get_the_payment_their_confirmation
 
     from django.apps import apps
 
-    migration = importlib.import_module("registrations.migrations.0009_payments_before_the_ledger")
+    migration = importlib.import_module("registrations.migrations.0010_payments_before_the_ledger")
     paid = RegistrationFactory(
         payment_status=PaymentStatus.COMPLETED, confirmed_by=owner, transaction_note="Venmo 99", payment_method="zelle"
     )

@@ -1,4 +1,5 @@
-"""Twenty requests race for the last seat (BAD-INPUTS #26), on PostgreSQL where select_for_update() really locks.
+"""Twenty requests race for the last seat (docs/bad-inputs.md #26), on PostgreSQL where select_for_update() really
+locks.
 
 The control test removes the lock and shows the race is real: without it the same code oversells.
 """

@@ -1,4 +1,4 @@
-"""The studio's transitions (issue 5): create, cancel, confirm, re-open, admin override, the hold sweep."""
+"""The studio's transitions: create, cancel, confirm, re-open, admin override, the hold sweep."""
 
 import datetime
 from decimal import Decimal

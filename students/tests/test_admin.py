@@ -138,7 +138,7 @@ def test_student_audit_fields_are_read_only(admin_client):
     assert not {"created_at", "updated_at", "classified_at"} & set(form.fields)
 
 
-# --- classification (issue 5) ----------------------------------------------------------------------------------------
+# --- classification ---------------------------------------------------------------------------------------------------
 
 
 def test_to_classify_filter_lists_students_no_admin_has_reviewed(admin_client):

@@ -22,7 +22,7 @@ def test_student_email_not_stored_lower_case_is_rejected():
 
 @pytest.mark.postgres_only
 def test_student_email_with_non_ascii_capitals_is_rejected_on_postgresql():
-    """PostgreSQL's LOWER() folds Ä; SQLite's does not, hence normalize_email() in Python (BAD-INPUTS #16)."""
+    """PostgreSQL's LOWER() folds Ä; SQLite's does not, hence normalize_email() in Python (docs/bad-inputs.md #16)."""
     with pytest.raises(IntegrityError, match="students_student_email_lowercase"), transaction.atomic():
         StudentFactory(email="ÄNNE@example.org")
 

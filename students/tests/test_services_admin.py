@@ -1,4 +1,4 @@
-"""The studio adds a student on the spot (issue 20, item 6): one student per address, as everywhere."""
+"""The studio adds a student on the spot (README "The studio's admin"): one student per address, as everywhere."""
 
 import pytest
 from django.core.exceptions import ValidationError

@@ -1,4 +1,5 @@
-"""The admin as the studio's own (issue 20, item 1): its name, logo and colour, light and dark; a favicon everywhere."""
+"""The admin as the studio's own (README "Branding"): its name, logo and colour, light and dark; a favicon
+everywhere."""
 
 import re
 

@@ -18,6 +18,7 @@ DEFAULTS = {
     "waitlist_offer_hours": 48,
     "waitlist_auto_offer": True,
     "max_registrations_per_student": 0,
+    "max_unpaid_holds_per_client": 10,
     "contact_email": "",
     "accent_color": "#4b2a84",
     "social_handle": "",

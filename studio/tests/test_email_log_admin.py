@@ -1,5 +1,5 @@
-"""The email log reads like the studio's (issue 20, item 4): kinds by their names, and the HTML body previewed as the
-student sees it, sandboxed, with scripts and images blocked, next to the text body."""
+"""The email log reads like the studio's (README "The studio's admin"): kinds by their names, and the HTML body
+previewed as the student sees it, sandboxed, with scripts and images blocked, next to the text body."""
 
 from pathlib import Path
 

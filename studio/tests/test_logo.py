@@ -1,4 +1,5 @@
-"""The studio logo (issue 11): uploaded in the admin, checked by its bytes, stored in the database, served safely."""
+"""The studio logo (README "Branding"): uploaded in the admin, checked by its bytes, stored in the database, served
+safely."""
 
 import struct
 import zlib

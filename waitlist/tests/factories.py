@@ -47,7 +47,18 @@ def student_details(n: int | str = 1, **overrides) -> StudentDetails:
 
 
 def offer_token(email: str) -> str:
-    """The token of the latest offer emailed to `email`, read from the recorded email as the student would."""
+    """The token of the latest offer emailed to `email`, as its delivery puts it into the email (the email log keeps
+    the email without it)."""
+    from waitlist.offers import offer_link_secret
+
     log = EmailLog.objects.filter(kind="waitlist_offer", to_email=email).order_by("-pk").first()
     assert log is not None, f"no offer emailed to {email}"
-    return OFFER_LINK.search(log.body_text).group(1)
+    token = offer_link_secret(log.about)
+    assert token is not None, f"the offer emailed to {email} has no link any more"
+    return token
+
+
+def sent_link(outbox, *, to: str, pattern: str) -> str:
+    """The absolute link matching `pattern` in the last email sent to `to` (django.core.mail.outbox)."""
+    message = next(m for m in reversed(outbox) if m.to == [to])
+    return re.search(r"https?://\S+?" + pattern, message.body).group(0)

@@ -3,7 +3,9 @@
 Safe to run on every start of the development server:
 - it refuses to run with DEBUG off unless `--force` is given, so demo data never lands in production by accident;
 - it adds studio data only when the database has no Course yet, all in one transaction;
-- it creates the superuser "admin" only when there is none, and never resets an existing admin's password.
+- it creates the superuser "admin" only when there is none, and never resets an existing admin's password. With
+  DEBUG on its password is the published ADMIN_PASSWORD (for `make run`); with DEBUG off (`--force`) it is a random
+  one, printed once and never stored in the clear (`check --deploy` warns while an account has the published one).
 
 The studio is made the way the studio and its students make one, through the apps' services and nothing else:
 settings (studio.services), students and their classification (students.services), courses, slots and prices
@@ -23,6 +25,7 @@ Every date is relative to today in the studio's time zone (`timezone.localdate()
 
 import datetime
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -388,7 +391,9 @@ class Command(BaseCommand):
             )
         try:
             with transaction.atomic():
-                admin, admin_created = (None, False) if no_admin else ensure_demo_admin()
+                # Outside DEBUG the published demo password would be a way in: a random one, shown only here.
+                password = ADMIN_PASSWORD if settings.DEBUG else secrets.token_urlsafe(16)
+                admin, admin_created = (None, False) if no_admin else ensure_demo_admin(password=password)
                 if Course.objects.exists():
                     self.stdout.write("Demo studio already present")
                 else:
@@ -403,12 +408,16 @@ class Command(BaseCommand):
                 "registration_open, max_registrations_per_student and payment_hold_hours."
             ) from error
         if admin_created:
-            self.stdout.write(f"Demo admin: {admin_url()}  user: {ADMIN_USERNAME}  password: {ADMIN_PASSWORD}")
-        elif admin is not None:
+            self.stdout.write(f"Demo admin: {admin_url()}  user: {ADMIN_USERNAME}  password: {password}")
+            if not settings.DEBUG:
+                self.stdout.write("This password is shown only now: note it, or set another with changepassword.")
+        elif admin is not None and settings.DEBUG:
             self.stdout.write(
                 f"Demo admin: user {ADMIN_USERNAME} (password unchanged; "
                 f"the demo password is {ADMIN_PASSWORD} unless you changed it)"
             )
+        elif admin is not None:
+            self.stdout.write(f"Demo admin: user {ADMIN_USERNAME} (password unchanged)")
 
 
 def admin_url() -> str:
@@ -416,14 +425,15 @@ def admin_url() -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}/admin/"
 
 
-def ensure_demo_admin() -> tuple[AbstractBaseUser, bool]:
-    """Return (the "admin" user, whether it was created now); an existing admin's password is never touched."""
+def ensure_demo_admin(*, password: str = ADMIN_PASSWORD) -> tuple[AbstractBaseUser, bool]:
+    """Return (the "admin" user, whether it was created now, with `password`); an existing admin's password is never
+    touched."""
     User = get_user_model()
     existing = User.objects.filter(username=ADMIN_USERNAME).first()
     if existing is not None:
         return existing, False
     admin = User(username=ADMIN_USERNAME, email=ADMIN_EMAIL, is_staff=True, is_superuser=True)
-    admin.set_password(ADMIN_PASSWORD)
+    admin.set_password(password)
     # A Django auth user, which no service of the portal writes: checked like an admin edit (as create_studio_admin).
     admin.full_clean()
     admin.save()

@@ -30,6 +30,6 @@ def record_payments_before_the_ledger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registrations", "0008_payments_ledger")]
+    dependencies = [("registrations", "0009_payments_ledger")]
 
     operations = [migrations.RunPython(record_payments_before_the_ledger, migrations.RunPython.noop)]

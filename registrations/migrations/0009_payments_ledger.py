@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('courses', '0003_catalog_version_per_course'),
-        ('registrations', '0007_role_permissions'),
+        ('registrations', '0008_client_holds'),
         ('students', '0005_status_invariants'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
