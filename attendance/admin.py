@@ -11,7 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from attendance.models import AttendanceRecord, ClassSession
+from attendance.makeups import cancel_makeup
+from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
 from attendance.services import cancel_session, delete_sessions
 from courses.admin_columns import day_field, moment_field
 from courses.formatting import time_range
@@ -33,7 +34,8 @@ class ClassSessionForm(forms.ModelForm):
 
 
 _KEPT = _(
-    "%(session)s has attendance records: they are the studio's records, so the session cannot be deleted. "
+    "%(session)s has attendance records, excused absences or make-up classes: they are the studio's records, so the "
+    "session cannot be deleted. "
     "If the class did not take place, cancel it instead (the “Cancel” action)."
 )
 
@@ -211,3 +213,56 @@ class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by the services only (the student's link and portal, the studio's actions); the admin reads them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Absence)
+class AbsenceAdmin(_ReadOnlyAdmin):
+    """Excused absences ("can't make it"): who, which class, when and how they told us, whether a make-up came with it."""
+
+    told = moment_field("reported_at", _("told us at"))
+    undone = moment_field("undone_at", _("undone at"))
+    list_display = ["session", "student", "told", "channel", "makeup_granted", "undone"]
+    list_filter = ["makeup_granted", "channel", "session__course"]
+    search_fields = ["student__first_name", "student__last_name", "student__email", "session__course__name"]
+    list_select_related = ["session__course", "student"]
+    date_hierarchy = "reported_at"
+    fields = ["session", "student", "registration", "told", "channel", "makeup_granted", "undone"]
+    readonly_fields = fields
+
+
+@admin.register(MakeUp)
+class MakeUpAdmin(_ReadOnlyAdmin):
+    """Make-up classes booked for excused absences; the studio may cancel one (the make-up goes back to the student)."""
+
+    booked = moment_field("booked_at", _("booked at"))
+    canceled = moment_field("canceled_at", _("canceled at"))
+    list_display = ["session", "student", "missed_class", "status", "booked", "canceled"]
+    list_filter = ["status", "session__course"]
+    search_fields = ["student__first_name", "student__last_name", "student__email", "session__course__name"]
+    list_select_related = ["session__course", "student", "absence__session__course"]
+    date_hierarchy = "booked_at"
+    fields = ["session", "student", "absence", "status", "booked", "canceled", "canceled_by_studio"]
+    readonly_fields = fields
+    actions = ["cancel_makeups"]
+
+    @admin.display(description=_("instead of"))
+    def missed_class(self, obj):
+        return obj.absence.session
+
+    @admin.action(description=_("Cancel (the make-up goes back to the student)"), permissions=["view"])
+    def cancel_makeups(self, request, queryset):
+        canceled = sum(cancel_makeup(makeup=makeup, by_studio=True) for makeup in queryset)
+        self.message_user(request, ngettext("Canceled %d make-up.", "Canceled %d make-ups.", canceled) % canceled)

@@ -8,7 +8,11 @@ class AttendanceConfig(AppConfig):
 
     def ready(self):
         from attendance import services
+        from attendance.selectors import AttendanceClaims
         from courses.signals import closure_added
+        from registrations import seats
 
         # The studio closed a day: that day's sessions are canceled, their students told why.
         closure_added.connect(services.cancel_sessions_on_closure, dispatch_uid="attendance_cancel_closed_day")
+        # Excused absences give a seat back on their date, make-up classes take one: the seat rule counts both.
+        seats.connect_claims(AttendanceClaims())

@@ -37,7 +37,15 @@ class RosterMarksForm(forms.Form):
 
 
 class StudentMarkForm(forms.Form):
-    """One tap: the `mark-<id>` radio group of a single student (the per-tap save with JavaScript)."""
+    """One tap: the `mark-<id>` radio group of a single student (the per-tap save with JavaScript), with the tap's
+    id (`tap`: sent twice, it changes nothing) and the mark the tablet showed before it (`was`: "" for none)."""
+
+    tap = forms.UUIDField(required=False, error_messages={"invalid": _("This tap could not be read: tap again.")})
+    was = forms.ChoiceField(
+        required=False,
+        choices=[("", "")] + AttendanceRecord.Status.choices,
+        error_messages={"invalid_choice": _("This tap could not be read: tap again.")},
+    )
 
     def __init__(self, *args, student_id: int, **kwargs):
         super().__init__(*args, **kwargs)
@@ -50,6 +58,10 @@ class StudentMarkForm(forms.Form):
                 "invalid_choice": _("Choose present, late or absent."),
             },
         )
+
+    def clean_was(self):
+        # Not sent (a hand-made request, the no-JavaScript form): no check. Sent empty: the tablet showed no mark.
+        return self.cleaned_data["was"] if "was" in self.data else None
 
     @property
     def status(self) -> str:

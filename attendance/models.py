@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -6,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import session_when
 from courses.models import Course, CourseSlot
+from registrations.models import Registration
 from students.models import Student
 
 
@@ -77,6 +80,8 @@ class AttendanceRecord(models.Model):
         verbose_name=_("marked by"),
     )
     marked_at = models.DateTimeField(_("marked at"))
+    # The door tablet's tap that wrote this mark: the same tap sent again (a lost answer, a reload) changes nothing.
+    tap_id = models.UUIDField(_("tap"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("attendance record")
@@ -89,3 +94,125 @@ class AttendanceRecord(models.Model):
 
     def __str__(self):
         return f"{self.student.full_name}: {self.get_status_display()}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Reminder email link")
+    PORTAL = "portal", _("Student portal")
+
+
+class Absence(models.Model):
+    """A student's "can't make it" for one class: an excused absence (README "Can't make it"). While it stands it
+    gives the seat of their registration back on that date; told before the cut-off, it comes with a make-up class.
+
+    Written by attendance/absences.py only and never deleted: undoing it sets `undone_at`."""
+
+    Channel = Channel
+
+    # The portal's make-up picker is reached by this unguessable id, never by the pk.
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.PROTECT, related_name="absences", verbose_name=_("class session")
+    )
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="absences", verbose_name=_("student"))
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.PROTECT,
+        related_name="absences",
+        verbose_name=_("registration"),
+        help_text=_("The registration whose seat is given back for this class."),
+    )
+    reported_at = models.DateTimeField(_("told us at"))
+    channel = models.CharField(_("told us through"), max_length=10, choices=Channel)
+    makeup_granted = models.BooleanField(
+        _("make-up granted"),
+        default=False,
+        help_text=_("Told before the cut-off, with make-ups left on the registration."),
+    )
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("excused absence")
+        verbose_name_plural = _("excused absences")
+        ordering = ["-reported_at", "-pk"]
+        constraints = [
+            # One standing absence per student and class (an undone one may be followed by a new one).
+            models.UniqueConstraint(
+                fields=["session", "student"],
+                condition=Q(undone_at__isnull=True),
+                name="%(app_label)s_%(class)s_one_per_student_session",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="%(app_label)s_%(class)s_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True) | Q(undone_at__gte=F("reported_at")),
+                name="%(app_label)s_%(class)s_undone_after_reported",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student.full_name}: {self.session}"
+
+    @property
+    def is_standing(self) -> bool:
+        return self.undone_at is None
+
+
+class MakeUpStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CANCELED = "canceled", _("Canceled (returned)")
+
+
+class MakeUp(models.Model):
+    """A make-up class booked for a missed one: a seat in another class session, on its date (README "Make-up
+    classes"). Written by attendance/makeups.py only and never deleted: cancelling it returns the make-up."""
+
+    Status = MakeUpStatus
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    absence = models.ForeignKey(
+        Absence,
+        on_delete=models.PROTECT,
+        related_name="makeups",
+        verbose_name=_("missed class"),
+        help_text=_("The excused absence this class makes up for."),
+    )
+    session = models.ForeignKey(
+        ClassSession, on_delete=models.PROTECT, related_name="makeups", verbose_name=_("make-up class")
+    )
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="makeups", verbose_name=_("student"))
+    status = models.CharField(_("status"), max_length=10, choices=MakeUpStatus, default=MakeUpStatus.BOOKED)
+    booked_at = models.DateTimeField(_("booked at"))
+    canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    canceled_by_studio = models.BooleanField(_("canceled by the studio"), default=False)
+
+    class Meta:
+        verbose_name = _("make-up class")
+        verbose_name_plural = _("make-up classes")
+        ordering = ["-booked_at", "-pk"]
+        constraints = [
+            # One booked make-up per missed class, and one seat per student in a class.
+            models.UniqueConstraint(
+                fields=["absence"], condition=Q(status="booked"), name="%(app_label)s_%(class)s_one_per_absence"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "student"],
+                condition=Q(status="booked"),
+                name="%(app_label)s_%(class)s_one_per_student_session",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=MakeUpStatus.values), name="%(app_label)s_%(class)s_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="canceled") | Q(canceled_at__isnull=False),
+                name="%(app_label)s_%(class)s_canceled_has_canceled_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="canceled") | Q(canceled_at__isnull=True, canceled_by_studio=False),
+                name="%(app_label)s_%(class)s_booked_is_not_canceled",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student.full_name}: {self.session}"

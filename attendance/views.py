@@ -1,7 +1,9 @@
 """The door tablet: today's sessions, a roster with big present/late/absent buttons, course completion.
 
 Staff only (the Instructor group is staff without superuser); anyone else is sent to the admin login page.
-Every page works without JavaScript (one POST saves the roster); with htmx each tap saves at once.
+Every page works without JavaScript (one POST saves the roster). With it (static/js/attendance.js) each tap is kept
+in the browser, in order, and sent at once or as soon as the connection is back; the server takes each tap once
+(`services.mark_tap`) and answers a tap for a roster that changed meanwhile with 409 and the reason.
 """
 
 from django.contrib import messages
@@ -26,8 +28,10 @@ from courses.models import Course
 from studio.csv import csv_response
 
 DETAIL_TEMPLATE = "attendance/session_detail.html"
-# Tells attendance.js that an htmx response is our row (not a login page or a captive Wi-Fi portal).
+# Tells attendance.js that a response is our row (not a login page or a captive Wi-Fi portal).
 ROW_HEADER = "X-Attendance-Row"
+# Sent by attendance.js with each tap: answer with the row rather than redirect.
+TAP_HEADER = "X-Attendance-Tap"
 # The mark buttons of a roster row, in order, with their Bootstrap colour.
 MARK_BUTTONS = [
     (AttendanceRecord.Status.PRESENT, "success"),
@@ -57,7 +61,7 @@ def _sessions():
 # A roster row: the student's name and badges, three mark buttons (radio inputs styled as big buttons) that save on
 # change through htmx, and what was saved when. Printed here rather than in the template: a roster is 60 rows of three
 # buttons, and the template engine's per-variable cost for them was most of the page's time (README "Performance").
-_ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row>
+_ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row data-student="{sid}" data-saved="{saved}">
   <div class="roster-name">
     <span class="roster-student">{name}</span>
     {badges}
@@ -70,10 +74,7 @@ _ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row>
   </div>
 </div>
 """
-_MARKING = (
-    ' hx-post="{url}" hx-trigger="change" hx-target="#row-{sid}" hx-swap="outerHTML" hx-params="mark-{sid}"'
-    ' hx-sync="this:replace" hx-indicator="#row-{sid}"'
-)
+_MARKING = ' data-mark-url="{url}"'
 _BUTTON = """      <input type="radio" class="btn-check" name="mark-{sid}" id="mark-{sid}-{value}" value="{value}" \
 autocomplete="off"{checked}>
       <label class="btn btn-outline-{colour} btn-mark" for="mark-{sid}-{value}">{label}</label>
@@ -94,6 +95,8 @@ def _roster_rows(
     legend = _("Attendance of %(name)s")
     unpaid = format_html('<span class="badge text-bg-warning">{}</span>', _("Unpaid"))
     drop_in = format_html('<span class="badge text-bg-info">{}</span>', _("Drop-in"))
+    makeup = format_html('<span class="badge text-bg-primary">{}</span>', _("Make-up"))
+    excused = format_html('<span class="badge text-bg-secondary">{}</span>', _("Excused"))
     labels = [(status.value, conditional_escape(status.label), colour) for status, colour in MARK_BUTTONS]
     saved = _("Saved")
     rows = []
@@ -107,6 +110,8 @@ def _roster_rows(
             state = format_html(
                 '<span class="text-success">{}{} {}</span>', "✓ " if just_saved else "", saved, saved_at
             )
+        elif entry.absence is not None:
+            state = format_html('<span class="text-secondary">{}</span>', _("Can't make it (told us)"))
         else:
             state = format_html('<span class="text-secondary">{}</span>', _("Not marked"))
         buttons = "".join(
@@ -115,16 +120,24 @@ def _roster_rows(
             )
             for value, label, colour in labels
         )
-        badges = ([] if entry.is_paid else [unpaid]) + ([drop_in] if entry.is_drop_in else [])
-        marking = _MARKING.format(url=f"{mark_url_prefix}{sid}/", sid=sid) if can_mark else " disabled"
-        row_class = ("" if entry.is_paid else " is-unpaid") + (
-            " is-failed" if row_error else " is-saved" if just_saved else ""
+        badges = (
+            ([] if entry.is_paid else [unpaid])
+            + ([drop_in] if entry.is_drop_in else [])
+            + ([makeup] if entry.makeup else [])
+            + ([excused] if entry.absence else [])
+        )
+        marking = _MARKING.format(url=f"{mark_url_prefix}{sid}/") if can_mark else " disabled"
+        row_class = (
+            ("" if entry.is_paid else " is-unpaid")
+            + (" is-excused" if entry.absence and entry.record is None else "")
+            + (" is-failed" if row_error else " is-saved" if just_saved else "")
         )
         # Ids, the URL and button values are digits and fixed words; labels and badges are escaped above.
         rows.append(
             format_html(
                 _ROW,
                 sid=sid,
+                saved=entry.record.status if entry.record is not None else "",
                 row_class=row_class,
                 name=name,
                 badges=mark_safe("\n    ".join(badges)),
@@ -170,8 +183,13 @@ def session_detail(request, session_id):
     if request.method == "POST" and form.is_valid():
         marks = form.cleaned_data["marks"]
         if form.cleaned_data["all_present"]:
+            # Not the students who told us they can't make it.
             marks = {
-                **{entry.student.pk: AttendanceRecord.Status.PRESENT for entry in roster.paid if entry.record is None},
+                **{
+                    entry.student.pk: AttendanceRecord.Status.PRESENT
+                    for entry in roster.paid
+                    if not entry.is_accounted_for
+                },
                 **marks,
             }
         try:
@@ -200,21 +218,37 @@ def session_detail(request, session_id):
     return render(request, DETAIL_TEMPLATE, context, status=400 if form.is_bound else 200)
 
 
+def _changed_meanwhile(session: ClassSession, student_id: int, refusal: services.AttendanceError) -> bool:
+    """A refusal because the roster changed since the tablet showed it: the class canceled, the mark changed by
+    someone else, or a student who was on the roster and no longer is (someone never on it is a bad request)."""
+    if isinstance(refusal, services.NotOnRoster):
+        return selectors.was_on_roster(session, student_id)
+    return isinstance(refusal, services.SessionCanceled | services.MarkChanged)
+
+
 @staff_with(*MARK)
 @require_POST
 def mark_student(request, session_id, student_id):
-    """One tap (htmx): save one student's mark and answer with that row; 400 with the reason when refused."""
+    """One tap: save one student's mark and answer with that row (and the new count); a repeated tap (the same `tap`
+    id) changes nothing. 409 with the reason on the row when the roster changed meanwhile, 400 for bad input."""
     session = get_object_or_404(_sessions(), pk=session_id)
     form = StudentMarkForm(request.POST, student_id=student_id)
-    error = None
+    error, status = None, 200
     if form.is_valid():
         try:
-            services.mark_attendance(session=session, marks={student_id: form.status}, marked_by=request.user)
+            services.mark_tap(
+                session=session,
+                student_id=student_id,
+                status=form.status,
+                marked_by=request.user,
+                tap_id=form.cleaned_data["tap"],
+                was=form.cleaned_data["was"],
+            )
         except services.AttendanceError as refusal:
-            error = str(refusal)
+            error, status = str(refusal), 409 if _changed_meanwhile(session, student_id, refusal) else 400
     else:
-        error = form.errors[form.field_name][0]
-    if not request.htmx:
+        error, status = next(iter(form.errors.values()))[0], 400
+    if not (request.htmx or request.headers.get(TAP_HEADER)):
         # Without JavaScript the roster form posts to the detail page; this answers a hand-made request.
         if error:
             messages.error(request, error)
@@ -232,7 +266,7 @@ def mark_student(request, session_id, student_id):
         "row_error": error,
         "oob": True,
     }
-    response = render(request, f"{DETAIL_TEMPLATE}#tap-response", context, status=400 if error else 200)
+    response = render(request, f"{DETAIL_TEMPLATE}#tap-response", context, status=status)
     response[ROW_HEADER] = str(student_id)
     return response
 
@@ -246,6 +280,24 @@ def course_completion(request, course_id):
     return render(request, "attendance/course_completion.html", {"matrix": selectors.completion_for_course(course)})
 
 
+def _cell_text(cell: selectors.CompletionCell) -> str:
+    """A completion cell in the CSV: ISO dates, plain words."""
+    if cell.makeup_for is not None:
+        missed = cell.makeup_for
+        text = _("Make-up for %(course)s %(date)s") % {
+            "course": missed.course.name,
+            "date": missed.session_date.isoformat(),
+        }
+        return f"{text} ({cell.status_label})" if cell.status else text
+    if not cell.expected:
+        return ""
+    if cell.made_up_at is not None:
+        return _("Excused, made up %(date)s") % {"date": cell.made_up_at.session_date.isoformat()}
+    if cell.status:
+        return cell.status_label
+    return _("Excused") if cell.excused else _("not marked")
+
+
 @staff_with(VIEW, "students.export_contacts")
 @require_safe
 def course_completion_csv(request, course_id):
@@ -254,15 +306,11 @@ def course_completion_csv(request, course_id):
     matrix = selectors.completion_for_course(course)
     header = [_("First name"), _("Last name"), _("Email")]
     header += [f"{s.session_date:%Y-%m-%d} {s.start_time:%H:%M}" for s in matrix.sessions]
-    header += [_("Attended"), _("Expected"), _("Completion %")]
-    labels = dict(AttendanceRecord.Status.choices)
+    header += [_("Attended"), _("Excused"), _("Absent"), _("Expected"), _("Completion %")]
     rows = (
         [row.student.first_name, row.student.last_name, row.student.email]
-        + [
-            str(labels[cell.status]) if cell.status else (_("not marked") if cell.expected else "")
-            for cell in row.cells
-        ]
-        + [row.attended, row.expected, "" if row.percent is None else row.percent]
+        + [_cell_text(cell) for cell in row.cells]
+        + [row.attended, row.excused, row.absent, row.expected, "" if row.percent is None else row.percent]
         for row in matrix.rows
     )
     return csv_response(f"attendance-course-{course.pk}.csv", header, rows)

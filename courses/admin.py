@@ -145,6 +145,7 @@ class CourseAdmin(admin.ModelAdmin):
                     "course_type",
                     "required_student_type",
                     "is_active",
+                    "makeup_policy",
                     ("start_date", "end_date"),
                     "instructor",
                     "level",

@@ -21,10 +21,20 @@ class RequiredStudentType(models.TextChoices):
     CREW_MEMBER = "crew_member", _("Crew members only")
 
 
+class MakeupPolicy(models.TextChoices):
+    """Which students may come to a class of this course as a make-up for a class they missed (README "Make-up
+    classes"): the level rule compares the difficulty of the two classes' time slots (`difficulty_rank`)."""
+
+    LEVEL = "level", _("Its own students, and students of the same or a higher level")
+    COURSE = "course", _("Only its own students")
+    CLOSED = "closed", _("Not open to make-ups")
+
+
 class Course(models.Model):
     # Enums live at module level so Meta.constraints can name them; reached as Model.Enum.
     CourseType = CourseType
     RequiredStudentType = RequiredStudentType
+    MakeupPolicy = MakeupPolicy
 
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
@@ -35,6 +45,16 @@ class Course(models.Model):
         _("who may register"), max_length=20, choices=RequiredStudentType, default=RequiredStudentType.ANY
     )
     is_active = models.BooleanField(_("active"), default=True, help_text=_("Inactive courses are not listed."))
+    makeup_policy = models.CharField(
+        _("open to make-ups"),
+        max_length=10,
+        choices=MakeupPolicy,
+        default=MakeupPolicy.LEVEL,
+        help_text=_(
+            "Who may book a class of this course as a make-up for a class they missed. The level compares the time "
+            "slots' difficulty: all levels and beginner, then intermediate, then advanced."
+        ),
+    )
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -54,6 +74,9 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=Q(required_student_type__in=RequiredStudentType.values),
                 name="%(app_label)s_%(class)s_required_student_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(makeup_policy__in=MakeupPolicy.values), name="%(app_label)s_%(class)s_makeup_policy_valid"
             ),
         ]
 
@@ -92,6 +115,16 @@ class DifficultyLevel(models.TextChoices):
     BEGINNER = "beginner", _("Beginner")
     INTERMEDIATE = "intermediate", _("Intermediate")
     ADVANCED = "advanced", _("Advanced")
+
+
+# The order of the difficulty levels (a make-up goes to a class of the same or a lower rank): a class for all levels
+# is as easy to join as a beginner class.
+DIFFICULTY_RANK = {
+    DifficultyLevel.ALL_LEVELS: 0,
+    DifficultyLevel.BEGINNER: 0,
+    DifficultyLevel.INTERMEDIATE: 1,
+    DifficultyLevel.ADVANCED: 2,
+}
 
 
 class CourseSlot(models.Model):
@@ -173,6 +206,11 @@ class CourseSlot(models.Model):
                     errors["practice_date"] = _("A weekly series has a weekday, not a date.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def difficulty_rank(self) -> int:
+        """0 for all levels and beginner, 1 intermediate, 2 advanced (DIFFICULTY_RANK)."""
+        return DIFFICULTY_RANK[self.difficulty_level]
 
     def scheduled_dates(self) -> list[datetime.date]:
         """The dates this slot is scheduled on, studio closures included: weekly between the course dates, or its one

@@ -51,7 +51,7 @@ def crew_eligibility(
 ) -> list[CrewCandidate]:
     """The students whose (present + late) ÷ classes held, over `courses` between `start` and `end` (classes held so
     far: not canceled, not after today), reaches `threshold` percent; best first, then by name. A student held to no
-    class in the period is not listed. Three queries per course (completion_for_course)."""
+    class in the period is not listed. Six queries per course (completion_for_course)."""
     until = min(end, today or studio_today())
     candidates: dict[int, CrewCandidate] = {}
     for course in courses:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from attendance.models import AttendanceRecord
+from attendance.models import Absence, AttendanceRecord, MakeUp
 from registrations import ledger
 from registrations.models import CreditEntry, Registration
 from students import services as student_services
@@ -42,8 +42,8 @@ def _row(obj, fields: list[str], **extra) -> dict:
 
 def student_data(student: Student) -> dict:
     """Everything the portal holds about `student`, as plain data (dates in ISO, money as strings): the profile,
-    registrations with their history, payments and refunds, account credit, attendance, waitlist places and the
-    emails sent to them."""
+    registrations with their history, payments and refunds, account credit, attendance, excused absences and make-up
+    classes, waitlist places and the emails sent to them."""
     registrations = (
         Registration.objects.filter(student=student)
         .select_related("course", "slot")
@@ -114,6 +114,29 @@ def student_data(student: Student) -> dict:
             _row(record, ["status", "marked_at"], course=record.session.course.name, date=record.session.session_date)
             for record in AttendanceRecord.objects.filter(student=student)
             .select_related("session__course")
+            .order_by("session__session_date", "pk")
+        ],
+        "excused_absences": [
+            _row(
+                absence,
+                ["reported_at", "channel", "makeup_granted", "undone_at"],
+                course=absence.session.course.name,
+                date=absence.session.session_date,
+            )
+            for absence in Absence.objects.filter(student=student)
+            .select_related("session__course")
+            .order_by("session__session_date", "pk")
+        ],
+        "makeups": [
+            _row(
+                makeup,
+                ["status", "booked_at", "canceled_at"],
+                course=makeup.session.course.name,
+                date=makeup.session.session_date,
+                instead_of=f"{makeup.absence.session.course.name} {makeup.absence.session.session_date.isoformat()}",
+            )
+            for makeup in MakeUp.objects.filter(student=student)
+            .select_related("session__course", "absence__session__course")
             .order_by("session__session_date", "pk")
         ],
         "waitlist": [

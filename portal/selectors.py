@@ -1,4 +1,5 @@
-"""Reads of the student portal: one student's registrations, waitlist places and class occurrences.
+"""Reads of the student portal: one student's registrations, waitlist places, class occurrences (make-up classes and
+excused ones included) and the classes coming up with what the student can do about each.
 
 Every query here starts from the signed-in student, so a student never reads another's rows.
 """
@@ -12,7 +13,10 @@ from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from attendance.models import ClassSession
+from attendance import absences
+from attendance.models import ClassSession, MakeUp
+from attendance.selectors import booked_makeups, standing_absences
+from courses.models import Course
 from registrations.models import Registration
 from registrations.pricing import covers_class
 from registrations.seats import holds_seat
@@ -55,16 +59,24 @@ def student_waitlist_entries(student: Student) -> QuerySet[WaitlistEntry]:
 
 @dataclass(frozen=True)
 class ClassOccurrence:
-    """One class the student has a seat in, at local wall times of the studio."""
+    """One class the student has a seat in, at local wall times of the studio: of one of their registrations, or a
+    make-up class (then `registration` is the one of the class it makes up for, and `course` the make-up's)."""
 
     uid: str
     registration: Registration
+    course: Course
     session: ClassSession | None
     starts_at: datetime.datetime
     ends_at: datetime.datetime
     location: str
     is_canceled: bool
     notes: str = ""
+    is_excused: bool = False  # the student told us they can't make it
+    makeup: MakeUp | None = None
+
+    @property
+    def is_makeup(self) -> bool:
+        return self.makeup is not None
 
 
 def _at(day: datetime.date, time: datetime.time, zone: ZoneInfo) -> datetime.datetime:
@@ -83,11 +95,13 @@ def _covers(registration: Registration, day: datetime.date) -> bool:
 
 
 def class_occurrences(student: Student, *, now: datetime.datetime | None = None) -> list[ClassOccurrence]:
-    """The classes of the student's paid and still-held pending registrations, in time order.
+    """The classes of the student's paid and still-held pending registrations, and their make-up classes, in time
+    order.
 
     Each registration lists the classes it covers (registrations.pricing.covers_class: a drop-in its date, a full
     package every class from its first). Sessions come from the generated ClassSessions (canceled ones included,
-    marked); a slot without any uses its schedule instead.
+    marked; a class the student told us they can't make is marked excused); a slot without any uses its schedule
+    instead.
     """
     now = now or timezone.now()
     zone = ZoneInfo(settings.TIME_ZONE)
@@ -100,6 +114,7 @@ def class_occurrences(student: Student, *, now: datetime.datetime | None = None)
         "session_date", "start_time", "pk"
     ):
         sessions_by_slot[session.slot_id].append(session)
+    excused = set(standing_absences(now).filter(student=student).values_list("session_id", flat=True))
 
     occurrences: dict[str, ClassOccurrence] = {}
     for registration in registrations:
@@ -113,12 +128,14 @@ def class_occurrences(student: Student, *, now: datetime.datetime | None = None)
                 occurrences[uid] = ClassOccurrence(
                     uid=uid,
                     registration=registration,
+                    course=registration.course,
                     session=session,
                     starts_at=_at(session.session_date, session.start_time, zone),
                     ends_at=_at(session.session_date, session.end_time, zone),
                     location=session.location or slot.location,
                     is_canceled=session.is_canceled,
                     notes=session.notes,
+                    is_excused=session.pk in excused,
                 )
         else:
             for day in slot.class_dates():
@@ -128,10 +145,68 @@ def class_occurrences(student: Student, *, now: datetime.datetime | None = None)
                 occurrences[uid] = ClassOccurrence(
                     uid=uid,
                     registration=registration,
+                    course=registration.course,
                     session=None,
                     starts_at=_at(day, slot.start_time, zone),
                     ends_at=_at(day, slot.end_time, zone),
                     location=slot.location,
                     is_canceled=False,
                 )
+    makeups = (
+        booked_makeups(now)
+        .filter(student=student)
+        .select_related("session__course", "session__slot", "absence__registration__course", "absence__session__course")
+    )
+    for makeup in makeups:
+        session = makeup.session
+        uid = f"session-{session.pk}-student-{student.pk}@{uid_domain}"
+        occurrences[uid] = ClassOccurrence(
+            uid=uid,
+            registration=makeup.absence.registration,
+            course=session.course,
+            session=session,
+            starts_at=_at(session.session_date, session.start_time, zone),
+            ends_at=_at(session.session_date, session.end_time, zone),
+            location=session.location or session.slot.location,
+            is_canceled=session.is_canceled,
+            notes=session.notes,
+            makeup=makeup,
+        )
     return sorted(occurrences.values(), key=lambda occurrence: (occurrence.starts_at, occurrence.uid))
+
+
+@dataclass(frozen=True)
+class UpcomingClass:
+    """A class coming up in the portal, with what the student can do about it."""
+
+    occurrence: ClassOccurrence
+    cant_make_it_token: str  # the signed "can't make it" link's token; "" for a make-up class
+    makeup_cancel_until: datetime.datetime | None  # a make-up class: cancellable (and returned) until then
+
+    @property
+    def makeup_cancellable(self) -> bool:
+        return self.makeup_cancel_until is not None
+
+
+def upcoming_classes(student: Student, *, now: datetime.datetime | None = None, limit: int = 6) -> list[UpcomingClass]:
+    """The student's next `limit` classes that have not started (canceled ones left out): each with the token of its
+    "can't make it" link, or for a make-up class until when it can be cancelled."""
+    now = now or timezone.now()
+    upcoming = [
+        occurrence
+        for occurrence in class_occurrences(student, now=now)
+        if occurrence.session is not None and not occurrence.is_canceled and occurrence.starts_at > now
+    ][:limit]
+    classes = []
+    for occurrence in upcoming:
+        cutoff = absences.makeup_cutoff(occurrence.session) if occurrence.is_makeup else None
+        classes.append(
+            UpcomingClass(
+                occurrence=occurrence,
+                cant_make_it_token=""
+                if occurrence.is_makeup
+                else absences.make_token(session=occurrence.session, student=student),
+                makeup_cancel_until=cutoff if cutoff is not None and now < cutoff else None,
+            )
+        )
+    return classes

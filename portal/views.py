@@ -1,7 +1,8 @@
-"""The student portal at /me/: a signed-in student's registrations, waitlist places, profile and calendar.
+"""The student portal at /me/: a signed-in student's registrations, next classes, make-ups, waitlist places, profile
+and calendar; and the "can't make it" page of the reminder email's signed link, which needs no sign-in.
 
-Signing in (the emailed link) is the students app's. Every page here starts from `signed_in_student(request)`; rows
-of other students are 404, whatever id is put in the URL (docs/bad-inputs.md #6).
+Signing in (the emailed link) is the students app's. Every page here but the signed link's starts from
+`signed_in_student(request)`; rows of other students are 404, whatever id is put in the URL (docs/bad-inputs.md #6).
 """
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from attendance import absences, makeups
+from attendance.models import Absence, ClassSession, MakeUp
 from courses.formatting import schedule_text
 from courses.selectors import studio_today
 from portal import calendar, selectors
@@ -69,6 +72,8 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
         "waitlist_entries": list(selectors.student_waitlist_entries(student)),
         "credit": ledger.credit_balance(student, now=now),
         "credit_history": ledger.credit_history(student),
+        "upcoming_classes": selectors.upcoming_classes(student, now=now),
+        "open_makeups": makeups.open_makeups(student, now=now),
         "profile_form": profile_form or ProfileForm.for_student(student),
         "feed_url": feed_url,
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
@@ -187,3 +192,145 @@ def calendar_feed(request, token):
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- can't make it (the reminder email's signed link, and the portal's button) -------------------------------------
+
+
+# A class that has started or is canceled: the link has done its time (410); the student told us twice: 409.
+_ABSENCE_STATUS = {"started": 410, "canceled": 410, "not_registered": 410, "already": 409, "undo": 409}
+
+
+def _absence_page(request, state: absences.AbsenceState, token: str, *, error=None, status=200):
+    studio = studio_settings()
+    context = {
+        "state": state,
+        "token": token,
+        "studio": studio,
+        "course": state.session.course,
+        "session": state.session,
+        "problem": state.problem,
+        "error": error,
+        "makeup_window_days": studio.makeup_window_days,
+        "signed_in": signed_in_student(request) == state.student,
+    }
+    return render(request, "portal/cant_make_it.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cant_make_it(request, token):
+    """GET shows the class and what will happen, changing nothing (mail scanners open links); POST `action=report`
+    records the excused absence, `action=undo` takes it back. A tampered or garbled link gets the friendly link page;
+    a class that has started or is canceled answers why, and changes nothing."""
+    found = absences.read_token(token)
+    if found is None:
+        return render(request, "portal/cant_make_it_invalid.html", status=404)
+    session, student = found
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "report":
+                channel = Absence.Channel.PORTAL if signed_in_student(request) == student else Absence.Channel.EMAIL
+                absence = absences.report_absence(session=session, student=student, channel=channel)
+                if absence.makeup_granted:
+                    messages.success(request, _("Thanks for telling us. Your seat went back, and you get a make-up."))
+                else:
+                    messages.success(request, _("Thanks for telling us. Your seat went back to the class."))
+            elif action == "undo":
+                absence = absences.standing_absence(session, student)
+                if absence is None:
+                    raise absences.UndoRefused(_("There is nothing to undo: you are expected in class."))
+                absences.undo_absence(absence=absence)
+                messages.success(request, _("Done: your seat is yours again. See you in class!"))
+            else:
+                raise absences.AbsenceError(_("Choose one of the buttons below."))
+        except absences.AbsenceError as error:
+            state = absences.absence_state(session, student)
+            return _absence_page(request, state, token, error=error, status=_ABSENCE_STATUS.get(error.reason, 400))
+        return redirect("portal:cant_make_it", token=token)
+    state = absences.absence_state(session, student)
+    problem = state.problem
+    return _absence_page(request, state, token, status=_ABSENCE_STATUS[problem.reason] if problem else 200)
+
+
+# --- make-up classes ---------------------------------------------------------------------------------------------
+
+
+def _own_absence(student: Student, public_id) -> Absence:
+    absence = (
+        Absence.objects.filter(student=student, public_id=public_id)
+        .select_related("session__course", "session__slot", "student", "registration")
+        .first()
+    )
+    if absence is None:
+        raise Http404("No such missed class of this student")
+    return absence
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def makeup_picker(request, public_id):
+    """The classes a missed one may be made up at (GET); POST `session=<id>` books one of them."""
+    student = signed_in_student(request)
+    if student is None:
+        return _sign_in_first(request)
+    absence = _own_absence(student, public_id)
+    error, status = None, 200
+    if request.method == "POST":
+        session_id = request.POST.get("session", "")
+        session = (
+            ClassSession.objects.select_related("course", "slot").filter(pk=int(session_id)).first()
+            if session_id.isdigit() and len(session_id) < 19
+            else None
+        )
+        if session is None:
+            error, status = _("Choose one of the classes below."), 400
+        else:
+            try:
+                makeups.book_makeup(absence=absence, session=session)
+            except makeups.MakeupError as refusal:
+                error, status = str(refusal), 409
+            else:
+                messages.success(
+                    request,
+                    _("Your make-up class is booked: %(course)s. We emailed you the details.")
+                    % {"course": session.course.name},
+                )
+                return redirect("portal:home")
+    now = timezone.now()
+    context = {
+        "absence": absence,
+        "missed": absence.session,
+        "problem": makeups.makeup_problem(absence, now=now),
+        "choices": makeups.makeup_choices(absence, now=now),
+        "usable_until": makeups.usable_until(absence),
+        "error": error,
+        "studio": studio_settings(),
+    }
+    return render(request, "portal/makeup_picker.html", context, status=status)
+
+
+@require_POST
+def cancel_makeup(request, public_id):
+    """Cancel one of the student's own make-up classes before its cut-off: the make-up is returned."""
+    student = signed_in_student(request)
+    if student is None:
+        return _sign_in_first(request)
+    makeup = MakeUp.objects.filter(student=student, public_id=public_id).select_related("session__course").first()
+    if makeup is None:
+        raise Http404("No such make-up of this student")
+    try:
+        canceled = makeups.cancel_makeup(makeup=makeup)
+    except makeups.MakeupError as error:
+        messages.error(request, str(error))
+    else:
+        if canceled:
+            messages.success(
+                request,
+                _("Your make-up class %(course)s is cancelled. The make-up is yours again: pick another one.")
+                % {"course": makeup.session.course.name},
+            )
+        else:
+            messages.info(request, _("This make-up was already cancelled."))
+    return redirect("portal:home")

@@ -607,9 +607,13 @@ def class_share(registration: Registration, *, class_dates: list[datetime.date],
     return cents(registration.payment_amount / len(covered)) if covered else ZERO
 
 
-def credit_canceled_class(*, slot: CourseSlot, class_date: datetime.date) -> dict[int, CreditEntry]:
+def credit_canceled_class(
+    *, slot: CourseSlot, class_date: datetime.date, excused: frozenset[int] = frozenset()
+) -> dict[int, CreditEntry]:
     """Grant every paid registration for `slot`'s class on `class_date` (which the studio cancels) its share of the
-    price as account credit, once per registration and class (a unique key); returns the grants by student id."""
+    price as account credit, once per registration and class (a unique key), but those in `excused` (registration
+    ids whose student had already given that class up: attendance's excused absences, with their make-up); returns
+    the grants by student id."""
     is_dated = slot.course.is_dated
     paid = (
         Registration.objects.filter(
@@ -625,6 +629,8 @@ def credit_canceled_class(*, slot: CourseSlot, class_date: datetime.date) -> dic
     class_dates = sorted({*slot.class_dates(), class_date})
     granted: dict[int, CreditEntry] = {}
     for registration in paid:
+        if registration.pk in excused:
+            continue
         if not covers_class(
             pricing_type=registration.pricing_type,
             class_date=registration.class_date,

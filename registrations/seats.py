@@ -1,10 +1,15 @@
 """The seat rule, written once (README "Registrations and seats"), and who may take a seat.
 
 Seats taken in a slot on a date = completed registrations + pending ones whose hold has not run out + seats held
-outside registrations (outstanding waitlist offers, which the waitlist app reports through `connect_claims`). A
+outside registrations, which the apps above report through `connect_claims`: outstanding waitlist offers (a seat on
+every date), booked make-up classes (a seat on their date) and excused absences (a seat given back on their date). A
 registration without a class date (a full package, or any registration of a dated class) takes a seat on every date
 of its slot; a drop-in on a series takes one on its class date only. Every count compares `payment_due_at` with now:
 nothing waits for a background sweep.
+
+Students waiting on the waitlist come first for the seats they could take: a seat free on every date of the slot
+(what a waitlist offer needs). A seat free on one date only (a student's excused absence) is not one they could take,
+so it is a walk-up seat at once, for a drop-in or a make-up class.
 
 Every write that takes a seat locks the slot row (`lock_slot`), counts, then writes, in one transaction. Every write
 that frees one calls `announce_freed_seats`: after the commit `courses.signals.seats_freed` is sent, and the waitlist,
@@ -72,10 +77,16 @@ def has_hold_run_out(registration: Registration, *, now: datetime.datetime) -> b
 
 class SeatClaims:
     """Seats held outside registrations, and the students waiting for a seat. This base holds none and has nobody
-    waiting; the waitlist app connects its own (outstanding offers, waiting entries) in its AppConfig.ready()."""
+    waiting; the apps above connect their own in their AppConfig.ready(): the waitlist (outstanding offers, waiting
+    entries), attendance (make-up classes, excused absences)."""
 
     def held_by_slot(self, slot_ids: list[int], *, now: datetime.datetime) -> dict[int, int]:
         """Seats held in each slot (on every one of its dates) at `now`."""
+        return {}
+
+    def held_by_date(self, slot_ids: list[int], *, now: datetime.datetime) -> dict[int, dict[datetime.date, int]]:
+        """Seats held in each slot on single dates from today on (slot id -> date -> seats): positive for a seat
+        taken on that date, negative for a seat given back on it."""
         return {}
 
     def waiting_by_slot(self, slots: list[CourseSlot]) -> dict[int, int]:
@@ -91,13 +102,43 @@ class SeatClaims:
         return None
 
 
-_claims = SeatClaims()
+_sources: list[SeatClaims] = []
 
 
 def connect_claims(claims: SeatClaims) -> None:
-    """Count `claims` in every seat count from now on (one source at a time: the waitlist's)."""
-    global _claims
-    _claims = claims
+    """Count `claims` in every seat count from now on, besides the sources connected before (one of each class:
+    connecting a second of the same class replaces the first)."""
+    _sources[:] = [source for source in _sources if type(source) is not type(claims)] + [claims]
+
+
+def _held_by_slot(slot_ids: list[int], *, now: datetime.datetime) -> dict[int, int]:
+    held: dict[int, int] = defaultdict(int)
+    for source in _sources:
+        for slot_id, n in source.held_by_slot(slot_ids, now=now).items():
+            held[slot_id] += n
+    return held
+
+
+def _held_by_date(slot_ids: list[int], *, now: datetime.datetime) -> dict[int, dict[datetime.date, int]]:
+    held: dict[int, dict[datetime.date, int]] = defaultdict(lambda: defaultdict(int))
+    for source in _sources:
+        for slot_id, dates in source.held_by_date(slot_ids, now=now).items():
+            for day, n in dates.items():
+                held[slot_id][day] += n
+    return held
+
+
+def _add_date_holds(
+    slot: CourseSlot, every_date: int, by_date: dict[datetime.date, int], held: dict[datetime.date, int]
+) -> int:
+    """Add seats held on single dates to a slot's counts; returns its new every-date count. A dated slot has one
+    date, so a seat held or given back on it counts on every date (where its registrations count too)."""
+    for day, n in held.items():
+        if slot.practice_date is not None:
+            every_date += n
+        else:
+            by_date[day] = by_date.get(day, 0) + n
+    return every_date
 
 
 # --- counting ----------------------------------------------------------------------------------------------------------
@@ -109,27 +150,34 @@ class SeatCounts:
 
     capacity: int
     every_date: int  # registrations without a class date + seats held elsewhere: a seat on every date
-    by_date: dict[datetime.date, int] = field(default_factory=dict)  # drop-ins on a series, per class date
+    # Per class date of a series: drop-ins and make-up classes (+), excused absences (−).
+    by_date: dict[datetime.date, int] = field(default_factory=dict)
     waiting: int = 0  # students waiting for a seat here (counted only when asked for)
 
     def taken(self, class_date: datetime.date | None = None) -> int:
-        """Seats taken on `class_date`, or on the busiest date (what a full package needs: a seat on every date)."""
-        on_date = self.by_date.get(class_date, 0) if class_date else max(self.by_date.values(), default=0)
-        return self.every_date + on_date
+        """Seats taken on `class_date`, or on the busiest date (what a full package needs: a seat on every date; a
+        date with a seat given back is no busier than a date with nothing on it)."""
+        if class_date:
+            return self.every_date + self.by_date.get(class_date, 0)
+        return self.every_date + max([0, *self.by_date.values()])
 
     def left(self, class_date: datetime.date | None = None) -> int:
         """Seats free on `class_date` (every date without one), never below 0."""
         return max(0, self.capacity - self.taken(class_date))
 
     def walk_up_left(self, class_date: datetime.date | None = None) -> int:
-        """Seats a public registration may take: freed seats go to the students waiting first."""
-        return max(0, self.left(class_date) - self.waiting)
+        """Seats a public registration may take: the students waiting come first for the seats free on every date
+        (the only ones a waitlist offer can hold); a seat free on `class_date` only is a walk-up's."""
+        if class_date is None:
+            return max(0, self.left() - self.waiting)
+        return max(0, self.left(class_date) - min(self.waiting, self.left()))
 
 
 def seat_counts(
     slots: list[CourseSlot], *, now: datetime.datetime | None = None, with_waiting: bool = False
 ) -> dict[int, SeatCounts]:
-    """Seat counts of many slots (slot id -> SeatCounts) in two queries, three `with_waiting`."""
+    """Seat counts of many slots (slot id -> SeatCounts): one query, one more per connected source and kind of seat
+    held (every date, single dates) and, `with_waiting`, one for the students waiting."""
     now = now or timezone.now()
     slot_ids = [slot.pk for slot in slots]
     every_date: dict[int, int] = defaultdict(int)
@@ -145,18 +193,19 @@ def seat_counts(
             every_date[row["slot_id"]] += row["n"]
         else:
             by_date[row["slot_id"]][row["class_date"]] = row["n"]
-    for slot_id, held in _claims.held_by_slot(slot_ids, now=now).items():
+    for slot_id, held in _held_by_slot(slot_ids, now=now).items():
         every_date[slot_id] += held
-    waiting = _claims.waiting_by_slot(slots) if with_waiting else {}
-    return {
-        slot.pk: SeatCounts(
-            capacity=slot.capacity,
-            every_date=every_date[slot.pk],
-            by_date=by_date[slot.pk],
-            waiting=waiting.get(slot.pk, 0),
-        )
-        for slot in slots
-    }
+    held_by_date = _held_by_date(slot_ids, now=now)
+    waiting: dict[int, int] = defaultdict(int)
+    for source in _sources if with_waiting else ():
+        for slot_id, n in source.waiting_by_slot(slots).items():
+            waiting[slot_id] += n
+    counts = {}
+    for slot in slots:
+        dates = by_date[slot.pk]
+        every = _add_date_holds(slot, every_date[slot.pk], dates, held_by_date.get(slot.pk, {}))
+        counts[slot.pk] = SeatCounts(capacity=slot.capacity, every_date=every, by_date=dates, waiting=waiting[slot.pk])
+    return counts
 
 
 def seats_left(
@@ -169,10 +218,11 @@ def seats_left(
 def walk_up_seats_left(
     slot: CourseSlot, *, class_date: datetime.date | None = None, now: datetime.datetime | None = None
 ) -> int:
-    """Seats a public registration may take in `slot`: while anyone waits, freed seats go to the waitlist first.
+    """Seats a public registration may take in `slot`: while anyone waits, seats free on every date go to the
+    waitlist first.
 
-    Two queries (it runs under the slot lock of every registration): the registrations, and the seats held elsewhere
-    with the students waiting."""
+    Few queries (it runs under the slot lock of every registration): the registrations, and per connected source the
+    seats held elsewhere with the students waiting, and the seats held on single dates."""
     now = now or timezone.now()
     rows = (
         Registration.objects.filter(holds_seat(now), slot_id=slot.pk)
@@ -182,8 +232,12 @@ def walk_up_seats_left(
     )
     every_date = sum(row["n"] for row in rows if row["class_date"] is None)
     by_date = {row["class_date"]: row["n"] for row in rows if row["class_date"] is not None}
-    held, waiting = _claims.held_and_waiting(slot, now=now)
-    counts = SeatCounts(capacity=slot.capacity, every_date=every_date + held, by_date=by_date, waiting=waiting)
+    held = waiting = 0
+    for source in _sources:
+        source_held, source_waiting = source.held_and_waiting(slot, now=now)
+        held, waiting = held + source_held, waiting + source_waiting
+    every_date = _add_date_holds(slot, every_date + held, by_date, _held_by_date([slot.pk], now=now).get(slot.pk, {}))
+    counts = SeatCounts(capacity=slot.capacity, every_date=every_date, by_date=by_date, waiting=waiting)
     return counts.walk_up_left(class_date)
 
 
@@ -200,7 +254,7 @@ def next_seat_release(*, now: datetime.datetime) -> datetime.datetime | None:
         .values_list("payment_due_at", flat=True)
         .first()
     )
-    ends = [end for end in (hold_end, _claims.next_release(now=now)) if end is not None]
+    ends = [end for end in (hold_end, *(source.next_release(now=now) for source in _sources)) if end is not None]
     return min(ends, default=None)
 
 

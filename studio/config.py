@@ -151,6 +151,10 @@ class StudioSettings:
     accent_color: str = "#4b2a84"
     social_handle: str = ""
     late_join_pricing: str = "full"
+    class_reminder_hours: int = 24
+    makeup_cutoff_hours: int = 12
+    makeups_per_registration: int = 2
+    makeup_window_days: int = 30
     credit_expiry_days: int = 0
 
 
@@ -207,6 +211,27 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "late_join_pricing",
             _choice_parser("full", "prorated"),
             "Full package of a series that has started: full (the whole price) or prorated (by the classes left).",
+        ),
+        SettingDefinition(
+            "class_reminder_hours",
+            _int_parser(minimum=0, maximum=24 * 7),
+            "Hours before each class that its reminder email goes out (0 = no reminders, no calendar alarm).",
+        ),
+        SettingDefinition(
+            "makeup_cutoff_hours",
+            _int_parser(minimum=0, maximum=24 * 14),
+            "Hours before a class until which a student who cannot come gets a make-up (and may undo it, or cancel a "
+            "make-up class).",
+        ),
+        SettingDefinition(
+            "makeups_per_registration",
+            _int_parser(minimum=0, maximum=100),
+            "Make-up classes one registration may get (0 = no make-ups).",
+        ),
+        SettingDefinition(
+            "makeup_window_days",
+            _int_parser(minimum=1, maximum=365),
+            "Days before or after a missed class within which its make-up class must be.",
         ),
         SettingDefinition(
             "credit_expiry_days",

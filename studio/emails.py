@@ -104,6 +104,8 @@ KIND_LABELS = {
     "session_canceled": _("Class canceled"),
     "sign_in_link": _("Portal sign-in link"),
     "class_message": _("Message to a class"),
+    "class_reminder": _("Class reminder"),
+    "makeup_booked": _("Make-up class booked"),
 }
 
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from attendance.models import AttendanceRecord, ClassSession, MakeUp
+from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
 from courses.tests.factories import CourseSlotFactory
 from students.tests.factories import StudentFactory
 
@@ -165,6 +165,21 @@ def test_cancel_sessions_action_cancels_through_the_service_and_emails_the_reaso
     assert "Why: Jordan is ill" in mailoutbox[0].body
 
 
+def test_a_session_with_an_excused_absence_or_a_make_up_is_kept_when_deleted(admin_client):
+    from attendance.tests.factories import AbsenceFactory
+
+    absence = AbsenceFactory()
+    makeup = MakeUpFactory()
+
+    admin_client.post(
+        reverse("admin:attendance_classsession_changelist"),
+        {"action": "delete_sessions", "_selected_action": [absence.session_id, makeup.session_id]},
+        follow=True,
+    )
+
+    assert ClassSession.objects.filter(pk__in=[absence.session_id, makeup.session_id]).count() == 2
+
+
 def test_a_session_with_attendance_cannot_be_deleted_and_the_admin_says_why(admin_client):
     record = AttendanceRecordFactory()
     empty = ClassSessionFactory()
@@ -195,3 +210,17 @@ def test_the_database_refuses_to_delete_a_session_with_attendance():
 
     with pytest.raises(ProtectedError):
         record.session.delete()
+
+
+def test_the_studio_cancels_a_make_up_from_the_admin_and_it_goes_back_to_the_student(admin_client):
+    makeup = MakeUpFactory()
+
+    response = admin_client.post(
+        reverse("admin:attendance_makeup_changelist"),
+        {"action": "cancel_makeups", "_selected_action": [makeup.pk]},
+        follow=True,
+    )
+
+    assert "Canceled 1 make-up." in response.content.decode()
+    makeup.refresh_from_db()
+    assert (makeup.status, makeup.canceled_by_studio) == (MakeUp.Status.CANCELED, True)

@@ -144,3 +144,20 @@ def test_a_class_canceled_by_a_studio_closure_is_credited_its_share_of_the_class
     session.refresh_from_db()
     assert session.is_canceled
     assert ledger.credit_balance(registration.student) == Decimal("20.00")
+
+
+def test_a_student_who_had_excused_themselves_from_the_class_gets_no_credit_for_it(django_capture_on_commit_callbacks):
+    from attendance.tests.factories import AbsenceFactory
+
+    session = session_in_a_week()
+    excused = paid(session, "100.00")
+    AbsenceFactory(session=session, registration=excused)  # gave the seat back, with a make-up
+    undone = paid(session, "100.00")
+    told = timezone.now() - DAY
+    AbsenceFactory(session=session, registration=undone, reported_at=told, undone_at=told + DAY)  # theirs again
+    attending = paid(session, "100.00")
+
+    cancel(session, django_capture_on_commit_callbacks)
+
+    assert ledger.credit_balance(excused.student) == 0
+    assert ledger.credit_balance(undone.student) == ledger.credit_balance(attending.student) == Decimal("20.00")

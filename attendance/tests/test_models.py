@@ -2,9 +2,10 @@ import datetime
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
+from attendance.tests.factories import AbsenceFactory, AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,74 @@ def test_a_canceled_session_without_when_is_rejected():
 
     with pytest.raises(IntegrityError, match="canceled_has_canceled_at"), transaction.atomic():
         ClassSession.objects.filter(pk=session.pk).update(is_canceled=True)
+
+
+# --- excused absences and make-up classes ------------------------------------------------------------------------------
+
+
+def test_a_second_standing_absence_of_a_student_for_one_class_is_rejected():
+    absence = AbsenceFactory()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AbsenceFactory(session=absence.session, registration=absence.registration)
+
+
+def test_an_undone_absence_may_be_followed_by_a_new_one():
+    now = timezone.now()
+    absence = AbsenceFactory(reported_at=now, undone_at=now)
+
+    again = AbsenceFactory(session=absence.session, registration=absence.registration)
+
+    assert again.pk != absence.pk
+
+
+def test_an_absence_told_through_an_unknown_channel_is_rejected():
+    absence = AbsenceFactory()
+
+    with pytest.raises(IntegrityError, match="attendance_absence_channel_valid"), transaction.atomic():
+        Absence.objects.filter(pk=absence.pk).update(channel="pigeon")
+
+
+def test_an_absence_undone_before_it_was_told_is_rejected():
+    absence = AbsenceFactory()
+
+    with pytest.raises(IntegrityError, match="attendance_absence_undone_after_reported"), transaction.atomic():
+        Absence.objects.filter(pk=absence.pk).update(undone_at=absence.reported_at - datetime.timedelta(minutes=1))
+
+
+def test_a_second_booked_makeup_for_one_missed_class_is_rejected():
+    makeup = MakeUpFactory()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MakeUpFactory(absence=makeup.absence)
+
+
+def test_a_student_booked_twice_into_one_class_is_rejected():
+    makeup = MakeUpFactory()
+    other = AbsenceFactory(registration__student=makeup.student)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MakeUpFactory(absence=other, session=makeup.session)
+
+
+def test_a_canceled_makeup_frees_its_missed_class_for_another():
+    makeup = MakeUpFactory(status=MakeUp.Status.CANCELED)
+
+    again = MakeUpFactory(absence=makeup.absence)
+
+    assert again.status == MakeUp.Status.BOOKED
+
+
+@pytest.mark.parametrize(
+    ("changes", "constraint"),
+    [
+        ({"status": "waiting"}, "attendance_makeup_status_valid"),
+        ({"status": "canceled"}, "attendance_makeup_canceled_has_canceled_at"),
+        ({"canceled_by_studio": True}, "attendance_makeup_booked_is_not_canceled"),
+    ],
+)
+def test_makeup_status_invariants_are_kept_by_the_database(changes, constraint):
+    makeup = MakeUpFactory()
+
+    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+        MakeUp.objects.filter(pk=makeup.pk).update(**changes)

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
-from courses.formatting import time_of_day
+from attendance.tests.factories import AbsenceFactory, AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
+from courses.formatting import day, time_of_day
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
@@ -23,9 +23,9 @@ PaymentStatus = Registration.PaymentStatus
 DAY = datetime.timedelta(days=1)
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Roster page for one staff user: auth session + user, the user's and their groups' permissions (access goes by
-# permission, README "Roles"), the session, the roster's registrations and records, the studio settings and the
-# logo's URL of base.html. The same for 10 and 60 students.
-ROSTER_PAGE_QUERIES = 9
+# permission, README "Roles"), the session, the roster's registrations, make-up students, records and excused
+# absences, the studio settings and the logo's URL of base.html. The same for 10 and 60 students.
+ROSTER_PAGE_QUERIES = 11
 
 
 def session_on(date: datetime.date, *, name=None) -> ClassSession:
@@ -197,7 +197,7 @@ def test_roster_page_lists_paid_students_and_unpaid_ones_apart(door, today_sessi
     assert "Cara Canceled" not in html
     assert "0/2 marked" in html
     assert html.count('type="radio"') == 6
-    assert html.count('hx-post="/attendance/') == 2
+    assert html.count('data-mark-url="/attendance/') == 2
 
 
 def test_roster_page_shows_stored_marks_checked_and_the_count(door, today_session):
@@ -235,7 +235,7 @@ def test_roster_page_of_a_canceled_session_says_so_and_disables_marking(door, to
 
     assert "This class was canceled" in html
     assert "disabled" in html
-    assert "hx-post" not in html
+    assert "data-mark-url" not in html
 
 
 def test_roster_page_of_a_future_session_disables_marking(door):
@@ -245,15 +245,15 @@ def test_roster_page_of_a_future_session_disables_marking(door):
     html = door.get(detail_url(session)).content.decode()
 
     assert "has not happened yet" in html
-    assert "hx-post" not in html
+    assert "data-mark-url" not in html
 
 
 def normalized(html: str) -> str:
     return " ".join(html.split())
 
 
-def row_markup(session, student, *, name, badges="", checked="", state, row_class="") -> str:
-    """A roster row as the page has always printed it (ids, names, htmx attributes, labels), whitespace aside."""
+def row_markup(session, student, *, name, badges="", checked="", state, row_class="", saved=None) -> str:
+    """A roster row as the page has always printed it (ids, names, the tap's URL, labels), whitespace aside."""
     sid = student.pk
     buttons = "".join(
         f'<input type="radio" class="btn-check" name="mark-{sid}" id="mark-{sid}-{value}" value="{value}" '
@@ -266,12 +266,13 @@ def row_markup(session, student, *, name, badges="", checked="", state, row_clas
         ]
     )
     row_class = (" is-unpaid" if "Unpaid" in badges else "") + row_class
+    saved = checked if saved is None else saved
     return normalized(
-        f'<div id="row-{sid}" class="roster-row{row_class}" data-roster-row> <div class="roster-name"> '
+        f'<div id="row-{sid}" class="roster-row{row_class}" data-roster-row data-student="{sid}" '
+        f'data-saved="{saved}"> <div class="roster-name"> '
         f'<span class="roster-student">{name}</span> {badges} </div> '
-        f'<fieldset class="roster-marks" hx-post="{mark_url(session, student)}" hx-trigger="change" '
-        f'hx-target="#row-{sid}" hx-swap="outerHTML" hx-params="mark-{sid}" hx-sync="this:replace" '
-        f'hx-indicator="#row-{sid}"> <legend class="visually-hidden">Attendance of {name}</legend> {buttons}'
+        f'<fieldset class="roster-marks" data-mark-url="{mark_url(session, student)}"> '
+        f'<legend class="visually-hidden">Attendance of {name}</legend> {buttons}'
         f'</fieldset> <div class="roster-state" aria-live="polite"> {state} </div> </div>'
     )
 
@@ -517,13 +518,13 @@ def test_tap_for_an_unknown_student_is_a_400(door, today_session):
     assert not AttendanceRecord.objects.exists()
 
 
-def test_tap_on_a_canceled_session_is_a_400_with_the_reason(door, today_session):
+def test_tap_on_a_session_canceled_meanwhile_is_a_409_with_the_reason(door, today_session):
     ana = paid(today_session).student
     ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
 
     response = door.post(mark_url(today_session, ana), {f"mark-{ana.pk}": Status.PRESENT}, **HTMX)
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "This class was canceled" in response.content.decode()
     assert not AttendanceRecord.objects.exists()
 
@@ -626,8 +627,8 @@ def test_completion_csv_has_one_row_per_student_with_marks_and_percent(owner):
     header, row = read_csv(response)
     assert header[:3] == ["First name", "Last name", "Email"]
     assert header[3] == f"{sessions[0].session_date:%Y-%m-%d} {sessions[0].start_time:%H:%M}"
-    assert header[-3:] == ["Attended", "Expected", "Completion %"]
-    assert row == ["Zoë 💃", "Ng", student.email, "Present", "Late", "not marked", "2", "3", "67"]
+    assert header[-5:] == ["Attended", "Excused", "Absent", "Expected", "Completion %"]
+    assert row == ["Zoë 💃", "Ng", student.email, "Present", "Late", "not marked", "2", "0", "0", "3", "67"]
 
 
 @pytest.mark.parametrize(
@@ -652,3 +653,144 @@ def test_completion_csv_defuses_spreadsheet_formulas(owner, first_name, cell):
     response = owner.get(reverse("attendance:export", args=[course.pk]))
 
     assert read_csv(response)[1][0] == cell
+
+
+# --- taps kept offline: idempotent, and clear about a roster that changed meanwhile -------------------------------
+
+
+def test_the_same_tap_sent_twice_is_saved_once(door, instructor, today_session):
+    ana = paid(today_session).student
+    tap = {f"mark-{ana.pk}": Status.LATE, "tap": "0b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c01", "was": ""}
+    first = door.post(mark_url(today_session, ana), tap, HTTP_X_ATTENDANCE_TAP="1")
+    record = AttendanceRecord.objects.get()
+
+    again = door.post(mark_url(today_session, ana), tap, HTTP_X_ATTENDANCE_TAP="1")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again["X-Attendance-Row"] == str(ana.pk)
+    stored = AttendanceRecord.objects.get()
+    assert (stored.status, stored.marked_at, str(stored.tap_id)) == (Status.LATE, record.marked_at, tap["tap"])
+
+
+def test_a_repeated_tap_does_not_undo_a_later_one(door, today_session):
+    ana = paid(today_session).student
+    late = {f"mark-{ana.pk}": Status.LATE, "tap": "0b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c01", "was": ""}
+    present = {f"mark-{ana.pk}": Status.PRESENT, "tap": "1b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c02", "was": "late"}
+    door.post(mark_url(today_session, ana), late, **HTMX)
+    door.post(mark_url(today_session, ana), present, **HTMX)
+
+    response = door.post(mark_url(today_session, ana), late, **HTMX)  # the first tap's answer was lost: sent again
+
+    assert response.status_code == 409
+    assert AttendanceRecord.objects.get().status == Status.PRESENT
+
+
+def test_a_tap_on_a_mark_changed_meanwhile_is_a_409_with_the_reason_and_changes_nothing(door, today_session):
+    ana = paid(today_session).student
+    other_tablet = User.objects.create_user(username="front-desk", is_staff=True)
+    AttendanceRecordFactory(session=today_session, student=ana, status=Status.ABSENT, marked_by=other_tablet)
+
+    response = door.post(
+        mark_url(today_session, ana),
+        {f"mark-{ana.pk}": Status.PRESENT, "tap": "2b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c03", "was": ""},
+        HTTP_X_ATTENDANCE_TAP="1",
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert f'id="row-{ana.pk}"' in html and "is-failed" in html
+    assert "Marked “Absent” by front-desk at" in html and "Tap again to change it." in html
+    assert AttendanceRecord.objects.get().status == Status.ABSENT
+
+
+def test_a_tap_that_agrees_with_a_mark_made_meanwhile_is_fine(door, today_session):
+    ana = paid(today_session).student
+    AttendanceRecordFactory(session=today_session, student=ana, status=Status.PRESENT)
+
+    response = door.post(
+        mark_url(today_session, ana),
+        {f"mark-{ana.pk}": Status.PRESENT, "tap": "3b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c04", "was": ""},
+        **HTMX,
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_tap_for_a_student_who_left_the_roster_meanwhile_is_a_409(door, today_session):
+    registration = paid(today_session)
+    ana = registration.student
+    Registration.objects.filter(pk=registration.pk).update(
+        payment_status=PaymentStatus.CANCELED, canceled_at=timezone.now()
+    )
+
+    response = door.post(
+        mark_url(today_session, ana),
+        {f"mark-{ana.pk}": Status.PRESENT, "tap": "4b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c05", "was": ""},
+        HTTP_X_ATTENDANCE_TAP="1",
+    )
+
+    assert response.status_code == 409
+    assert "is not on this class&#x27;s roster" in response.content.decode()
+    assert not AttendanceRecord.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "value"), [("tap", "not-a-uuid"), ("was", "maybe")])
+def test_a_tap_that_cannot_be_read_is_a_400(door, today_session, field, value):
+    ana = paid(today_session).student
+
+    response = door.post(mark_url(today_session, ana), {f"mark-{ana.pk}": Status.PRESENT, field: value}, **HTMX)
+
+    assert response.status_code == 400
+    assert "This tap could not be read" in response.content.decode()
+    assert not AttendanceRecord.objects.exists()
+
+
+def test_the_roster_shows_make_up_students_and_the_excused_and_all_present_leaves_the_excused_alone(
+    door, today_session
+):
+    ana = paid(today_session, student=StudentFactory(first_name="Ana", last_name="Excused"))
+    AbsenceFactory(session=today_session, registration=ana)
+    ben = paid(today_session, student=StudentFactory(first_name="Ben", last_name="Here")).student
+    guest = MakeUpFactory(
+        session=today_session, absence__registration__student=StudentFactory(first_name="Gus")
+    ).student
+
+    html = door.get(detail_url(today_session)).content.decode()
+    assert '<span class="badge text-bg-secondary">Excused</span>' in html
+    assert "Can&#x27;t make it (told us)" in html
+    assert '<span class="badge text-bg-primary">Make-up</span>' in html
+    assert "1/3 marked" in html
+
+    door.post(detail_url(today_session), {"all_present": "1"})
+
+    assert dict(AttendanceRecord.objects.values_list("student_id", "status")) == {
+        ben.pk: Status.PRESENT,
+        guest.pk: Status.PRESENT,
+    }
+
+
+def test_completion_page_and_csv_show_excused_and_make_up_attendance(door, owner):
+    course, _slot, sessions = course_with_history()  # three classes held, one to come
+    registration = paid(sessions[0], student=StudentFactory(first_name="Ana", last_name="Ng"))
+    made_up = AbsenceFactory(session=sessions[0], registration=registration)
+    AbsenceFactory(session=sessions[1], registration=registration)
+    other_course, _other_slot, other = course_with_history()
+    MakeUpFactory(absence=made_up, session=other[1])
+    AttendanceRecordFactory(session=other[1], student=registration.student, status=Status.PRESENT)
+
+    page = door.get(reverse("attendance:completion", args=[course.pk])).content.decode()
+    _header, row = read_csv(owner.get(reverse("attendance:export", args=[course.pk])))
+    _host_header, host_row = read_csv(owner.get(reverse("attendance:export", args=[other_course.pk])))
+
+    assert f"Made up {day(other[1].session_date)}" in page
+    assert 'class="text-center cell-excused">Excused</td>' in page
+    assert row == ["Ana", "Ng", registration.student.email] + [
+        f"Excused, made up {other[1].session_date:%Y-%m-%d}",
+        "Excused",
+        "not marked",
+        *["1", "1", "0", "3", "33"],  # attended (made up), excused, absent, expected, %
+    ]
+    made_up_cell = f"Make-up for {course.name} {sessions[0].session_date:%Y-%m-%d} (Present)"
+    assert host_row[3:] == ["", made_up_cell, "", "0", "0", "0", "0", ""]
+    host_page = door.get(reverse("attendance:completion", args=[other_course.pk])).content.decode()
+    assert '<span class="badge text-bg-primary">Make-up</span>' in host_page

@@ -33,6 +33,7 @@ def course_data(slots=(), *, initial_forms=0, **course):
         "course_type": Course.CourseType.SERIES,
         "required_student_type": Course.RequiredStudentType.ANY,
         "is_active": "on",
+        "makeup_policy": Course.MakeupPolicy.LEVEL,
         "start_date": MONDAY.isoformat(),
         "end_date": (MONDAY + datetime.timedelta(days=21)).isoformat(),
         "instructor": "Jordan",

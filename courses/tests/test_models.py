@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from courses.models import Course, CoursePricing
+from courses.models import Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, CourseSlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,7 @@ def test_slot_may_have_one_price_of_each_type():
     [
         (CourseFactory, "course_type", "workshop", "courses_course_course_type_valid"),
         (CourseFactory, "required_student_type", "vip", "courses_course_required_student_type_valid"),
+        (CourseFactory, "makeup_policy", "anyone", "courses_course_makeup_policy_valid"),
         (CourseSlotFactory, "day_of_week", 7, "courses_courseslot_day_of_week_valid"),
         (CourseSlotFactory, "difficulty_level", "expert", "courses_courseslot_difficulty_level_valid"),
         (CoursePricingFactory, "pricing_type", "season_pass", "courses_coursepricing_pricing_type_valid"),
@@ -95,3 +96,11 @@ def test_slot_on_a_date_without_a_weekday_is_accepted():
 
     assert slot.pk is not None
     assert slot.day_of_week is None
+
+
+def test_difficulty_ranks_put_all_levels_with_beginner_then_intermediate_then_advanced():
+    ranks = {
+        level: CourseSlotFactory.build(difficulty_level=level).difficulty_rank for level in CourseSlot.DifficultyLevel
+    }
+
+    assert ranks == {"all_levels": 0, "beginner": 0, "intermediate": 1, "advanced": 2}

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from attendance.models import AttendanceRecord, ClassSession
-from attendance.tests.factories import AttendanceRecordFactory, ClassSessionFactory
+from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
+from attendance.tests.factories import AbsenceFactory, AttendanceRecordFactory, ClassSessionFactory, MakeUpFactory
 from class_messages.models import ClassMessage, MessageOptOut
 from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFactory
 from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
@@ -55,6 +55,8 @@ NO_ADD_FORM = {
     Refund,
     CreditEntry,
     BankColumnMapping,
+    Absence,
+    MakeUp,
 }
 # Bookkeeping that nobody reads or edits: no admin page.
 NOT_IN_ADMIN = {CatalogVersion}
@@ -130,6 +132,8 @@ MAKE_ROW = {
     RegistrationEvent: _registration_event,
     ClassSession: ClassSessionFactory,
     AttendanceRecord: AttendanceRecordFactory,
+    Absence: AbsenceFactory,
+    MakeUp: MakeUpFactory,
     WaitlistEntry: WaitlistEntryFactory,
     SystemSetting: _setting,
     EmailLog: _email_log,

@@ -257,6 +257,7 @@ def admin_course(**slot_overrides) -> dict:
         "course_type": Course.CourseType.SERIES,
         "required_student_type": Course.RequiredStudentType.ANY,
         "is_active": "on",
+        "makeup_policy": Course.MakeupPolicy.LEVEL,
         "start_date": start.isoformat(),
         "end_date": (start + datetime.timedelta(days=21)).isoformat(),
         "instructor": "",

@@ -223,6 +223,20 @@ def test_demo_studio_marks_attendance_for_the_paid_roster_of_past_sessions_only(
     assert set(AttendanceRecord.objects.values_list("status", flat=True)) == set(AttendanceRecord.Status.values)
 
 
+def test_demo_studio_has_a_student_excused_from_a_class_to_come_with_a_make_up_booked_elsewhere():
+    from attendance.models import Absence, MakeUp
+    from attendance.selectors import session_roster
+
+    run_demo_studio()
+
+    absence = Absence.objects.get()
+    makeup = MakeUp.objects.get()
+    assert absence.session.session_date > timezone.localdate() and absence.makeup_granted
+    assert makeup.absence == absence and makeup.session != absence.session
+    assert session_roster(absence.session).entry_for(absence.student_id).is_excused
+    assert session_roster(makeup.session).entry_for(absence.student_id).makeup == makeup
+
+
 def test_demo_studio_marks_a_past_drop_in_on_its_class_date_only():
     run_demo_studio()
 

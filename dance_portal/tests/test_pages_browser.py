@@ -6,8 +6,10 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.urls import reverse
 from django.utils import timezone
 
+from attendance.absences import make_token
 from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, priced_slot
 from registrations.models import Registration
@@ -77,12 +79,15 @@ def studio():
     door = CourseFactory(name="House L1", start_date=today - 14 * DAY, end_date=today + 14 * DAY)
     door_slot = priced_slot(course=door, day_of_week=today.weekday(), location="Studio A")
     session = ClassSessionFactory(slot=door_slot, session_date=today)
-    for name in ["Ana", "Ben", "Chloé", "Dev"]:
+    door_students = [
         RegistrationFactory(
             slot=door_slot,
             payment_status=Registration.PaymentStatus.COMPLETED,
             student=StudentFactory(first_name=name, last_name="Door"),
-        )
+        ).student
+        for name in ["Ana", "Ben", "Chloé", "Dev"]
+    ]
+    next_week = ClassSessionFactory(slot=door_slot, session_date=today + 7 * DAY)
     return {
         "catalog": "/",
         "course": course.get_absolute_url(),
@@ -94,6 +99,7 @@ def studio():
         "offer": f"/waitlist/offer/{token}/",
         "me-sign-in": "/me/",
         "sign_in_link": f"/me/sign-in/{make_sign_in_token(venmo.student)}/",
+        "cant-make-it": reverse("portal:cant_make_it", args=[make_token(session=next_week, student=door_students[0])]),
         "attendance-list": "/attendance/",
         "attendance-roster": f"/attendance/{session.pk}/",
     }
@@ -151,7 +157,16 @@ def test_every_page_passes_axe_and_fits_phones_tablets_and_laptops(
     context, page = new_page()
     problems = []
     check = dict(axe_check=axe_check, page_screenshot=page_screenshot, base=live_server.url, problems=problems)
-    for name in ["catalog", "course", "payment-venmo", "payment-zelle", "course-full-waitlist", "offer", "me-sign-in"]:
+    for name in [
+        "catalog",
+        "course",
+        "payment-venmo",
+        "payment-zelle",
+        "course-full-waitlist",
+        "offer",
+        "me-sign-in",
+        "cant-make-it",
+    ]:
         check_page(page, name, urls[name], SIZES, **check)
 
     # Signed in: the sign-in link's button, then the portal.
@@ -177,6 +192,7 @@ def test_every_page_passes_axe_and_fits_phones_tablets_and_laptops(
     for name in ["payment-confirmed", "payment-expired"]:
         check_page(page, name, urls[name], PHONES, **check)
     check_page(page, "offer-invalid", "/waitlist/offer/not-a-real-token/", PHONES, status=404, **check)
+    check_page(page, "cant-make-it-invalid", "/me/cant-make-it/not-a-real-token/", PHONES, status=404, **check)
     check_page(page, "not-found", "/no-such-page/", PHONES, status=404, **check)
     SystemSetting.objects.create(setting_key="registration_open", setting_value="false")
     check_page(page, "catalog-registration-closed", "/", PHONES, **check)

@@ -42,6 +42,7 @@ def test_the_data_holds_profile_registrations_attendance_waitlist_and_emails():
     assert data["registrations"][0]["payment_amount"] == "120.00"
     assert len(data["attendance"]) == 1 and len(data["waitlist"]) == 1
     assert data["emails"][0]["body_text"] == "Hi Ana"
+    assert data["excused_absences"] == data["makeups"] == []
     json.dumps(data)  # plain data, ready to hand over
 
 
@@ -156,3 +157,17 @@ def test_erasing_forgets_what_the_payments_notes_say_about_the_payer_and_keeps_t
 
     payment = Payment.objects.get()
     assert (payment.note, payment.amount, payment.transaction_id) == ("", Decimal("120.00"), "3891")
+
+
+def test_the_data_holds_the_excused_absences_and_make_up_classes():
+    from attendance.tests.factories import MakeUpFactory
+
+    makeup = MakeUpFactory()
+
+    data = student_data(makeup.student)
+
+    assert [absence["makeup_granted"] for absence in data["excused_absences"]] == [True]
+    assert [(entry["status"], entry["date"]) for entry in data["makeups"]] == [
+        ("booked", makeup.session.session_date.isoformat())
+    ]
+    json.dumps(data)

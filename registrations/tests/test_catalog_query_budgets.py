@@ -17,14 +17,15 @@ pytestmark = pytest.mark.django_db
 CATALOG = "/"
 # A page rendered for the cache: the cache key, the cache's miss, when the next hold and offer run out, studio settings,
 # the logo's URL, the number of courses (for the page links), courses, slots, prices, the studio's closures, seats,
-# offers, waiting entries, and the page stored in the shared cache (a table: expired rows deleted, one upsert).
-RENDERED = 16
+# offers, seats held on single dates (make-up classes, excused absences), waiting entries, and the page stored in the
+# shared cache (a table: expired rows deleted, one upsert).
+RENDERED = 17
 # The course page counts no courses, and reads the slots once more for the form's choices.
 COURSE_PAGE_RENDERED = RENDERED
 # A page from the cache: the cache key, and the page read from the shared cache (a table).
 FROM_CACHE = 2
 # Signed in, never from the cache: studio settings, the logo's URL, the student, and the page's nine reads.
-SIGNED_IN = 12
+SIGNED_IN = 13
 
 
 def a_studio(courses: int, registrations_per_slot: int):
@@ -88,11 +89,11 @@ def test_signed_in_visitor_catalog_query_count_does_not_grow_with_the_studio(
 # A registration: the course, its slots and prices, the studio's closures (no seats: the form does not show them), the
 # settings, the student;
 # then in one transaction the new student, the slot lock (a new student has no registrations to check), seats, then
-# offers and waiting entries in one query, the registration, its history row, the email (logo, and its row in a savepoint for the dedupe key) and the
-# catalog version. No savepoints around the student or the registration; in a test the transaction is one (two more).
-# And the shared rate limit (the client's counter in the cache table: expired rows deleted, one upsert) and the count
-# of the client's unpaid holds under the slot lock.
-REGISTER_POST = 22
+# offers and waiting entries in one query, seats held on single dates, the registration, its history row, the email
+# (logo, and its row in a savepoint for the dedupe key) and the catalog version. No savepoints around the student or
+# the registration; in a test the transaction is one (two more). And the shared rate limit (the client's counter in
+# the cache table: expired rows deleted, one upsert) and the count of the client's unpaid holds under the slot lock.
+REGISTER_POST = 23
 
 
 @pytest.mark.parametrize("size", [(3, 1), (30, 5)])

@@ -39,7 +39,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from attendance.models import AttendanceRecord, ClassSession
+from attendance.absences import report_absence
+from attendance.makeups import book_makeup, makeup_choices
+from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
 from attendance.selectors import session_roster
 from attendance.services import generate_class_sessions, mark_attendance
 from courses.models import Course, CoursePricing, CourseSlot
@@ -473,6 +475,7 @@ def create_demo_studio(
         sessions = past_sessions([courses[key] for key in SESSION_COURSES], today=today)
         for number, session in enumerate(sessions):
             mark_paid_roster(session, admin=admin, number=number)
+        excuse_and_make_up(courses[SESSION_COURSES[0]], today=today)
         backdate_story(story=story, waitlist=waitlist, sessions=sessions, students=students.values(), now=now)
     return {
         "courses": Course.objects.count(),
@@ -482,6 +485,8 @@ def create_demo_studio(
         "waitlist entries": WaitlistEntry.objects.count(),
         "class sessions": ClassSession.objects.count(),
         "attendance records": AttendanceRecord.objects.count(),
+        "excused absences": Absence.objects.count(),
+        "make-up classes": MakeUp.objects.count(),
     }
 
 
@@ -695,6 +700,24 @@ def mark_paid_roster(session: ClassSession, *, admin: AbstractBaseUser | None, n
         for place, student in enumerate(paid, start=number * 3)
     }
     mark_attendance(session=session, marks=marks, marked_by=admin)
+
+
+def excuse_and_make_up(course: Course, *, today: datetime.date) -> None:
+    """A paid student told us they can't make the course's next class (the reminder's link) and picked a make-up in
+    another class: the rosters show them as excused in one and as a make-up in the other."""
+    session = (
+        ClassSession.objects.filter(course=course, is_canceled=False, session_date__gt=today)
+        .select_related("course", "slot")
+        .order_by("session_date", "start_time", "pk")
+        .first()
+    )
+    entry = next((e for e in session_roster(session).paid if e.registration is not None), None) if session else None
+    if entry is None:
+        return
+    absence = report_absence(session=session, student=entry.student, channel=Absence.Channel.EMAIL)
+    choice = next((choice for choice in makeup_choices(absence) if choice.seats_left > 0), None)
+    if choice is not None:
+        book_makeup(absence=absence, session=choice.session)
 
 
 def backdate_story(

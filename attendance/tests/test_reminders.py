@@ -1,0 +1,144 @@
+"""Class reminders: once per student and class, only for the classes a registration covers, with the signed link."""
+
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from attendance.absences import read_token, report_absence
+from attendance.makeups import book_makeup
+from attendance.models import Absence
+from attendance.reminders import send_class_reminders
+from attendance.services import cancel_session
+from attendance.tests.helpers import HOUR, paid, series, set_setting, starts
+from registrations.models import Registration
+from registrations.tests.factories import RegistrationFactory
+from studio.models import EmailLog
+
+pytestmark = pytest.mark.django_db
+
+LINK = re.compile(r"/me/cant-make-it/([^/\s]+)/")
+
+
+def reminders():
+    return EmailLog.objects.filter(kind="class_reminder").order_by("pk")
+
+
+def test_a_reminder_goes_to_each_student_once_however_often_the_command_runs():
+    slot, sessions = series()
+    ana, ben = paid(slot).student, paid(slot).student
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        assert send_class_reminders() == 2
+        assert send_class_reminders() == 0
+    with time_machine.travel(starts(sessions[0]) - 1 * HOUR, tick=False):
+        assert send_class_reminders() == 0
+
+    assert sorted(log.to_email for log in reminders()) == sorted([ana.email, ben.email])
+    assert {log.about for log in reminders()} == {sessions[0]}
+
+
+def test_the_reminder_says_when_and_where_and_has_a_working_cant_make_it_link(settings):
+    settings.SITE_URL = "https://studio.example.org"
+    slot, sessions = series(name="House L2 <b>")
+    ana = paid(slot).student
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        send_class_reminders()
+
+    log = reminders().get()
+    assert log.subject.startswith("Reminder: House L2 <b> · ")
+    assert "7–8:30 pm" in log.body_text and "Studio A" in log.body_text
+    assert "House L2 &lt;b&gt;" in log.body_html
+    assert "https://studio.example.org/me/cant-make-it/" in log.body_text
+    assert read_token(LINK.search(log.body_text).group(1)) == (sessions[0], ana)
+    assert "you get a make-up class" in log.body_text
+
+
+def test_no_reminder_before_the_lead_time_or_once_the_class_has_started():
+    slot, sessions = series()
+    paid(slot)
+
+    with time_machine.travel(starts(sessions[0]) - 25 * HOUR, tick=False):
+        assert send_class_reminders() == 0
+    with time_machine.travel(starts(sessions[0]) + HOUR, tick=False):
+        assert send_class_reminders() == 0
+
+
+def test_the_lead_time_is_a_setting_and_zero_turns_reminders_off():
+    slot, sessions = series()
+    paid(slot)
+    set_setting("class_reminder_hours", 0)
+
+    with time_machine.travel(starts(sessions[0]) - HOUR, tick=False):
+        assert send_class_reminders() == 0
+    set_setting("class_reminder_hours", 48)
+    with time_machine.travel(starts(sessions[0]) - 47 * HOUR, tick=False):
+        assert send_class_reminders() == 1
+
+
+def test_no_reminder_for_a_canceled_class_a_canceled_registration_or_an_excused_student():
+    slot, sessions = series()
+    RegistrationFactory(slot=slot, payment_status=Registration.PaymentStatus.CANCELED)
+    excused = paid(slot).student
+    report_absence(session=sessions[0], student=excused, channel=Absence.Channel.EMAIL)
+    other_slot, other = series(name="Salsa")
+    paid(other_slot)
+    cancel_session(session=other[0])
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        assert send_class_reminders() == 0
+
+
+def test_only_the_classes_a_registration_covers_are_reminded():
+    slot, sessions = series()
+    late_joiner = paid(slot, first_class_date=sessions[2].session_date).student
+    drop_in = paid(slot, pricing_type="drop_in", class_date=sessions[1].session_date).student
+
+    for session in sessions:
+        with time_machine.travel(starts(session) - 20 * HOUR, tick=False):
+            send_class_reminders()
+
+    sent = [(log.about.session_date, log.to_email) for log in reminders()]
+    assert sent == [
+        (sessions[1].session_date, drop_in.email),
+        (sessions[2].session_date, late_joiner.email),
+        (sessions[3].session_date, late_joiner.email),
+    ]
+
+
+def test_a_make_up_student_is_reminded_with_the_portal_to_cancel_and_an_unpaid_one_with_how_to_pay():
+    slot, sessions = series(name="House L2")
+    ana = paid(slot).student
+    absence = report_absence(session=sessions[0], student=ana, channel=Absence.Channel.EMAIL)
+    other_slot, other = series(name="House L1", difficulty="beginner", starts_in_days=8)
+    book_makeup(absence=absence, session=other[0])
+    unpaid = RegistrationFactory(slot=other_slot, payment_due_at=starts(other[0])).student  # holding till class
+
+    with time_machine.travel(starts(other[0]) - 20 * HOUR, tick=False):
+        assert send_class_reminders() == 2
+
+    by_email = {log.to_email: log for log in reminders()}
+    makeup_mail = by_email[ana.email]
+    assert makeup_mail.subject.startswith("Reminder: your make-up class, House L1")
+    assert "/me/cant-make-it/" not in makeup_mail.body_text and "/me/" in makeup_mail.body_text
+    unpaid_mail = by_email[unpaid.email]
+    assert "Your payment is not confirmed yet" in unpaid_mail.body_text
+    assert "/me/cant-make-it/" in unpaid_mail.body_text
+    assert "make-up class" not in unpaid_mail.body_text  # unpaid: no make-up earned
+
+
+def test_the_command_reports_how_many_it_sent_and_cron_runs_it():
+    slot, sessions = series()
+    paid(slot)
+    out = StringIO()
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        call_command("send_class_reminders", stdout=out)
+
+    assert out.getvalue().strip() == "Reminded 1."
+    crontab = (Path(__file__).resolve().parents[2] / "deploy" / "crontab").read_text()
+    assert re.search(r"^\*/10 \* \* \* \* .*manage\.py send_class_reminders", crontab, re.MULTILINE)
