@@ -24,6 +24,7 @@ from courses.models import Course, CourseSlot
 from dance_portal.crew import crew_eligibility
 from dance_portal.forms import CrewEligibilityForm
 from dance_portal.student_data import CannotErase, erase_student, student_data
+from registrations.admin_ledger import StudentCreditInline
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
@@ -86,7 +87,7 @@ class StudioStudentAdmin(StudentAdmin):
     """The student's page with their registrations and waitlist places, and their data: download it (JSON), read
     it, or erase it on request (dance_portal/student_data.py)."""
 
-    inlines = [RegistrationInline, WaitlistEntryInline]
+    inlines = [RegistrationInline, WaitlistEntryInline, StudentCreditInline]
     list_display = [name if name != "created_at" else "created" for name in StudentAdmin.list_display]
     created = moment_field("created_at", _("created at"))
     change_form_template = "admin/students/student/change_form.html"

@@ -24,6 +24,8 @@ from courses.models import Course
 from registrations import seats
 from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
+from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline, RegistrationBalance
+from registrations.admin_statements import StatementImportAdmin  # noqa: F401 - registers the statement pages
 from registrations.models import Registration, RegistrationEvent
 
 PaymentStatus = Registration.PaymentStatus
@@ -112,7 +114,7 @@ class CourseFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
+class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdmin):
     change_list_template = "admin/registrations/registration/change_list.html"
     list_display = [
         "reference",
@@ -202,7 +204,8 @@ class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
         (_("Cancellation"), {"fields": ["canceled", "canceled_by", "cancel_reason"]}),
         (_("History"), {"fields": ["created", "updated"]}),
     ]
-    inlines = [RegistrationEventInline]
+    # The ledger's rows show only to staff with the view permission of each (money is the Studio admin's).
+    inlines = [RegistrationEventInline, PaymentInline, RefundInline, CreditEntryInline]
 
     # Moments, dates and money in the portal's words (courses/formatting.py).
     amount = money_field("payment_amount", _("amount"))
