@@ -30,6 +30,7 @@ from students.admin import StudentAdmin
 from students.models import Student
 from students.services import classify_students
 from studio.admin import EmailLogAdmin, SystemSettingAdmin
+from studio.admin_site import ViewOnly
 from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 
@@ -37,19 +38,10 @@ ACTIVE_REGISTRATIONS = Q(registrations__payment_status__in=Registration.ACTIVE_S
 CREW_MEMBER = Student.StudentType.CREW_MEMBER
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ViewOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RegistrationInline(ReadOnlyInline):

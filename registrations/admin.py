@@ -27,6 +27,7 @@ from registrations.admin_changelist import RegistrationChangeList
 from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline, RegistrationBalance
 from registrations.admin_statements import StatementImportAdmin  # noqa: F401 - registers the statement pages
 from registrations.models import Registration, RegistrationEvent
+from studio.admin_site import ViewOnly
 
 PaymentStatus = Registration.PaymentStatus
 
@@ -35,7 +36,7 @@ def actor_name(event: RegistrationEvent) -> str:
     return event.actor_label or (event.actor.get_username() if event.actor else "")
 
 
-class RegistrationEventInline(admin.TabularInline):
+class RegistrationEventInline(ViewOnly, admin.TabularInline):
     """The registration's history, read-only: written by the services only."""
 
     model = RegistrationEvent
@@ -47,15 +48,6 @@ class RegistrationEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("by"))
     def by(self, obj):
@@ -296,7 +288,7 @@ class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdm
 
 
 @admin.register(RegistrationEvent)
-class RegistrationEventAdmin(admin.ModelAdmin):
+class RegistrationEventAdmin(ViewOnly, admin.ModelAdmin):
     """Every registration's history in one list, read-only."""
 
     list_display = ["when", "registration", "from_status", "to_status", "by", "reason"]
@@ -311,15 +303,6 @@ class RegistrationEventAdmin(admin.ModelAdmin):
     list_select_related = ["registration__student", "registration__course", "actor"]
     date_hierarchy = "created_at"
     when = moment_field("created_at", _("when"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("by"))
     def by(self, obj):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import money
 from registrations import ledger
 from registrations.models import CreditEntry, Payment, Refund
+from studio.admin_site import ViewOnly
 from studio.csv import csv_response
 
 LEDGER_CSV_HEADER = [
@@ -29,17 +30,8 @@ LEDGER_CSV_HEADER = [
 ]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnly, admin.ModelAdmin):
     """Listed and viewed only: the services write these rows, and nothing edits or deletes them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payment)
@@ -155,20 +147,11 @@ class CreditEntryAdmin(ReadOnlyAdmin):
 # --- on a registration's page --------------------------------------------------------------------------------------------
 
 
-class LedgerInline(admin.TabularInline):
+class LedgerInline(ViewOnly, admin.TabularInline):
     """Read-only rows of the ledger on a registration's page; shown to those with the model's view permission."""
 
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PaymentInline(LedgerInline):
