@@ -130,14 +130,7 @@ def seat_for(session: ClassSession, student: Student, *, now: datetime.datetime)
         "payment_status", "pk"
     )  # "completed" sorts before "pending": paid first
     for registration in candidates:
-        if covers_session(
-            slot_id=registration.slot_id,
-            class_date=registration.class_date,
-            first_class_date=registration.first_class_date,
-            pricing_type=registration.pricing_type,
-            session=session,
-            is_dated=session.course.is_dated,
-        ):
+        if covers_session(registration, session):
             return registration
     return None
 

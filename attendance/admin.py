@@ -17,6 +17,7 @@ from attendance.services import cancel_session, delete_sessions
 from courses.admin_columns import day_field, moment_field
 from courses.formatting import time_range
 from students.admin import ExportsContacts
+from studio.admin_site import ViewOnly
 from studio.csv import csv_response
 
 
@@ -181,7 +182,7 @@ def export_attendance_csv(modeladmin, request, queryset):
 
 
 @admin.register(AttendanceRecord)
-class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
+class AttendanceRecordAdmin(ViewOnly, ExportsContacts, admin.ModelAdmin):
     """Attendance records, read-only: they are written on the session's roster page (the door tablet), which checks
     the roster, the session's date and who marks. A correction is made there too."""
 
@@ -205,27 +206,9 @@ class AttendanceRecordAdmin(ExportsContacts, admin.ModelAdmin):
         url = reverse("attendance:detail", args=[obj.session_id])
         return format_html('<a href="{}">{}</a>', url, _("Correct it on the roster"))
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(ViewOnly, admin.ModelAdmin):
     """Written by the services only (the student's link and portal, the studio's actions); the admin reads them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Absence)

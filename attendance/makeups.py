@@ -125,17 +125,7 @@ def _in_class(absence: Absence, *, now: datetime.datetime):
     )
 
     def has_seat(session: ClassSession) -> bool:
-        return session.pk in makeups or any(
-            covers_session(
-                slot_id=registration.slot_id,
-                class_date=registration.class_date,
-                first_class_date=registration.first_class_date,
-                pricing_type=registration.pricing_type,
-                session=session,
-                is_dated=session.course.is_dated,
-            )
-            for registration in registrations
-        )
+        return session.pk in makeups or any(covers_session(registration, session) for registration in registrations)
 
     return has_seat
 

@@ -40,23 +40,16 @@ def session_ends_at(session: ClassSession) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(session.session_date, session.end_time))
 
 
-def covers_session(
-    *,
-    slot_id: int,
-    class_date: datetime.date | None,
-    first_class_date: datetime.date | None,
-    pricing_type: str,
-    session: ClassSession,
-    is_dated: bool,
-) -> bool:
-    """Whether a registration (slot, class date, first class, pricing type) is for this session: of its slot, and a
-    class it covers (registrations.pricing.covers_class: a late joiner's registration starts at its first class)."""
-    return slot_id == session.slot_id and covers_class(
-        pricing_type=pricing_type,
-        class_date=class_date,
-        first_class_date=first_class_date,
+def covers_session(registration, session: ClassSession, *, is_dated: bool | None = None) -> bool:
+    """Whether a registration (or a row with its slot_id, class_date, first_class_date and pricing_type) is for this
+    session: of its slot, and a class it covers (registrations.pricing.covers_class: a late joiner's registration
+    starts at its first class). `is_dated`: the session's course's, when the caller has it at hand."""
+    return registration.slot_id == session.slot_id and covers_class(
+        pricing_type=registration.pricing_type,
+        class_date=registration.class_date,
+        first_class_date=registration.first_class_date,
         day=session.session_date,
-        is_dated=is_dated,
+        is_dated=session.course.is_dated if is_dated is None else is_dated,
     )
 
 
@@ -192,14 +185,7 @@ def session_roster(session: ClassSession, *, now: datetime.datetime | None = Non
     )
     by_student: dict[int, RosterEntry] = {}
     for registration in registrations:
-        if not covers_session(
-            slot_id=registration.slot_id,
-            class_date=registration.class_date,
-            first_class_date=registration.first_class_date,
-            pricing_type=registration.pricing_type,
-            session=session,
-            is_dated=is_dated,
-        ):
+        if not covers_session(registration, session, is_dated=is_dated):
             continue
         is_paid = registration.payment_status == PaymentStatus.COMPLETED
         known = by_student.get(registration.student_id)
@@ -241,15 +227,7 @@ def was_on_roster(session: ClassSession, student_id: int) -> bool:
         "slot_id", "class_date", "first_class_date", "pricing_type"
     )
     return MakeUp.objects.filter(session=session, student_id=student_id).exists() or any(
-        covers_session(
-            slot_id=registration.slot_id,
-            class_date=registration.class_date,
-            first_class_date=registration.first_class_date,
-            pricing_type=registration.pricing_type,
-            session=session,
-            is_dated=session.course.is_dated,
-        )
-        for registration in registrations
+        covers_session(registration, session) for registration in registrations
     )
 
 
@@ -277,10 +255,10 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
     )
     # Grouped by slot: each session looks only at its own slot's registrations, not at every one in the window.
     registrations_by_slot = defaultdict(list)
-    for slot_id, class_date, first_class_date, pricing_type, student_id in Registration.objects.filter(
+    for row in Registration.objects.filter(
         seats.holds_seat(now), slot_id__in={s.slot_id for s in sessions}
-    ).values_list("slot_id", "class_date", "first_class_date", "pricing_type", "student_id"):
-        registrations_by_slot[slot_id].append((class_date, first_class_date, pricing_type, student_id))
+    ).values_list("slot_id", "class_date", "first_class_date", "pricing_type", "student_id", named=True):
+        registrations_by_slot[row.slot_id].append(row)
     marked = set(AttendanceRecord.objects.filter(session__in=sessions).values_list("session_id", "student_id"))
     marked |= set(standing_absences(now).filter(session__in=sessions).values_list("session_id", "student_id"))
     makeups_by_session = defaultdict(set)
@@ -288,16 +266,7 @@ def door_sessions(*, now: datetime.datetime | None = None, days: int = DOOR_WIND
         makeups_by_session[session_id].add(student_id)
     for session in sessions:
         roster = makeups_by_session[session.pk] | {
-            student_id
-            for class_date, first_class_date, pricing_type, student_id in registrations_by_slot[session.slot_id]
-            if covers_session(
-                slot_id=session.slot_id,
-                class_date=class_date,
-                first_class_date=first_class_date,
-                pricing_type=pricing_type,
-                session=session,
-                is_dated=session.course.is_dated,
-            )
+            row.student_id for row in registrations_by_slot[session.slot_id] if covers_session(row, session)
         }
         session.roster_size = len(roster)
         session.marked_count = sum(1 for student_id in roster if (session.pk, student_id) in marked)
@@ -436,14 +405,7 @@ def completion_for_course(
     for registration in registrations:
         students[registration.student_id] = registration.student
         for session in sessions:
-            if covers_session(
-                slot_id=registration.slot_id,
-                class_date=registration.class_date,
-                first_class_date=registration.first_class_date,
-                pricing_type=registration.pricing_type,
-                session=session,
-                is_dated=course.is_dated,
-            ):
+            if covers_session(registration, session, is_dated=course.is_dated):
                 expected.add((registration.student_id, session.pk))
     registered = set(students)
     statuses: dict[tuple[int, int], str] = {}

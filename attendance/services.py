@@ -17,6 +17,7 @@ from attendance.models import AttendanceRecord, ClassSession, MakeUp
 from attendance.selectors import session_roster
 from courses.formatting import day, time_of_day
 from courses.models import Course
+from registrations import ledger
 from students.models import Student
 from studio.emails import send_email
 
@@ -107,9 +108,10 @@ class SessionHasAttendance(AttendanceError):
 
 
 def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
-    """Cancels a class session (is_canceled, canceled_at, the reason) and, after the commit, emails everyone on its
-    roster the reason if it has not taken place yet; the make-ups booked into it are canceled and returned to their
-    students. Idempotent: returns False and sends nothing when it was already canceled."""
+    """Cancels a class session (is_canceled, canceled_at, the reason) and, if it has not taken place yet, grants every
+    student who paid for it their share of the price as account credit (registrations.ledger.credit_canceled_class)
+    and, after the commit, emails everyone on its roster the reason; the make-ups booked into it are canceled and
+    returned to their students. Idempotent: returns False and changes nothing when it was already canceled."""
     reason = str(reason).strip()[:CANCEL_REASON_MAX_LENGTH]
     with transaction.atomic():
         # of=self: lock the session only, not the joined slot that registrations lock to count seats.
@@ -124,9 +126,20 @@ def cancel_session(*, session: ClassSession, reason: str = "") -> bool:
         session.save(update_fields=["is_canceled", "canceled_at", "cancel_reason", "updated_at"])
         # A past session canceled after the fact (it did not happen) only leaves the completion figures.
         if session.session_date >= timezone.localdate():
+            # A student who had excused themselves from it gave that class up already (with a make-up, if in time).
+            excused = frozenset(
+                session.absences.filter(undone_at__isnull=True).values_list("registration_id", flat=True)
+            )
+            credits = ledger.credit_canceled_class(slot=session.slot, class_date=session.session_date, excused=excused)
             for entry in session_roster(session).entries:
                 transaction.on_commit(
-                    partial(_email_session_canceled, session=session, student=entry.student, makeup=entry.makeup),
+                    partial(
+                        _email_session_canceled,
+                        session=session,
+                        student=entry.student,
+                        makeup=entry.makeup,
+                        credit=credits.get(entry.student.pk),
+                    ),
                     robust=True,  # one bad address must not stop the other emails
                 )
         for makeup in MakeUp.objects.filter(session=session, status=MakeUp.Status.BOOKED):
@@ -143,12 +156,20 @@ def cancel_sessions_on_closure(sender, *, date, reason: str, **kwargs) -> int:
     )
 
 
-def _email_session_canceled(*, session: ClassSession, student: Student, makeup: MakeUp | None = None) -> None:
+def _email_session_canceled(
+    *, session: ClassSession, student: Student, makeup: MakeUp | None = None, credit=None
+) -> None:
     send_email(
         kind="session_canceled",
         to=student.email,
         about=session,
-        context={"student": student, "session": session, "course": session.course, "makeup": makeup},
+        context={
+            "student": student,
+            "session": session,
+            "course": session.course,
+            "makeup": makeup,
+            "credit": credit,
+        },
         dedupe_key=f"session_canceled:{session.pk}:{student.pk}",
     )
 

@@ -18,6 +18,7 @@ from class_messages.models import ClassMessage, MessageOptOut
 from class_messages.selectors import Target
 from courses.admin_columns import moment_field
 from courses.models import Course, CourseSlot
+from studio.admin_site import ViewOnly
 
 # What a message can be sent from: the name in its URL and the model.
 TARGET_MODELS = {"course": Course, "slot": CourseSlot, "session": ClassSession}
@@ -53,7 +54,7 @@ class MessageClassAdminMixin:
 
 
 @admin.register(ClassMessage)
-class ClassMessageAdmin(admin.ModelAdmin):
+class ClassMessageAdmin(ViewOnly, admin.ModelAdmin):
     """Messages sent, read-only; a new one is written from its class (MessageClassAdminMixin)."""
 
     list_display = [
@@ -91,15 +92,6 @@ class ClassMessageAdmin(admin.ModelAdmin):
     def emails_link(self, obj):
         url = reverse("admin:studio_emaillog_changelist")
         return format_html('<a href="{}?q={}">{}</a>', url, f"class_message:{obj.pk}:", _("Each student's email"))
-
-    def has_add_permission(self, request):
-        return False  # written from its class: compose_view
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

@@ -24,11 +24,13 @@ from courses.models import Course, CourseSlot
 from dance_portal.crew import crew_eligibility
 from dance_portal.forms import CrewEligibilityForm
 from dance_portal.student_data import CannotErase, erase_student, student_data
+from registrations.admin_ledger import StudentCreditInline
 from registrations.models import Registration
 from students.admin import StudentAdmin
 from students.models import Student
 from students.services import classify_students
 from studio.admin import EmailLogAdmin, SystemSettingAdmin
+from studio.admin_site import ViewOnly
 from studio.models import EmailLog, SystemSetting
 from waitlist.models import WaitlistEntry
 
@@ -36,19 +38,10 @@ ACTIVE_REGISTRATIONS = Q(registrations__payment_status__in=Registration.ACTIVE_S
 CREW_MEMBER = Student.StudentType.CREW_MEMBER
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ViewOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RegistrationInline(ReadOnlyInline):
@@ -86,7 +79,7 @@ class StudioStudentAdmin(StudentAdmin):
     """The student's page with their registrations and waitlist places, and their data: download it (JSON), read
     it, or erase it on request (dance_portal/student_data.py)."""
 
-    inlines = [RegistrationInline, WaitlistEntryInline]
+    inlines = [RegistrationInline, WaitlistEntryInline, StudentCreditInline]
     list_display = [name if name != "created_at" else "created" for name in StudentAdmin.list_display]
     created = moment_field("created_at", _("created at"))
     change_form_template = "admin/students/student/change_form.html"

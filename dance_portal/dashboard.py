@@ -1,5 +1,5 @@
-"""The studio dashboard on the admin index (README "The studio's admin"): pending payments, revenue, fill per course and
-slot, waitlist lengths and today's sessions.
+"""The studio dashboard on the admin index (README "The studio's admin"): pending payments, revenue (payments less
+refunds, per month), fill per course and slot, waitlist lengths and today's sessions.
 
 It stays the same size whatever the size of the studio: a morning glance, not the full lists. It shows the first
 DASHBOARD_COURSES open courses in the order the studio runs them (running now, then starting next) with their slot
@@ -10,14 +10,14 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 from django.utils import timezone
 
 from attendance.models import ClassSession
 from attendance.selectors import door_sessions
 from courses.models import Course, CourseSlot
 from courses.selectors import studio_today
-from registrations import seats
+from registrations import ledger, seats
 from registrations.models import Registration
 from waitlist.models import WaitlistEntry
 
@@ -25,6 +25,8 @@ PaymentStatus = Registration.PaymentStatus
 
 # How many courses the fill bars and the waitlist lengths show; the rest are one click away.
 DASHBOARD_COURSES = 10
+# Months of revenue shown; the ledger CSV has every one.
+REVENUE_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,10 @@ class Waitlist:
 class Dashboard:
     today: datetime.date
     pending_count: int
-    pending_amount: Decimal
+    pending_amount: Decimal  # still due: their amounts less the credit used and what was received
     reported_count: int  # pending registrations whose student says they paid
-    revenue: Decimal
+    revenue: Decimal  # this month's payments less refunds
+    revenue_months: list[ledger.MonthRevenue]  # the last REVENUE_MONTHS months, this one first
     courses: list[CourseFill]  # the first DASHBOARD_COURSES open courses
     course_total: int  # open courses in all
     waitlists: list[Waitlist]  # the DASHBOARD_COURSES longest waitlists of open courses, longest first
@@ -80,16 +83,20 @@ class Dashboard:
 
 
 def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
-    """The dashboard in 10 queries, whatever the size of the studio: money (1), courses, their number and slots (3),
-    seats (2), waitlists (1), sessions (3)."""
+    """The dashboard in 16 queries, whatever the size of the studio: money (4), courses, their number and slots (3),
+    seats (3), waitlists (1), sessions (5)."""
     now = now or timezone.now()
     pending = Q(payment_status=PaymentStatus.PENDING)
     money = Registration.objects.aggregate(
         pending_count=Count("pk", filter=pending),
-        pending_amount=Sum("payment_amount", filter=pending),
+        pending_amount=Sum(F("payment_amount") - F("credit_applied"), filter=pending),
         reported_count=Count("pk", filter=pending & Q(payment_reported_at__isnull=False)),
-        revenue=Sum("payment_amount", filter=Q(payment_status=PaymentStatus.COMPLETED)),
     )
+    # What pending registrations received already (part payments): a few rows, whatever the size of the studio.
+    received = ledger.with_balances(Registration.objects.filter(pending)).aggregate(
+        paid=Sum("ledger_paid"), refunded=Sum("ledger_refunded")
+    )
+    revenue_months = ledger.revenue_by_month(months=REVENUE_MONTHS, now=now)
     today = studio_today()
     open_courses = Course.objects.filter(is_active=True, end_date__gte=today)
     # The catalog's order: what runs now, then what starts next. Cheap (no seat count decides who is shown),
@@ -122,9 +129,12 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
     return Dashboard(
         today=today,
         pending_count=money["pending_count"],
-        pending_amount=money["pending_amount"] or Decimal("0"),
+        pending_amount=(money["pending_amount"] or Decimal("0"))
+        - (received["paid"] or Decimal("0"))
+        + (received["refunded"] or Decimal("0")),
         reported_count=money["reported_count"],
-        revenue=money["revenue"] or Decimal("0"),
+        revenue=revenue_months[0].net,
+        revenue_months=revenue_months,
         courses=fills,
         course_total=open_courses.count(),
         waitlists=[

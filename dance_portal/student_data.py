@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from attendance.models import Absence, AttendanceRecord, MakeUp
-from registrations.models import Registration
+from registrations import ledger
+from registrations.models import CreditEntry, Registration
 from students import services as student_services
 from students.models import Student
 from studio.emails import redact_emails_to
@@ -41,12 +42,12 @@ def _row(obj, fields: list[str], **extra) -> dict:
 
 def student_data(student: Student) -> dict:
     """Everything the portal holds about `student`, as plain data (dates in ISO, money as strings): the profile,
-    registrations with their history, attendance, excused absences and make-up classes, waitlist places and the emails
-    sent to them."""
+    registrations with their history, payments and refunds, account credit, attendance, excused absences and make-up
+    classes, waitlist places and the emails sent to them."""
     registrations = (
         Registration.objects.filter(student=student)
         .select_related("course", "slot")
-        .prefetch_related("events")
+        .prefetch_related("events", "payments", "refunds")
         .order_by("created_at", "pk")
     )
     return {
@@ -93,8 +94,21 @@ def student_data(student: Student) -> dict:
                     _row(event, ["from_status", "to_status", "actor_label", "reason", "created_at"])
                     for event in registration.events.all()
                 ],
+                payments=[
+                    _row(payment, ["amount", "method", "received_at", "transaction_id", "note"])
+                    for payment in sorted(registration.payments.all(), key=lambda p: (p.received_at, p.pk))
+                ],
+                refunds=[
+                    _row(refund, ["amount", "method", "reason", "created_at"])
+                    for refund in sorted(registration.refunds.all(), key=lambda r: (r.created_at, r.pk))
+                ],
             )
             for registration in registrations
+        ],
+        "account_credit": [
+            _row(entry, ["kind", "reason", "amount", "class_date", "expires_at", "note", "created_at"])
+            | {"registration": entry.registration.reference if entry.registration else None}
+            for entry in CreditEntry.objects.filter(student=student).select_related("registration").order_by("pk")
         ],
         "attendance": [
             _row(record, ["status", "marked_at"], course=record.session.course.name, date=record.session.session_date)
@@ -158,4 +172,5 @@ def erase_student(*, student: Student) -> Student:
         )
         student = student_services.anonymise_student(student=student)
         redact_emails_to(address=address, placeholder=student.email)
+        ledger.forget_payer_details(student=student)
     return student

@@ -21,7 +21,7 @@ from attendance.models import Absence, ClassSession, MakeUp
 from courses.formatting import schedule_text
 from courses.selectors import studio_today
 from portal import calendar, selectors
-from registrations import seats, transitions
+from registrations import ledger, seats, transitions
 from registrations.errors import RegistrationError
 from registrations.models import Registration
 from students import services as student_services
@@ -50,12 +50,13 @@ def home(request):
 
 
 def _portal_page(request, student: Student, *, profile_form: ProfileForm | None = None):
-    registrations = list(selectors.student_registrations(student))
+    registrations = list(ledger.with_balances(selectors.student_registrations(student)))
     today = studio_today()
     # Upcoming: active with a class still to come. History: canceled, expired, and classes that are over.
     active = [r for r in registrations if r.payment_status in Registration.ACTIVE_STATUSES and _last_class(r) >= today]
     now = timezone.now()
     for registration in active:
+        registration.balance = ledger.balance_from(registration)
         registration.is_pending = registration.payment_status == Registration.PaymentStatus.PENDING
         registration.hold_ran_out = seats.has_hold_run_out(registration, now=now)
         registration.schedule = schedule_text(registration.slot, registration.class_date, registration.first_class_date)
@@ -69,6 +70,8 @@ def _portal_page(request, student: Student, *, profile_form: ProfileForm | None 
             (r for r in registrations if r not in active), key=lambda r: (r.created_at, r.pk), reverse=True
         ),
         "waitlist_entries": list(selectors.student_waitlist_entries(student)),
+        "credit": ledger.credit_balance(student, now=now),
+        "credit_history": ledger.credit_history(student),
         "upcoming_classes": selectors.upcoming_classes(student, now=now),
         "open_makeups": makeups.open_makeups(student, now=now),
         "profile_form": profile_form or ProfileForm.for_student(student),

@@ -24,7 +24,10 @@ from courses.models import Course
 from registrations import seats
 from registrations.admin_actions import RegistrationActions
 from registrations.admin_changelist import RegistrationChangeList
+from registrations.admin_ledger import CreditEntryInline, PaymentInline, RefundInline, RegistrationBalance
+from registrations.admin_statements import StatementImportAdmin  # noqa: F401 - registers the statement pages
 from registrations.models import Registration, RegistrationEvent
+from studio.admin_site import ViewOnly
 
 PaymentStatus = Registration.PaymentStatus
 
@@ -33,7 +36,7 @@ def actor_name(event: RegistrationEvent) -> str:
     return event.actor_label or (event.actor.get_username() if event.actor else "")
 
 
-class RegistrationEventInline(admin.TabularInline):
+class RegistrationEventInline(ViewOnly, admin.TabularInline):
     """The registration's history, read-only: written by the services only."""
 
     model = RegistrationEvent
@@ -45,15 +48,6 @@ class RegistrationEventInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("by"))
     def by(self, obj):
@@ -112,7 +106,7 @@ class CourseFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
+class RegistrationAdmin(RegistrationBalance, RegistrationActions, admin.ModelAdmin):
     change_list_template = "admin/registrations/registration/change_list.html"
     list_display = [
         "reference",
@@ -202,7 +196,8 @@ class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
         (_("Cancellation"), {"fields": ["canceled", "canceled_by", "cancel_reason"]}),
         (_("History"), {"fields": ["created", "updated"]}),
     ]
-    inlines = [RegistrationEventInline]
+    # The ledger's rows show only to staff with the view permission of each (money is the Studio admin's).
+    inlines = [RegistrationEventInline, PaymentInline, RefundInline, CreditEntryInline]
 
     # Moments, dates and money in the portal's words (courses/formatting.py).
     amount = money_field("payment_amount", _("amount"))
@@ -293,7 +288,7 @@ class RegistrationAdmin(RegistrationActions, admin.ModelAdmin):
 
 
 @admin.register(RegistrationEvent)
-class RegistrationEventAdmin(admin.ModelAdmin):
+class RegistrationEventAdmin(ViewOnly, admin.ModelAdmin):
     """Every registration's history in one list, read-only."""
 
     list_display = ["when", "registration", "from_status", "to_status", "by", "reason"]
@@ -308,15 +303,6 @@ class RegistrationEventAdmin(admin.ModelAdmin):
     list_select_related = ["registration__student", "registration__course", "actor"]
     date_hierarchy = "created_at"
     when = moment_field("created_at", _("when"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("by"))
     def by(self, obj):

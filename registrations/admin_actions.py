@@ -14,8 +14,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from registrations import seats, services, transitions
-from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RegisterStudentForm, ReopenForm
+from courses.formatting import money
+from registrations import ledger, seats, services, transitions
+from registrations.admin_forms import CancelForm, ConfirmPaymentForm, RefundForm, RegisterStudentForm, ReopenForm
 from registrations.errors import RegistrationError
 from registrations.models import Registration
 from students.admin import ExportsContacts
@@ -76,6 +77,7 @@ class RegistrationActions(ExportsContacts):
         "confirm_payments_over_capacity",
         "cancel_registrations",
         "reopen_registrations",
+        "record_refund",
         "export_csv",
     ]
 
@@ -123,13 +125,24 @@ class RegistrationActions(ExportsContacts):
         action = "confirm_payments_over_capacity" if over_capacity else "confirm_payments"
         form = ConfirmPaymentForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            if (data["amount"] is not None or data["transaction_id"]) and queryset.count() > 1:
+                form.add_error(None, _("An amount or a transaction id is for one registration at a time."))
+        if form.is_bound and form.is_valid():
             outcome = transitions.confirm_payments(
                 registrations=queryset.order_by("pk"),
                 actor=request.user,
-                method=form.cleaned_data["method"],
-                note=form.cleaned_data["note"],
+                method=data["method"],
+                note=data["note"],
                 over_capacity=over_capacity,
+                amount=data["amount"],
+                transaction_id=data["transaction_id"],
             )
+            # A payment that left something due recorded the money and kept the registration waiting for the rest.
+            part_paid = Registration.objects.filter(
+                pk__in=[r.pk for r in outcome.done], payment_status=Registration.PaymentStatus.PENDING
+            )
+            outcome.done = [r for r in outcome.done if r.pk not in {p.pk for p in part_paid}]
             self._report(
                 request,
                 outcome,
@@ -143,6 +156,13 @@ class RegistrationActions(ExportsContacts):
                 ),
                 unchanged=_("Already paid, nothing changed: %(references)s."),
             )
+            for registration in ledger.with_balances(part_paid):
+                self.message_user(
+                    request,
+                    _("%(reference)s: payment recorded, %(due)s still due; the student was emailed how to pay it.")
+                    % {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)},
+                    messages.WARNING,
+                )
             return self._done(request, queryset)
         return self._action_page(
             request,
@@ -185,26 +205,78 @@ class RegistrationActions(ExportsContacts):
 
     @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
     def cancel_registrations(self, request, queryset):
-        return self._apply_with_reason(
+        money_paid = any(ledger.balance_from(r).covered > 0 for r in ledger.with_balances(queryset))
+        form = CancelForm(request.POST if "apply" in request.POST else None, money_paid=money_paid)
+        if form.is_bound and form.is_valid():
+            outcome = transitions.cancel_registrations(
+                registrations=queryset.order_by("pk"),
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                settle=form.cleaned_data.get("settle", ""),
+            )
+            self._report(
+                request,
+                outcome,
+                done=lambda n: (
+                    ngettext(
+                        "Canceled %(count)d registration; the student was emailed.",
+                        "Canceled %(count)d registrations; the students were emailed.",
+                        n,
+                    )
+                    % {"count": n}
+                ),
+                unchanged=_("Already canceled, nothing changed: %(references)s."),
+            )
+            return self._done(request, queryset)
+        return self._action_page(
             request,
             queryset,
             action="cancel_registrations",
-            form_class=CancelForm,
-            service=transitions.cancel_registrations,
-            done=lambda n: (
-                ngettext(
-                    "Canceled %(count)d registration; the student was emailed.",
-                    "Canceled %(count)d registrations; the students were emailed.",
-                    n,
+            form=form,
+            title=_("Cancel registrations"),
+            intro=_("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
+            submit=_("Cancel the registrations"),
+        )
+
+    @admin.action(description=_("Record a refund"), permissions=["change"])
+    def record_refund(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Record a refund for one registration at a time."), messages.ERROR)
+            return None
+        registration = queryset.get()
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                ledger.record_refund(
+                    registration=registration,
+                    amount=data["amount"],
+                    method=data["method"],
+                    reason=data["reason"],
+                    transaction_id=data["transaction_id"],
+                    recorded_by=request.user,
                 )
-                % {"count": n}
+            except RegistrationError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+            else:
+                self.message_user(
+                    request,
+                    _("Recorded a refund of %(amount)s for %(reference)s.")
+                    % {"amount": money(data["amount"]), "reference": registration.reference},
+                    messages.SUCCESS,
+                )
+                return self._done(request, queryset)
+        return self._action_page(
+            request,
+            queryset,
+            action="record_refund",
+            form=form,
+            title=_("Record a refund"),
+            intro=_(
+                "Record money given back to the student (send it yourself by Venmo or Zelle), or correct a payment "
+                "recorded by mistake. Its status does not change: to cancel the registration too, use Cancel."
             ),
-            unchanged=_("Already canceled, nothing changed: %(references)s."),
-            page={
-                "title": _("Cancel registrations"),
-                "intro": _("Cancel these registrations. Each student is emailed the reason and the seat is freed."),
-                "submit": _("Cancel the registrations"),
-            },
+            submit=_("Record the refund"),
         )
 
     @admin.action(description=_("Re-open (if a seat is free)"), permissions=["change"])
@@ -261,6 +333,8 @@ class RegistrationActions(ExportsContacts):
             buttons.append(("cancel_registrations", _("Cancel registration")))
         if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
             buttons.append(("reopen_registrations", _("Re-open")))
+        if request.user.has_perm("registrations.add_refund") and ledger.balance(registration).cash_covered > 0:
+            buttons.append(("record_refund", _("Record a refund")))
         return buttons
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -306,6 +380,7 @@ class RegistrationActions(ExportsContacts):
                     over_capacity=data["over_capacity"],
                     amount=data["amount"],
                     reason=data["reason"],
+                    use_credit=data["use_credit"],
                     actor=request.user,
                 )
             except EmailTaken as taken:
@@ -320,10 +395,14 @@ class RegistrationActions(ExportsContacts):
             except RegistrationError as error:
                 form.add_error(error.field if error.field in form.fields else None, str(error))
             else:
+                message = (
+                    _("Registered %(student)s: %(reference)s, confirmed (nothing to pay).")
+                    if registration.payment_status == Registration.PaymentStatus.COMPLETED
+                    else _("Registered %(student)s: %(reference)s, waiting for payment.")
+                )
                 self.message_user(
                     request,
-                    _("Registered %(student)s: %(reference)s, waiting for payment.")
-                    % {"student": registration.student.full_name, "reference": registration.reference},
+                    message % {"student": registration.student.full_name, "reference": registration.reference},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:registrations_registration_change", args=[registration.pk]))

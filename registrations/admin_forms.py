@@ -1,12 +1,15 @@
 """The forms of the registration admin's actions (confirm, cancel, re-open) and of "Register a student". They check
 the input; the services apply every rule."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import CoursePricing, CourseSlot
-from registrations.models import Registration
+from registrations.ledger import Settle
+from registrations.models import Payment, Refund, Registration
 from students.models import Student
 from students.services import StudentDetails
 
@@ -16,6 +19,24 @@ class ConfirmPaymentForm(forms.Form):
         label=_("Paid with"),
         choices=[("", _("As the student chose")), *Registration.PaymentMethod.choices],
         required=False,
+    )
+    amount = forms.DecimalField(
+        label=_("Amount received"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=8,
+        decimal_places=2,
+        help_text=_(
+            "Leave empty for the balance due. Less: a partial payment (the registration keeps waiting for the rest). "
+            "More: the rest becomes the student's account credit."
+        ),
+    )
+    transaction_id = forms.CharField(
+        label=_("Transaction id"),
+        required=False,
+        max_length=Payment._meta.get_field("transaction_id").max_length,
+        help_text=_("Optional: Venmo's or the bank's id. A transaction id is recorded once."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
     note = forms.CharField(
         label=_("Transaction note"),
@@ -31,6 +52,44 @@ class CancelForm(forms.Form):
         label=_("Reason"),
         max_length=Registration._meta.get_field("cancel_reason").max_length,
         help_text=_("Sent to the student in the cancellation email."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    settle = forms.ChoiceField(
+        label=_("What was paid"),
+        choices=Settle.CHOICES,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "For the registrations with something paid: a refund is recorded (credit they used comes back as "
+            "credit), or all of it becomes the student's account credit, or the studio keeps it."
+        ),
+    )
+
+    def __init__(self, *args, money_paid: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not money_paid:
+            # Nothing paid on any of them: nothing to settle.
+            del self.fields["settle"]
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        min_value=Decimal("0.01"),
+        max_digits=8,
+        decimal_places=2,
+        help_text=_("At most what the registration received and still covers it."),
+    )
+    method = forms.ChoiceField(label=_("Refunded with"), choices=Registration.PaymentMethod.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=Refund._meta.get_field("reason").max_length,
+        help_text=_("E.g. “missed the first class”, or “payment recorded twice by mistake”."),
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    transaction_id = forms.CharField(
+        label=_("Transaction id"),
+        required=False,
+        max_length=Refund._meta.get_field("transaction_id").max_length,
         widget=forms.TextInput(attrs={"class": "vTextField"}),
     )
 
@@ -86,6 +145,12 @@ class RegisterStudentForm(forms.Form):
         max_length=200,
         help_text=_("Recorded in the registration's history."),
         widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    use_credit = forms.BooleanField(
+        label=_("Use the student's account credit"),
+        required=False,
+        initial=True,
+        help_text=_("Their credit is taken off the amount; covered in full, the registration is confirmed at once."),
     )
 
     NEW_STUDENT_FIELDS = ["first_name", "last_name", "email", "phone"]

@@ -147,6 +147,11 @@ class HoldsByClientAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": _("Release these holds"),
             "subtitle": None,
+            "intro": _(
+                "Cancel these unpaid registrations. Each student is emailed the reason, and each seat is offered to the "
+                "waitlist first."
+            ),
+            "submit_label": _("Release the holds"),
             "opts": self.model._meta,
             "holds": holds,
             "keys": keys,

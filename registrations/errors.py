@@ -61,4 +61,4 @@ class ClientHoldLimitReached(RegistrationError):
 
 
 class RegistrationCanceled(RegistrationError):
-    default_message = _("This registration is canceled; re-open it first.")
+    default_message = _("This registration is canceled: record a refund instead, or re-open it first.")

@@ -3,6 +3,7 @@ full one. They check the input; the services apply the rules."""
 
 import datetime
 import json
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -135,9 +136,11 @@ class RegistrationForm(StudentDetailsForm):
         error_messages={"invalid_choice": _("Choose Venmo or Zelle.")},
     )
 
-    def __init__(self, *args, course: Course, payment_methods=None, **kwargs):
+    def __init__(self, *args, course: Course, payment_methods=None, credit: Decimal = Decimal("0"), **kwargs):
         super().__init__(*args, **kwargs)
         self.course = course
+        # A signed-in student's account credit (never anyone else's): taken off each price shown and asked for.
+        self.credit = credit
         slots = list(course.open_slots)
         full = [slot.pk for slot in slots if not slot_is_bookable(slot)] if course.seats_counted else []
 
@@ -162,12 +165,13 @@ class RegistrationForm(StudentDetailsForm):
         else:
             self._set_class_dates(slots)
 
-        # Nothing to pay anywhere (a free class): no payment method is asked.
-        amounts = [amount for slot in slots for amount in slot.price_by_type.values()]
+        # Nothing to pay anywhere (a free class, or the student's credit covers every option): no method is asked.
+        amounts = [self._due(amount) for slot in slots for amount in slot.price_by_type.values()]
+        self.any_price = any(amount for slot in slots for amount in slot.price_by_type.values())
         if amounts and not any(amounts):
             del self.fields["payment_method"]
         else:
-            # Only a free option may go without one (checked in clean()).
+            # Only an option with nothing to pay may go without one (checked in clean()).
             self.fields["payment_method"].required = all(amounts)
             if payment_methods:
                 self.fields["payment_method"].choices = [
@@ -180,8 +184,15 @@ class RegistrationForm(StudentDetailsForm):
                 self.fields[name].widget.attrs["class"] = "form-check-input"
         # For site.js: which options each slot has, and which are free, so the form offers only what fits.
         self.options_by_slot = json.dumps(
-            {str(slot.pk): {kind: str(amount) for kind, amount in slot.price_by_type.items()} for slot in slots}
+            {
+                str(slot.pk): {kind: str(self._due(amount)) for kind, amount in slot.price_by_type.items()}
+                for slot in slots
+            }
         )
+
+    def _due(self, amount: Decimal) -> Decimal:
+        """What is left to pay of `amount` after the student's credit."""
+        return max(Decimal("0"), amount - self.credit)
 
     def _pricing_choices(self, slots) -> list[tuple[str, str]]:
         """The pricing types some slot has a price for, with the amount when every such slot agrees, and the slots
@@ -200,6 +211,11 @@ class RegistrationForm(StudentDetailsForm):
             if len(amounts) == 1:
                 amount = amounts.pop()
                 label = f"{label} – {money(amount) if amount else _('free')}"
+                if amount and self.credit:
+                    label = _("%(option)s (you pay %(due)s with your credit)") % {
+                        "option": label,
+                        "due": money(self._due(amount)),
+                    }
             if len(having) < len(slots):
                 label = _("%(option)s · only %(slots)s") % {
                     "option": label,
@@ -243,8 +259,8 @@ class RegistrationForm(StudentDetailsForm):
                 self.add_error("class_date", _("That date is not a class of the time slot you chose."))
         else:
             cleaned["class_date"] = None
-        if open_slot.price_by_type[pricing_type] == 0:
-            cleaned["payment_method"] = ""  # a free class: nothing to pay, no method
+        if self._due(open_slot.price_by_type[pricing_type]) == 0:
+            cleaned["payment_method"] = ""  # a free class, or covered by credit: nothing to pay, no method
         elif (
             "payment_method" in self.fields
             and not cleaned.get("payment_method")
@@ -257,6 +273,11 @@ class RegistrationForm(StudentDetailsForm):
     def is_free(self) -> bool:
         """Nothing to pay whatever is chosen: the page asks for no payment method and promises no hold."""
         return "payment_method" not in self.fields
+
+    @property
+    def is_covered_by_credit(self) -> bool:
+        """Nothing to pay because the student's credit covers every option (the classes are not free)."""
+        return self.is_free and self.any_price
 
     @property
     def slot_is_bookable(self) -> bool:

@@ -1,9 +1,10 @@
 import secrets
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -65,7 +66,11 @@ class Registration(models.Model):
         _("payment status"), max_length=20, choices=PaymentStatus, default=PaymentStatus.PENDING
     )
     payment_amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
-    # Empty when there is nothing to pay (a free class): no method is asked.
+    # Account credit taken off the amount when the registration was made (written once, with its CreditEntry rows).
+    credit_applied = models.DecimalField(
+        _("paid with account credit"), max_digits=8, decimal_places=2, default=Decimal("0.00"), editable=False
+    )
+    # Empty when there is nothing to pay (a free class, or one the student's credit covers): no method is asked.
     payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod, blank=True)
     payment_due_at = models.DateTimeField(
         _("seat held until"), null=True, blank=True, help_text=_("A pending registration holds its seat until then.")
@@ -143,10 +148,14 @@ class Registration(models.Model):
                 condition=Q(payment_method__in=[*PaymentMethod.values, ""]),
                 name="%(app_label)s_%(class)s_payment_method_valid",
             ),
-            # Only a free registration goes without a payment method.
+            # Only a registration with nothing to pay (free, or covered by account credit) goes without a method.
             models.CheckConstraint(
-                condition=~Q(payment_method="") | Q(payment_amount=0),
-                name="%(app_label)s_%(class)s_method_unless_free",
+                condition=~Q(payment_method="") | Q(payment_amount__lte=F("credit_applied")),
+                name="%(app_label)s_%(class)s_method_unless_nothing_to_pay",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_applied__gte=0) & Q(credit_applied__lte=F("payment_amount")),
+                name="%(app_label)s_%(class)s_credit_within_amount",
             ),
             models.CheckConstraint(
                 condition=Q(payment_reported_method__in=[*PaymentMethod.values, ""]),
@@ -251,3 +260,310 @@ class RegistrationEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+# --- money: the ledger (README "Payments") ------------------------------------------------------------------------------
+# Rows are written by registrations/ledger.py and registrations/transitions.py only, and never edited or deleted: a
+# mistake is corrected by a new row (a refund, a credit entry).
+
+
+class StatementKind(models.TextChoices):
+    VENMO = "venmo", _("Venmo statement")
+    BANK = "bank", _("Bank statement (Zelle)")
+
+
+class StatementStatus(models.TextChoices):
+    MAPPING = "mapping", _("Columns to choose")
+    PREVIEW = "preview", _("Waiting for confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+
+
+class StatementImport(models.Model):
+    """One uploaded Venmo or bank statement: its parsed lines (the preview, kept here and not in the browser) until
+    the owner confirms them, and what was recorded."""
+
+    Kind = StatementKind
+    Status = StatementStatus
+
+    kind = models.CharField(_("kind"), max_length=10, choices=StatementKind)
+    status = models.CharField(_("status"), max_length=10, choices=StatementStatus, default=StatementStatus.PREVIEW)
+    filename = models.CharField(_("file"), max_length=200, blank=True)
+    # A bank statement's text, only until its columns are chosen (then parsed into `lines` and emptied).
+    source_text = models.TextField(_("statement text"), blank=True, editable=False)
+    header = models.JSONField(_("header row"), default=list, blank=True, editable=False)
+    lines = models.JSONField(_("lines"), default=list, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("statement import")
+        verbose_name_plural = _("statement imports")
+        ordering = ["-uploaded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=StatementKind.values), name="%(app_label)s_%(class)s_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=StatementStatus.values), name="%(app_label)s_%(class)s_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
+                name="%(app_label)s_%(class)s_confirmed_has_confirmed_at",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.filename or self.pk}"
+
+
+class BankColumnMapping(models.Model):
+    """Which columns of a bank's CSV hold the date, the description and the amount, remembered per header row."""
+
+    header_signature = models.CharField(_("header signature"), max_length=64, unique=True)
+    header = models.JSONField(_("header row"), default=list)
+    date_column = models.CharField(_("date column"), max_length=100)
+    description_column = models.CharField(_("description column"), max_length=100)
+    amount_column = models.CharField(_("amount column"), max_length=100)
+    id_column = models.CharField(_("transaction id column"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("bank statement columns")
+        verbose_name_plural = _("bank statement columns")
+
+    def __str__(self):
+        return ", ".join(self.header)[:100]
+
+
+class PaymentSource(models.TextChoices):
+    HAND = "hand", _("By hand")
+    STATEMENT = "statement", _("Statement import")
+    BEFORE_LEDGER = "before_ledger", _("Confirmed before the ledger")
+
+
+class Payment(models.Model):
+    """An amount received for a registration (Venmo or Zelle), recorded by hand or from a statement."""
+
+    PaymentMethod = PaymentMethod
+    Source = PaymentSource
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, related_name="payments", verbose_name=_("registration")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
+    method = models.CharField(_("method"), max_length=10, choices=PaymentMethod)
+    received_at = models.DateTimeField(_("received at"))
+    transaction_id = models.CharField(
+        _("transaction id"), max_length=100, blank=True, help_text=_("Venmo's or the bank's id, when known.")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=PaymentSource, default=PaymentSource.HAND)
+    statement_import = models.ForeignKey(
+        StatementImport,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("statement import"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_at", "-pk"]
+        indexes = [models.Index(fields=["received_at"], name="registrations_paid_at_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values), name="%(app_label)s_%(class)s_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=PaymentSource.values),
+                name="%(app_label)s_%(class)s_source_valid",
+            ),
+            # A Venmo or Zelle transaction is recorded once, whoever imports it and however often.
+            models.UniqueConstraint(
+                fields=["method", "transaction_id"],
+                condition=~Q(transaction_id=""),
+                name="%(app_label)s_%(class)s_one_per_transaction_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="statement") | Q(statement_import__isnull=False),
+                name="%(app_label)s_%(class)s_statement_has_import",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.registration.reference} · ${self.amount} · {self.get_method_display()}"
+
+
+class Refund(models.Model):
+    """An amount given back for a registration, or a correction of a payment recorded by mistake."""
+
+    PaymentMethod = PaymentMethod
+
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("registration")
+    )
+    amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
+    method = models.CharField(_("method"), max_length=10, choices=PaymentMethod)
+    reason = models.CharField(_("reason"), max_length=200)
+    transaction_id = models.CharField(_("transaction id"), max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("refunded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values), name="%(app_label)s_%(class)s_method_valid"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="%(app_label)s_%(class)s_reason_given"),
+        ]
+
+    def __str__(self):
+        return f"{self.registration.reference} · −${self.amount} · {self.get_method_display()}"
+
+
+class CreditKind(models.TextChoices):
+    GRANTED = "granted", _("Granted")
+    USED = "used", _("Used")
+    EXPIRED = "expired", _("Expired")
+
+
+class CreditReason(models.TextChoices):
+    # Granted
+    OVERPAYMENT = "overpayment", _("Paid more than the price")
+    CLASS_CANCELED = "class_canceled", _("The studio canceled a class")
+    REGISTRATION_CANCELED = "registration_canceled", _("Registration canceled")
+    # Used
+    REGISTRATION = "registration", _("Used for a registration")
+    # Expired
+    EXPIRY = "expiry", _("Expired")
+
+
+GRANT_REASONS = [CreditReason.OVERPAYMENT, CreditReason.CLASS_CANCELED, CreditReason.REGISTRATION_CANCELED]
+
+
+class CreditEntry(models.Model):
+    """One line of a student's account credit: a grant (with its expiry), or an amount used or expired out of one
+    grant. A grant's balance is its amount less the entries drawn on it; a grant past its expiry counts for nothing."""
+
+    Kind = CreditKind
+    Reason = CreditReason
+
+    student = models.ForeignKey(
+        Student, on_delete=models.PROTECT, related_name="credit_entries", verbose_name=_("student")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CreditKind)
+    reason = models.CharField(_("reason"), max_length=30, choices=CreditReason)
+    amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
+    registration = models.ForeignKey(
+        Registration,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_entries",
+        verbose_name=_("registration"),
+        help_text=_("The registration the credit comes from, or is used for."),
+    )
+    class_date = models.DateField(_("canceled class"), null=True, blank=True)
+    grant = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="draws",
+        verbose_name=_("drawn from"),
+    )
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit entry")
+        verbose_name_plural = _("account credit")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=CreditKind.values), name="%(app_label)s_%(class)s_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind="granted", reason__in=GRANT_REASONS)
+                | Q(kind="used", reason=CreditReason.REGISTRATION)
+                | Q(kind="expired", reason=CreditReason.EXPIRY),
+                name="%(app_label)s_%(class)s_reason_fits_kind",
+            ),
+            # A grant stands alone; what is used or expires is drawn from one grant.
+            models.CheckConstraint(
+                condition=Q(kind="granted", grant__isnull=True) | (~Q(kind="granted") & Q(grant__isnull=False)),
+                name="%(app_label)s_%(class)s_drawn_from_a_grant",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="granted") | Q(expires_at__isnull=True),
+                name="%(app_label)s_%(class)s_expiry_only_on_grants",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="used") | Q(registration__isnull=False),
+                name="%(app_label)s_%(class)s_used_for_a_registration",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="class_canceled") | Q(registration__isnull=False, class_date__isnull=False),
+                name="%(app_label)s_%(class)s_canceled_class_named",
+            ),
+            # A canceled class is credited once per registration, however often the session is canceled.
+            models.UniqueConstraint(
+                fields=["registration", "class_date"],
+                condition=Q(reason="class_canceled"),
+                name="%(app_label)s_%(class)s_one_credit_per_canceled_class",
+            ),
+            models.UniqueConstraint(
+                fields=["grant"], condition=Q(kind="expired"), name="%(app_label)s_%(class)s_one_expiry_per_grant"
+            ),
+        ]
+
+    def __str__(self):
+        sign = "+" if self.kind == CreditKind.GRANTED else "−"
+        return f"{self.get_kind_display()} {sign}${self.amount} · {self.get_reason_display()}"

@@ -1,5 +1,5 @@
-"""How a student pays a registration (README "Payments"): the amount, the reference, and Venmo links with a QR code or
-the Zelle details, from the studio's settings. The studio confirms each payment by hand."""
+"""How a student pays a registration (README "Payments"): the amount due, the reference, and Venmo links with a QR code
+or the Zelle details, from the studio's settings. The studio records each payment (by hand or from a statement)."""
 
 import hashlib
 import io
@@ -10,6 +10,7 @@ from urllib.parse import quote
 import segno
 
 from courses.formatting import class_dates_text
+from registrations import ledger
 from registrations.models import Registration
 from studio.config import StudioSettings, studio_settings
 
@@ -69,10 +70,11 @@ def payment_note(registration: Registration) -> str:
     return f"{registration.reference} {registration.course.name}" + (f" ({dates})" if dates else "")
 
 
-def payment_instructions(registration: Registration) -> PaymentInstructions:
-    """What the student needs to pay `registration`: amount, reference, note, and Venmo links or Zelle details."""
+def payment_instructions(registration: Registration, *, due: Decimal | None = None) -> PaymentInstructions:
+    """What the student needs to pay `registration`: the balance due (the amount less what was received and the
+    credit used; `due` when the caller knows it), reference, note, and Venmo links or Zelle details."""
     studio = studio_settings()
-    amount = registration.payment_amount
+    amount = ledger.amount_due(registration) if due is None else due
     amount_text = f"{amount:.2f}"
     note = payment_note(registration)
     venmo_username = app_url = web_url = qr = ""

@@ -18,11 +18,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses.formatting import schedule_text
+from courses.formatting import money, schedule_text
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import seats_changed
-from registrations import pricing, seats
+from registrations import ledger, pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
 from registrations.payments import payment_instructions
@@ -153,11 +153,11 @@ def registration_email_context(registration: Registration, **extra) -> dict:
     }
 
 
-def _payment_email_context(registration: Registration) -> dict:
+def _payment_email_context(registration: Registration, *, due: Decimal | None = None) -> dict:
     now = timezone.now()
     return registration_email_context(
         registration,
-        instructions=payment_instructions(registration),
+        instructions=payment_instructions(registration, due=due),
         # With payment_hold_hours = 0 a pending registration holds nothing, so the email promises nothing.
         hold_until=registration.payment_due_at if seats.is_holding_seat(registration, now=now) else None,
     )
@@ -169,7 +169,8 @@ def _for_email(registration: Registration) -> Registration:
 
 
 def registration_received_context(registration: Registration) -> dict:
-    """The "registration received" email's context, made when it is rendered (registrations/apps.py registers it)."""
+    """The "registration received" email's context, made when it is rendered (registrations/apps.py registers it):
+    what is due is the ledger's balance then (the amount less the credit it used and anything received since)."""
     return _payment_email_context(_for_email(registration))
 
 
@@ -249,16 +250,19 @@ def create_registration(
     reason: str = "",
     admin_override: bool = False,
     duplicates_checked: bool = False,
+    use_credit: bool = False,
     client_key: str = "",
 ) -> Registration:
     """Write a registration in a slot the caller has locked (seats.lock_slot) and seat-checked in its transaction.
     `client_key`: the client that registered online (studio.clients.client_key), for the cap per client.
 
-    The amount and the first class come from `quote_for` unless `amount` is given. Something to pay: pending, the
+    The amount and the first class come from `quote_for` unless `amount` is given. With `use_credit`, the student's
+    account credit is locked and taken off the amount (registrations/ledger.py). Something left to pay: pending, the
     seat held until seats.hold_deadline, the "registration received" email with the payment instructions. Nothing to
-    pay (a free class): confirmed at once, no payment method and no hold, the "you're in" email. Emails go after the
-    commit; the history row is written here. Raises AlreadyRegistered when the student already holds this seat
-    (`duplicates_checked`: the caller checked under the same lock already), InvalidChoice for a missing price or method.
+    pay (a free class, or credit covers it): confirmed at once, no payment method and no hold, the "you're in" email.
+    Emails go after the commit; the history row is written here. Raises AlreadyRegistered when the student already
+    holds this seat (`duplicates_checked`: the caller checked under the same lock already), InvalidChoice for a
+    missing price or method.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("create_registration() must run inside the caller's transaction (lock, count, write).")
@@ -268,8 +272,12 @@ def create_registration(
     if amount is None:
         quote = quote_for(slot=slot, pricing_type=pricing_type, now=now)
         amount, first_class_date = quote.amount, quote.first_class_date
+    # Under the slot lock, the student's credit is locked too: two registrations at once never spend it twice.
+    credit = ledger.lock_credit(student=student, now=now) if use_credit and amount > 0 and student.pk else []
+    credit_used = min(amount, sum((item.left for item in credit), Decimal("0")))
     free = amount == 0
-    if not free:
+    nothing_to_pay = amount - credit_used == 0
+    if not nothing_to_pay:
         _check_payment_method(payment_method)
     registration = Registration(
         student=student,
@@ -278,11 +286,12 @@ def create_registration(
         pricing_type=pricing_type,
         class_date=class_date,
         first_class_date=first_class_date,
-        payment_status=PaymentStatus.COMPLETED if free else PaymentStatus.PENDING,
+        payment_status=PaymentStatus.COMPLETED if nothing_to_pay else PaymentStatus.PENDING,
         payment_amount=amount,
-        payment_method="" if free else payment_method,
-        payment_due_at=None if free else seats.hold_deadline(now=now),
-        confirmed_at=now if free else None,
+        credit_applied=credit_used,
+        payment_method="" if nothing_to_pay else payment_method,
+        payment_due_at=None if nothing_to_pay else seats.hold_deadline(now=now),
+        confirmed_at=now if nothing_to_pay else None,
         admin_override=admin_override,
         client_key=client_key,
     )
@@ -303,11 +312,21 @@ def create_registration(
             if conflicting_registration(student=student, slot=slot, class_date=class_date) is not None:
                 raise AlreadyRegistered() from None
             raise
+    if credit_used:
+        ledger.spend_credit(registration=registration, available=credit, amount=credit_used)
+    notes = [str(reason)]
     if free:
-        reason = " ".join(part for part in [str(reason), str(_("Free class: confirmed at once."))] if part)
+        notes.append(str(_("Free class: confirmed at once.")))
+    elif nothing_to_pay:
+        notes.append(
+            str(_("Paid with %(credit)s of account credit: confirmed at once.") % {"credit": money(credit_used)})
+        )
+    elif credit_used:
+        notes.append(str(_("%(credit)s of account credit used.") % {"credit": money(credit_used)}))
+    reason = " ".join(part for part in notes if part)
     record_event(registration, from_status="", actor=actor, actor_label=actor_label, reason=reason)
     # The email's row is written here, with the registration; its text after the commit (studio.emails.queue_email).
-    if free:
+    if nothing_to_pay:
         send_registration_confirmed(registration, key_is_new=True)
     else:
         send_registration_received(registration, key_is_new=True)
@@ -328,6 +347,8 @@ def register_student(
 ) -> Registration:
     """Register a student for a seat in `slot` (pending, holding the seat for payment_hold_hours).
 
+    A signed-in student's account credit is used (`verified_student`); a registration made by typing an email
+    address uses none: whoever types it must not learn of someone's credit, nor spend it (README "Payments").
     `client_key`: the client registering (studio.clients.client_key), which may hold max_unpaid_holds_per_client
     unpaid seats at once. Raises RegistrationClosed, NotEligible, InvalidChoice, SlotFull, AlreadyRegistered (and emails
     the link to the existing registration), RegistrationLimitReached, ClientHoldLimitReached, or
@@ -351,7 +372,8 @@ def register_student(
     if not upcoming_class_dates(slot, today=today):
         raise InvalidChoice(_("This time slot has no classes left."), field="slot")
     quote = quote_for(slot=slot, pricing_type=pricing_type, now=timezone.now())
-    if not quote.is_free:
+    if not quote.is_free and verified_student is None:
+        # A signed-in student's credit may cover it all: create_registration checks the method after using it.
         _check_payment_method(payment_method)
     class_date = _check_class_date(
         course=course, slot=slot, pricing_type=pricing_type, class_date=class_date, today=today
@@ -438,6 +460,7 @@ def _register_in_transaction(
             first_class_date=quote.first_class_date,
             reason=_("Registered online."),
             duplicates_checked=True,
+            use_credit=verified_student is not None,
             client_key=client_key,
         )
 
@@ -454,10 +477,12 @@ def admin_register_student(
     over_capacity: bool = False,
     amount: Decimal | None = None,
     reason: str = "",
+    use_credit: bool = True,
 ) -> Registration:
     """An owner registers any student for any slot, past the crew-only rule and, with `over_capacity`, past the seats.
 
-    The amount is the slot's price unless `amount` is given, which needs a reason. The override is recorded
+    The amount is the slot's price unless `amount` is given, which needs a reason; the student's account credit is
+    taken off it unless `use_credit` is off. The override is recorded
     (admin_override and the history reason). Raises InvalidChoice (field=...) for a bad choice, RegistrationError
     (field="reason") for a custom amount without a reason, SlotFull when the slot is full and `over_capacity` is off,
     and AlreadyRegistered when the student already holds this seat.
@@ -502,7 +527,7 @@ def admin_register_student(
             raise RegistrationError(_("Enter an amount of 0 or more."), field="amount")
         if amount != usual and not reason:
             raise RegistrationError(_("Say why this registration costs a different amount."), field="reason")
-    if (usual if amount is None else amount) != 0:
+    if (usual if amount is None else amount) != 0 and not use_credit:
         _check_payment_method(payment_method)
     # Past dates are allowed: the owner may record a class that already happened.
     class_date = _check_class_date(
@@ -540,6 +565,7 @@ def admin_register_student(
             actor_label=actor_label_for(actor),
             reason=history.strip(),
             admin_override=bool(overrides),
+            use_credit=use_credit,
         )
 
 

@@ -7,6 +7,7 @@ email after the commit; a freed seat is announced to the waitlist (seats.announc
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -14,9 +15,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses.formatting import money
 from courses.models import CourseSlot
 from courses.services import seats_changed
-from registrations import seats
+from registrations import ledger, seats
 from registrations.errors import (
     AlreadyRegistered,
     InvalidChoice,
@@ -24,7 +26,7 @@ from registrations.errors import (
     RegistrationError,
     SlotFull,
 )
-from registrations.models import Registration
+from registrations.models import Payment, Registration, StatementImport
 from registrations.payments import payment_instructions
 from registrations.services import (
     actor_label_for,
@@ -74,37 +76,79 @@ def confirm_payment(
     method: str = "",
     note: str = "",
     over_capacity: bool = False,
+    amount: Decimal | None = None,
+    transaction_id: str = "",
+    received_at: datetime.datetime | None = None,
+    source: str = Payment.Source.HAND,
+    statement_import: StatementImport | None = None,
+    email_part_payment: bool = True,
 ) -> bool:
-    """Confirm a pending or expired registration as paid (who, when, method, note) and email the student once.
+    """Record a payment of a pending or expired registration (`amount`: the balance due unless given) and, once it
+    is paid in full (payments − refunds + credit used ≥ its amount), confirm it (who, when, method, note) and email the
+    student once. A partial payment keeps it as it is (a pending one keeps its hold) and emails what is still due;
+    what goes past the amount becomes account credit (registrations/ledger.py). `email_part_payment` off: the caller
+    emails what is still due itself (a statement import, once per registration).
 
-    Returns False and changes nothing when it is already paid. Raises RegistrationCanceled for a canceled one,
+    Returns False and records nothing when it is already paid, unless a transaction id comes with the payment (a
+    statement line: recorded once by its id, all of it as credit). Raises RegistrationCanceled for a canceled one,
     SlotFull when a registration whose hold ran out finds its slot full (unless `over_capacity`), InvalidChoice for
-    an unknown method and AlreadyRegistered when the student holds another active registration for the seat.
+    an unknown method, RegistrationError for a bad amount, ledger.DuplicatePayment for a transaction id recorded
+    already, and AlreadyRegistered when the student holds another active registration for the seat.
     """
     if method and method not in Registration.PaymentMethod.values:
         raise InvalidChoice(_("Choose Venmo or Zelle."), field="method")
+    if amount is not None:
+        ledger.check_amount(amount)
     note = str(note).strip()[: Registration._meta.get_field("transaction_note").max_length]
     with transaction.atomic():
         slot, registration = _lock_registration(registration)
         status = registration.payment_status
-        if status == PaymentStatus.COMPLETED:
-            return False
         if status == PaymentStatus.CANCELED:
             raise RegistrationCanceled()
+        if status == PaymentStatus.COMPLETED and not (transaction_id and amount is not None):
+            return False
+        method = method or registration.payment_method
+        if not method:
+            raise InvalidChoice(_("Choose Venmo or Zelle."), field="method")
         now = timezone.now()
-        if status == PaymentStatus.EXPIRED:
-            _check_no_other_active(registration)
-        # A registration whose hold ran out holds no seat: it may take a free one (any free seat: the studio
-        # decides, so waiting entries without an offer do not block it) or, when told so, go past capacity.
-        past_capacity = not seats.is_holding_seat(registration, now=now) and (
-            seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0
-        )
-        if past_capacity and not over_capacity:
-            raise SlotFull(_("The time slot is full: use “confirm over capacity” to confirm it anyway."))
+        before = ledger.balance(registration)
+        if amount is None:
+            amount = before.due
+        completes = status != PaymentStatus.COMPLETED and before.covered + amount >= registration.payment_amount
+        past_capacity = False
+        if completes:
+            if status == PaymentStatus.EXPIRED:
+                _check_no_other_active(registration)
+            # A registration whose hold ran out holds no seat: it may take a free one (any free seat: the studio
+            # decides, so waiting entries without an offer do not block it) or, when told so, go past capacity.
+            past_capacity = not seats.is_holding_seat(registration, now=now) and (
+                seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0
+            )
+            if past_capacity and not over_capacity:
+                raise SlotFull(_("The time slot is full: use “confirm over capacity” to confirm it anyway."))
+        payment, after = None, before
+        if amount > 0:
+            payment, after = ledger.record_payment(
+                registration=registration,
+                amount=amount,
+                method=method,
+                recorded_by=actor,
+                received_at=received_at,
+                transaction_id=transaction_id,
+                note=note,
+                source=source,
+                statement_import=statement_import,
+            )
+        if not completes:
+            if payment is not None and status != PaymentStatus.COMPLETED:
+                _record_part_payment(registration, payment=payment, after=after, actor=actor)
+                if email_part_payment and status == PaymentStatus.PENDING:
+                    send_part_payment_email(registration, balance=after)
+            return payment is not None
         registration.payment_status = PaymentStatus.COMPLETED
         registration.confirmed_at = now
         registration.confirmed_by = actor
-        registration.payment_method = method or registration.payment_method
+        registration.payment_method = method
         registration.transaction_note = note
         fields_ = ["payment_status", "confirmed_at", "confirmed_by", "payment_method", "transaction_note"]
         if past_capacity:
@@ -112,6 +156,11 @@ def confirm_payment(
             fields_.append("admin_override")
         registration.save(update_fields=[*fields_, "updated_at"])
         reason = _("Payment confirmed (%(method)s).") % {"method": registration.get_payment_method_display()}
+        if payment is not None:
+            reason = _("Payment of %(amount)s confirmed (%(method)s).") % {
+                "amount": money(payment.amount),
+                "method": payment.get_method_display(),
+            }
         if past_capacity:
             reason = f"{reason} {_('Confirmed over capacity.')}"
         if note:
@@ -121,20 +170,55 @@ def confirm_payment(
             kind="payment_confirmed",
             to=registration.student.email,
             about=registration,
-            context=registration_email_context(registration),
+            context=registration_email_context(
+                registration, balance=after, overpaid=after.credited_back - before.credited_back
+            ),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
         seats_changed(slot.course_id)
     return True
 
 
+def _record_part_payment(registration: Registration, *, payment: Payment, after: ledger.Balance, actor) -> None:
+    """A payment that leaves something due: a history row (the status stays as it is)."""
+    record_event(
+        registration,
+        from_status=registration.payment_status,
+        actor=actor,
+        actor_label=actor_label_for(actor),
+        reason=_("Received %(amount)s (%(method)s); %(due)s still due.")
+        % {"amount": money(payment.amount), "method": payment.get_method_display(), "due": money(after.due)},
+    )
+
+
+def send_part_payment_email(registration: Registration, *, balance: ledger.Balance) -> None:
+    """Email a part-paid pending registration's student what was received and how to pay the rest; once per amount
+    received."""
+    send_email(
+        kind="payment_partial",
+        to=registration.student.email,
+        about=registration,
+        context=registration_email_context(
+            registration, balance=balance, instructions=payment_instructions(registration, due=balance.due)
+        ),
+        dedupe_key=f"payment_partial:{registration.pk}:{balance.received}",
+    )
+
+
 def cancel_registration(
-    *, registration: Registration, actor: AbstractBaseUser | None = None, reason: str = "", by_student: bool = False
+    *,
+    registration: Registration,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    by_student: bool = False,
+    settle: str = "",
 ) -> bool:
     """Cancel a pending or paid registration (a student only a pending one), email the student and free the seat.
 
-    Returns False and changes nothing when it is already canceled; raises RegistrationError when the student may
-    not cancel it (paid) or when it has expired.
+    What covers it (payments, credit used) is settled as `settle` says (ledger.Settle: refund, credit or keep); a
+    student's own cancellation keeps it as account credit. Returns False and changes nothing when it is already
+    canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired, or
+    (field="settle") when something covers it and the studio did not say what to do with it.
     """
     reason = str(reason).strip()[: Registration._meta.get_field("cancel_reason").max_length]
     with transaction.atomic():
@@ -146,6 +230,12 @@ def cancel_registration(
             raise RegistrationError(_("A paid registration can only be canceled by the studio. Please contact us."))
         if status not in Registration.ACTIVE_STATUSES:
             raise RegistrationError(_("This registration has expired; there is nothing to cancel."))
+        settlement = ledger.settle_cancellation(
+            registration=registration,
+            settle=ledger.Settle.CREDIT if by_student else settle,
+            recorded_by=None if by_student else actor,
+            reason=reason,
+        )
         registration.payment_status = PaymentStatus.CANCELED
         registration.canceled_at = timezone.now()
         registration.canceled_by = None if by_student else actor
@@ -162,7 +252,9 @@ def cancel_registration(
             kind="registration_canceled",
             to=registration.student.email,
             about=registration,
-            context=registration_email_context(registration, reason=reason, by_student=by_student),
+            context=registration_email_context(
+                registration, reason=reason, by_student=by_student, settlement=settlement
+            ),
             dedupe_key=f"registration_canceled:{registration.pk}:{event.pk}",
         )
         seats_changed(slot.course_id)
@@ -249,21 +341,35 @@ def _each(registrations, change) -> BulkOutcome:
 
 
 def confirm_payments(
-    *, registrations, actor: AbstractBaseUser, method: str = "", note: str = "", over_capacity: bool = False
+    *,
+    registrations,
+    actor: AbstractBaseUser,
+    method: str = "",
+    note: str = "",
+    over_capacity: bool = False,
+    amount: Decimal | None = None,
+    transaction_id: str = "",
 ) -> BulkOutcome:
     """confirm_payment for each registration, each in its own transaction: one refusal does not undo the others."""
     return _each(
         registrations,
         lambda registration: confirm_payment(
-            registration=registration, actor=actor, method=method, note=note, over_capacity=over_capacity
+            registration=registration,
+            actor=actor,
+            method=method,
+            note=note,
+            over_capacity=over_capacity,
+            amount=amount,
+            transaction_id=transaction_id,
         ),
     )
 
 
-def cancel_registrations(*, registrations, actor: AbstractBaseUser, reason: str) -> BulkOutcome:
+def cancel_registrations(*, registrations, actor: AbstractBaseUser, reason: str, settle: str = "") -> BulkOutcome:
     """cancel_registration (by the studio) for each registration, each in its own transaction."""
     return _each(
-        registrations, lambda registration: cancel_registration(registration=registration, actor=actor, reason=reason)
+        registrations,
+        lambda registration: cancel_registration(registration=registration, actor=actor, reason=reason, settle=settle),
     )
 
 

@@ -5,6 +5,8 @@ The catalog and course pages compose courses, seats and the waitlist's form, so 
 show. Anonymous visitors get them from the page cache (registrations/page_cache.py).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Paginator
@@ -21,7 +23,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from courses.models import Course
-from registrations import page_cache, seats, selectors, services
+from registrations import ledger, page_cache, seats, selectors, services
 from registrations.errors import NotEligible, RegistrationError, SlotFull
 from registrations.forms import RegistrationForm, WaitlistJoinForm
 from registrations.models import Registration
@@ -135,9 +137,19 @@ def _full_slots(course: Course) -> list:
     return [slot for slot in course.open_slots if slot.seats_left <= 0]
 
 
+def _credit_of(student) -> Decimal:
+    """A signed-in student's own account credit; 0 for anyone else (an anonymous visitor never sees anyone's)."""
+    return ledger.credit_balance(student) if student is not None else Decimal("0")
+
+
 def _course_page_context(*, course: Course, student, studio: StudioSettings, form=None, waitlist_form=None) -> dict:
     if form is None:
-        form = RegistrationForm(course=course, payment_methods=payment_methods(studio), initial=_prefill(student))
+        form = RegistrationForm(
+            course=course,
+            payment_methods=payment_methods(studio),
+            initial=_prefill(student),
+            credit=_credit_of(student),
+        )
     if waitlist_form is None and _full_slots(course):
         waitlist_form = WaitlistJoinForm(course=course, initial=_prefill(student))
     return {
@@ -146,6 +158,7 @@ def _course_page_context(*, course: Course, student, studio: StudioSettings, for
         "form": form,
         "waitlist_form": waitlist_form,
         "registration_open": studio.registration_open,
+        "signed_in": student is not None,
     }
 
 
@@ -213,7 +226,9 @@ def create(request, course_id):
     student = signed_in_student(request)
     # No seat counts for checking the form: the service counts them itself, under the slot lock.
     course = _open_course(course_id, student=student, with_seats=False)
-    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(studio_settings()))
+    form = RegistrationForm(
+        request.POST, course=course, payment_methods=payment_methods(studio_settings()), credit=_credit_of(student)
+    )
     refusal = None
     if form.is_valid():
         data = form.cleaned_data
@@ -247,7 +262,9 @@ def _course_page_after_refusal(request, *, course_id: int, student, refusal: Reg
     is full, the page also shows the waitlist form, filled in with what was typed.
     """
     course = _open_course(course_id, student=student)  # closed or deleted since the form was checked: 404
-    form = RegistrationForm(request.POST, course=course, payment_methods=payment_methods(studio_settings()))
+    form = RegistrationForm(
+        request.POST, course=course, payment_methods=payment_methods(studio_settings()), credit=_credit_of(student)
+    )
     waitlist_form = None
     if form.is_valid() and refusal is not None:
         if isinstance(refusal, SlotFull):
@@ -284,13 +301,15 @@ def registration_detail(request, public_id):
     """
     registration = _registration(public_id)
     is_pending = registration.payment_status == Registration.PaymentStatus.PENDING
+    balance = ledger.balance(registration)
     context = {
         "registration": registration,
         "course": registration.course,
         "slot": registration.slot,
         "is_pending": is_pending,
+        "balance": balance,
         "hold_ran_out": seats.has_hold_run_out(registration, now=timezone.now()),
-        "instructions": payment_instructions(registration) if is_pending else None,
+        "instructions": payment_instructions(registration, due=balance.due) if is_pending else None,
     }
     return render(request, "registrations/registration_detail.html", context)
 

@@ -23,3 +23,17 @@ class StudioAdminSite(admin.AdminSite):
     @property
     def site_title(self) -> str:
         return studio_settings().studio_name
+
+
+class ViewOnly:
+    """For a ModelAdmin or an inline of rows that the services write and nothing in the admin adds, edits or deletes
+    (histories, the ledger, attendance, absences): the admin lists and shows them only."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -155,6 +155,7 @@ class StudioSettings:
     makeup_cutoff_hours: int = 12
     makeups_per_registration: int = 2
     makeup_window_days: int = 30
+    credit_expiry_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,11 @@ DEFINITIONS: dict[str, SettingDefinition] = {
             "makeup_window_days",
             _int_parser(minimum=1, maximum=365),
             "Days before or after a missed class within which its make-up class must be.",
+        ),
+        SettingDefinition(
+            "credit_expiry_days",
+            _int_parser(minimum=0, maximum=3650),
+            "Days account credit stays usable after it is granted (0 = it never expires).",
         ),
     ]
 }

@@ -139,6 +139,7 @@ KIND_LABELS = {
     "registration_received": _("Registration received"),
     "already_registered": _("Already registered"),
     "payment_confirmed": _("Payment confirmed"),
+    "payment_partial": _("Part of a payment received"),
     "registration_confirmed": _("Registered for a free class"),
     "registration_canceled": _("Registration canceled"),
     "hold_expiring": _("Seat hold running out"),

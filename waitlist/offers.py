@@ -461,6 +461,8 @@ def accept_offer(*, entry: WaitlistEntry, payment_method: str) -> Registration:
                 first_class_date=quote.first_class_date,
                 actor_label="student",
                 reason=_("Accepted a waitlist offer."),
+                # The offer link went to the student's own inbox: their account credit is theirs to use.
+                use_credit=True,
             )
             entry.responded_at = now
             finish_entry(entry, Status.ACCEPTED, fields=("responded_at",))

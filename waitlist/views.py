@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from courses.models import Course
-from registrations import selectors
+from registrations import ledger, selectors
 from registrations.errors import NotEligible, RegistrationError
 from registrations.forms import WaitlistJoinForm
 from registrations.models import Registration
@@ -120,6 +120,8 @@ def _offer_page(request, *, entry, form=None, problem=None, status=200):
         "slot": slot,
         "price": price,
         "quote": offers.offer_quote(slot) if price is not None else None,
+        # The link went to the student's own inbox: their credit, used when they accept, may be shown.
+        "credit": ledger.credit_balance(entry.student) if price is not None and price.price else None,
         "seat_after": offers.seat_after_offer(entry) if problem is not None else None,
         "problem": problem,
         "form": form,

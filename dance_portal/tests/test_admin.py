@@ -15,8 +15,17 @@ from class_messages.tests.factories import ClassMessageFactory, MessageOptOutFac
 from courses.models import CatalogVersion, Closure, Course, CoursePricing, CourseSlot
 from courses.tests.factories import CourseFactory, CoursePricingFactory, priced_slot
 from dance_portal.roles import PORTAL_APPS
-from registrations.models import HoldsByClient, Registration, RegistrationEvent
-from registrations.tests.factories import RegistrationFactory
+from registrations.models import (
+    BankColumnMapping,
+    CreditEntry,
+    HoldsByClient,
+    Payment,
+    Refund,
+    Registration,
+    RegistrationEvent,
+    StatementImport,
+)
+from registrations.tests.factories import CreditGrantFactory, PaymentFactory, RefundFactory, RegistrationFactory
 from students.models import Student
 from students.tests.factories import StudentFactory
 from studio.config import DEFINITIONS
@@ -42,6 +51,10 @@ NO_ADD_FORM = {
     AttendanceRecord,
     ClassMessage,
     MessageOptOut,
+    Payment,
+    Refund,
+    CreditEntry,
+    BankColumnMapping,
     Absence,
     MakeUp,
 }
@@ -92,6 +105,24 @@ def _registration_event():
     )
 
 
+_bank_headers = itertools.count()
+
+
+def _bank_column_mapping():
+    n = next(_bank_headers)
+    return BankColumnMapping.objects.create(
+        header_signature=f"{n:064d}",
+        header=["Date", "Description", "Amount", f"Balance {n}"],
+        date_column="Date",
+        description_column="Description",
+        amount_column="Amount",
+    )
+
+
+def _statement_import():
+    return StatementImport.objects.create(kind=StatementImport.Kind.VENMO, filename="venmo.csv")
+
+
 MAKE_ROW = {
     Student: StudentFactory,
     Course: CourseFactory,
@@ -108,6 +139,11 @@ MAKE_ROW = {
     EmailLog: _email_log,
     StudioLogo: _studio_logo,
     Closure: _closure,
+    Payment: PaymentFactory,
+    Refund: RefundFactory,
+    CreditEntry: CreditGrantFactory,
+    StatementImport: _statement_import,
+    BankColumnMapping: _bank_column_mapping,
     ClassMessage: ClassMessageFactory,
     MessageOptOut: MessageOptOutFactory,
 }

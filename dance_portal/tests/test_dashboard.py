@@ -12,7 +12,7 @@ from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
 from dance_portal.dashboard import DASHBOARD_COURSES, studio_dashboard
 from registrations.models import Registration
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from students.tests.factories import StudentFactory
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
@@ -54,7 +54,8 @@ def test_dashboard_sums_pending_and_confirmed_money_and_fills_each_slot():
     slot = priced_slot(capacity=4)
     RegistrationFactory(slot=slot, payment_amount=Decimal("120.00"))
     RegistrationFactory(slot=slot, payment_amount=Decimal("35.50"), payment_reported_at=timezone.now())
-    RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("99.99"))
+    paid = RegistrationFactory(slot=slot, payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("99.99"))
+    PaymentFactory(registration=paid, amount=Decimal("99.99"))
     RegistrationFactory(slot=slot, payment_status=PaymentStatus.CANCELED, payment_amount=Decimal("500.00"))
     RegistrationFactory(slot=slot, payment_status=PaymentStatus.EXPIRED, payment_amount=Decimal("500.00"))
     WaitlistEntryFactory(course=slot.course, waitlist_position=1)
@@ -137,7 +138,7 @@ def test_dashboard_runs_a_fixed_number_of_queries(courses, django_assert_max_num
     a_studio(courses)
     StudentFactory()
 
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(16):
         dashboard = studio_dashboard()
 
     assert len(dashboard.courses) == min(courses, DASHBOARD_COURSES)
@@ -186,8 +187,8 @@ def test_admin_index_with_the_dashboard_runs_a_fixed_number_of_queries(
     a_studio(courses)
     admin_client.get(INDEX)  # warm up: the first request may read content types
 
-    # 18, and the studio's settings and logo for the admin's header (studio.admin_site).
-    with django_assert_max_num_queries(20):
+    # The dashboard's 16, the page's own, and the studio's settings and logo for the admin's header (studio.admin_site).
+    with django_assert_max_num_queries(23):
         response = admin_client.get(INDEX)
 
     assert response.status_code == 200
@@ -232,3 +233,56 @@ def test_admin_index_says_so_when_nobody_waits(admin_client):
 
     assert "Nobody is waiting." in html
     assert 'id="dashboard-all-waiting"' not in html
+
+
+# --- money: the ledger (README "Payments") --------------------------------------------------------------------------------
+
+
+def test_dashboard_revenue_is_payments_less_refunds_per_month():
+    from registrations.models import Refund
+
+    now = timezone.now()
+    last_month = timezone.localdate(now).replace(day=1) - datetime.timedelta(days=1)
+    paid = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=paid, amount=Decimal("120.00"), received_at=now)
+    PaymentFactory(
+        amount=Decimal("35.00"),
+        received_at=datetime.datetime.combine(last_month, datetime.time(12), tzinfo=timezone.get_default_timezone()),
+    )
+    Refund.objects.create(registration=paid, amount=Decimal("20.00"), method="venmo", reason="Missed one")
+    RegistrationFactory(payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("500.00"))  # no payment: none
+
+    dashboard = studio_dashboard(now=now)
+
+    assert dashboard.revenue == Decimal("100.00")
+    assert [month.net for month in dashboard.revenue_months[:2]] == [Decimal("100.00"), Decimal("35.00")]
+    assert len(dashboard.revenue_months) == 6
+
+
+def test_dashboard_pending_money_is_what_is_still_due():
+    part_paid = RegistrationFactory(payment_amount=Decimal("120.00"))
+    PaymentFactory(registration=part_paid, amount=Decimal("100.00"))
+    RegistrationFactory(payment_amount=Decimal("50.00"), credit_applied=Decimal("30.00"))
+
+    dashboard = studio_dashboard()
+
+    assert (dashboard.pending_count, dashboard.pending_amount) == (2, Decimal("40.00"))
+
+
+def test_admin_index_shows_revenue_per_month_and_the_ledger_export_to_the_owner(admin_client):
+    html = admin_client.get(INDEX).content.decode()
+
+    assert 'id="dashboard-revenue-months"' in html
+    assert reverse("admin:registrations_payment_ledger_csv") in html
+
+
+def test_an_instructor_sees_no_revenue(client, django_user_model):
+    user = django_user_model.objects.create_user(username="door", is_staff=True)
+    user.groups.add(Group.objects.get(name="Instructor"))
+    client.force_login(user)
+    PaymentFactory(amount=Decimal("123.45"))
+
+    html = client.get(INDEX).content.decode()
+
+    assert "dashboard-revenue-months" not in html and "123.45" not in html
+    assert "ledger.csv" not in html

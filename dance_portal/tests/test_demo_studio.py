@@ -142,6 +142,18 @@ def test_demo_studio_creates_registrations_in_every_status_with_their_audit_fiel
     assert by_status[Registration.PaymentStatus.CANCELED].filter(canceled_by=admin).exists()
 
 
+def test_demo_studio_records_each_confirmed_payment_when_it_was_confirmed():
+    from registrations.models import Payment
+
+    run_demo_studio()
+
+    paid = Registration.objects.filter(payment_status=Registration.PaymentStatus.COMPLETED).exclude(payment_amount=0)
+    assert paid.exists()
+    for registration in paid:
+        (payment,) = Payment.objects.filter(registration=registration)
+        assert (payment.amount, payment.received_at) == (registration.payment_amount, registration.confirmed_at)
+
+
 def test_demo_studio_takes_every_amount_from_the_slots_price_row():
     run_demo_studio()
 

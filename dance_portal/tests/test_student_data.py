@@ -117,6 +117,48 @@ def test_an_instructor_can_neither_read_nor_erase_a_students_data(client, django
     assert Student.objects.get(pk=student.pk).erased_at is None
 
 
+def test_the_data_holds_the_students_payments_refunds_and_account_credit():
+    from registrations.models import Refund
+    from registrations.tests.factories import CreditGrantFactory, PaymentFactory
+
+    student, registration = a_student_with_a_history()
+    PaymentFactory(registration=registration, transaction_id="3891")
+    Refund.objects.create(registration=registration, amount=Decimal("20.00"), method="venmo", reason="Missed one")
+    CreditGrantFactory(student=student, amount=Decimal("15.00"), registration=registration)
+
+    data = student_data(student)
+
+    (paid,) = data["registrations"][0]["payments"]
+    assert (paid["amount"], paid["transaction_id"]) == ("120.00", "3891")
+    assert data["registrations"][0]["refunds"][0]["reason"] == "Missed one"
+    assert data["account_credit"] == [
+        {
+            "kind": "granted",
+            "reason": "overpayment",
+            "amount": "15.00",
+            "class_date": None,
+            "expires_at": None,
+            "note": "",
+            "created_at": data["account_credit"][0]["created_at"],
+            "registration": registration.reference,
+        }
+    ]
+    json.dumps(data)
+
+
+def test_erasing_forgets_what_the_payments_notes_say_about_the_payer_and_keeps_the_amounts():
+    from registrations.models import Payment
+    from registrations.tests.factories import PaymentFactory
+
+    student, registration = a_student_with_a_history()
+    PaymentFactory(registration=registration, note="Ana Lima: DRP-7K3QAB house class", transaction_id="3891")
+
+    erase_student(student=student)
+
+    payment = Payment.objects.get()
+    assert (payment.note, payment.amount, payment.transaction_id) == ("", Decimal("120.00"), "3891")
+
+
 def test_the_data_holds_the_excused_absences_and_make_up_classes():
     from attendance.tests.factories import MakeUpFactory
 

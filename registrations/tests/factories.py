@@ -6,7 +6,7 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from courses.tests.factories import CourseSlotFactory
-from registrations.models import Registration
+from registrations.models import CreditEntry, Payment, Refund, Registration
 from students.tests.factories import StudentFactory
 
 
@@ -33,3 +33,39 @@ class RegistrationFactory(DjangoModelFactory):
     canceled_at = factory.LazyAttribute(
         lambda o: timezone.now() if o.payment_status == Registration.PaymentStatus.CANCELED else None
     )
+
+
+class PaymentFactory(DjangoModelFactory):
+    """$120 received by Venmo for a registration, recorded by hand."""
+
+    class Meta:
+        model = Payment
+
+    registration = factory.SubFactory(RegistrationFactory)
+    amount = Decimal("120.00")
+    method = Registration.PaymentMethod.VENMO
+    received_at = factory.LazyFunction(timezone.now)
+    source = Payment.Source.HAND
+
+
+class RefundFactory(DjangoModelFactory):
+    class Meta:
+        model = Refund
+
+    registration = factory.SubFactory(RegistrationFactory)
+    amount = Decimal("20.00")
+    method = Registration.PaymentMethod.VENMO
+    reason = "Asked for it back"
+
+
+class CreditGrantFactory(DjangoModelFactory):
+    """$30 of account credit granted from an overpayment, without an expiry."""
+
+    class Meta:
+        model = CreditEntry
+
+    student = factory.SubFactory(StudentFactory)
+    kind = CreditEntry.Kind.GRANTED
+    reason = CreditEntry.Reason.OVERPAYMENT
+    amount = Decimal("30.00")
+    expires_at = None

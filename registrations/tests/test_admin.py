@@ -98,8 +98,12 @@ def test_registration_change_saves_only_the_transaction_note(admin_client):
             "payment_status": Registration.PaymentStatus.COMPLETED,
             "payment_amount": "1.00",
             "reference": "DRP-AAAAAA",
-            "events-TOTAL_FORMS": "0",
-            "events-INITIAL_FORMS": "0",
+            # The read-only inlines' management forms, as the browser sends them.
+            **{
+                f"{prefix}-{name}": "0"
+                for prefix in ("events", "payments", "refunds", "credit_entries")
+                for name in ("TOTAL_FORMS", "INITIAL_FORMS")
+            },
         },
     )
 

@@ -117,7 +117,9 @@ def test_confirm_action_refuses_a_canceled_registration(owner_client):
     response = act(owner_client, "confirm_payments", [registration], note="")
 
     assert status_of(registration) == PaymentStatus.CANCELED
-    assert messages_of(response) == [f"{registration.reference}: This registration is canceled; re-open it first."]
+    assert messages_of(response) == [
+        f"{registration.reference}: This registration is canceled: record a refund instead, or re-open it first."
+    ]
 
 
 def test_confirm_of_an_expired_hold_in_a_full_slot_needs_the_over_capacity_action(owner_client):

@@ -106,7 +106,7 @@ def test_the_database_refuses_a_paid_registration_without_a_method():
 
     from registrations.tests.factories import RegistrationFactory
 
-    with pytest.raises(IntegrityError, match="method_unless_free"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="method_unless_nothing_to_pay"), transaction.atomic():
         RegistrationFactory(payment_method="", payment_amount=Decimal("10.00"))
 
 

@@ -21,7 +21,7 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(username="admin", email="admin@example.org", password=None)
 
 
-INLINE_PREFIXES = ["registrations", "waitlist_entries"]
+INLINE_PREFIXES = ["registrations", "waitlist_entries", "credit_entries"]
 
 
 def student_data(**changes):

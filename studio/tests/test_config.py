@@ -27,6 +27,7 @@ DEFAULTS = {
     "makeup_cutoff_hours": 12,
     "makeups_per_registration": 2,
     "makeup_window_days": 30,
+    "credit_expiry_days": 0,
 }
 
 
@@ -85,6 +86,7 @@ def test_a_row_of_a_setting_that_no_longer_exists_is_ignored():
         ("makeup_cutoff_hours", "0", 0),
         ("makeups_per_registration", "0", 0),
         ("makeup_window_days", "14", 14),
+        ("credit_expiry_days", " 365 ", 365),
     ],
 )
 def test_stored_setting_is_read_as_its_type(key, raw, value):
@@ -172,6 +174,9 @@ def test_outside_a_request_every_read_goes_to_the_database(django_assert_num_que
         ("makeups_per_registration", "-2"),
         ("makeup_window_days", "0"),
         ("makeup_window_days", "366"),
+        ("credit_expiry_days", "-1"),
+        ("credit_expiry_days", "3651"),
+        ("credit_expiry_days", "a year"),
         ("unknown_setting", "1"),
     ],
 )

@@ -47,7 +47,7 @@ from attendance.services import generate_class_sessions, mark_attendance
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.services import save_course, save_slot
 from registrations.errors import RegistrationError
-from registrations.models import Registration, RegistrationEvent
+from registrations.models import Payment, Registration, RegistrationEvent
 from registrations.pricing import classes_not_started
 from registrations.services import admin_register_student, register_student, report_payment
 from registrations.transitions import cancel_registration, confirm_payment, expire_run_out_holds
@@ -751,6 +751,9 @@ def backdate_story(
         elif spec.status == EXPIRED:
             history[EXPIRED] = times.due_at
         Registration.objects.filter(pk=registration.pk).update(**changes)
+        if spec.status == COMPLETED:
+            # The payment the confirmation recorded came in when it was confirmed (the dashboard's revenue per month).
+            Payment.objects.filter(registration=registration).update(received_at=times.confirmed_at)
         for to_status, when in history.items():
             RegistrationEvent.objects.filter(registration=registration, to_status=to_status).update(created_at=when)
     for entry, hours_ago in waitlist:

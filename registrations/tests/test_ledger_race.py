@@ -1,0 +1,111 @@
+"""Money under a race, on PostgreSQL where select_for_update() really locks (README "Payments"): two admins importing
+the same statement at once record each payment once; one preview confirmed twice at once is confirmed once; two
+registrations of one student at once spend their credit once."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from courses.tests.factories import CourseFactory, priced_slot
+from registrations import ledger, statements
+from registrations.models import CreditEntry, Payment, Registration, StatementImport
+from registrations.services import register_student
+from registrations.tests.factories import CreditGrantFactory
+from registrations.tests.statement_fixtures import VENMO_SEPTEMBER, september_studio
+from students.services import StudentDetails
+from students.tests.factories import StudentFactory
+from studio.models import EmailLog
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def at_once(*actions):
+    """Run each action in its own thread, released together; return what each returned (or the error's repr)."""
+    start = threading.Barrier(len(actions))
+    outcomes = [None] * len(actions)
+
+    def attempt(n, action):
+        try:
+            start.wait(timeout=10)
+            outcomes[n] = action()
+        except Exception as error:  # noqa: BLE001 - reported by the assertions
+            outcomes[n] = repr(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n, action)) for n, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def preview(owner) -> tuple[StatementImport, set[int]]:
+    statement_import = statements.start_import(
+        upload=SimpleUploadedFile("venmo.csv", VENMO_SEPTEMBER.read_bytes(), "text/csv"), kind="venmo", actor=owner
+    )
+    ticked = {i for i, line in enumerate(statements.lines_of(statement_import)) if line.ticked}
+    return statement_import, ticked
+
+
+def test_two_admins_importing_the_same_statement_at_once_record_each_payment_once(django_user_model):
+    owner = django_user_model.objects.create_user(username="owner", is_staff=True)
+    partner = django_user_model.objects.create_user(username="partner", is_staff=True)
+    september_studio()
+    (first, ticked), (second, _same) = preview(owner), preview(partner)
+
+    outcomes = at_once(
+        lambda: statements.confirm_import(statement_import=first, ticked=ticked, actor=owner),
+        lambda: statements.confirm_import(statement_import=second, ticked=ticked, actor=partner),
+    )
+
+    assert all(isinstance(outcome, statements.ImportResult) for outcome in outcomes), outcomes
+    assert sum(len(outcome.recorded) for outcome in outcomes) == len(ticked)
+    assert sum(len(outcome.already) for outcome in outcomes) == len(ticked)
+    recorded = Payment.objects.filter(source=Payment.Source.STATEMENT)
+    assert recorded.count() == len(ticked) == recorded.values("transaction_id").distinct().count()
+    confirmed = list(EmailLog.objects.filter(kind="payment_confirmed").values_list("to_email", flat=True))
+    assert len(confirmed) == len(set(confirmed)) == 7
+    assert EmailLog.objects.filter(kind="payment_partial").count() == 1
+
+
+def test_one_preview_confirmed_twice_at_once_is_recorded_once(django_user_model):
+    owner = django_user_model.objects.create_user(username="owner", is_staff=True)
+    september_studio()
+    statement_import, ticked = preview(owner)
+
+    outcomes = at_once(
+        *[lambda: statements.confirm_import(statement_import=statement_import, ticked=ticked, actor=owner)] * 4
+    )
+
+    assert sum(isinstance(outcome, statements.ImportResult) for outcome in outcomes) == 1
+    assert sum("confirmed already" in str(outcome) for outcome in outcomes) == 3
+    assert Payment.objects.filter(source=Payment.Source.STATEMENT).count() == len(ticked)
+
+
+def test_two_registrations_of_one_student_at_once_spend_their_credit_once():
+    student = StudentFactory()
+    CreditGrantFactory(student=student, amount=Decimal("50.00"))
+    slots = [priced_slot(course=CourseFactory(), full_package="40.00") for _ in range(4)]
+
+    def register(slot):
+        return lambda: register_student(
+            course=slot.course,
+            slot=slot,
+            pricing_type="full_package",
+            payment_method="venmo",
+            details=StudentDetails(email=student.email, first_name=student.first_name, last_name=student.last_name),
+            verified_student=student,
+        )
+
+    outcomes = at_once(*[register(slot) for slot in slots])
+
+    assert all(isinstance(outcome, Registration) for outcome in outcomes), outcomes
+    used = CreditEntry.objects.filter(kind=CreditEntry.Kind.USED)
+    assert sum(entry.amount for entry in used) == Decimal("50.00")
+    assert sorted(r.credit_applied for r in Registration.objects.all()) == [0, 0, Decimal("10.00"), Decimal("40.00")]
+    assert ledger.credit_balance(student) == 0
