@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attendance.models import Absence, ClassSession, MakeUp
 from attendance.selectors import covers_session, session_starts_at
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import seats
 from registrations.models import Registration
 from students.models import Student
@@ -246,7 +246,7 @@ def report_absence(*, session: ClassSession, student: Student, channel: str) -> 
             channel=channel,
             makeup_granted=earns_makeup,
         )
-        catalog_changed(session.course_id)
+        seats_changed(session.course_id)
         seats.announce_freed_seats(slot)
     return absence
 
@@ -275,5 +275,5 @@ def undo_absence(*, absence: Absence) -> Absence:
             raise UndoRefused(_("Your seat has gone to someone else, so this cannot be undone."))
         absence.undone_at = now
         absence.save(update_fields=["undone_at"])
-        catalog_changed(session.course_id)
+        seats_changed(session.course_id)
     return absence

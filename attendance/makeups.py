@@ -22,7 +22,7 @@ from attendance.models import Absence, ClassSession, MakeUp
 from attendance.selectors import covers_session, session_starts_at
 from courses.formatting import moment, plain_date
 from courses.models import Course
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import seats
 from registrations.models import Registration
 from studio.config import StudioSettings, studio_settings
@@ -252,7 +252,7 @@ def book_makeup(*, absence: Absence, session: ClassSession) -> MakeUp:
             context=_email_context(makeup, studio=studio),
             dedupe_key=f"makeup_booked:{makeup.pk}",
         )
-        catalog_changed(session.course_id)
+        seats_changed(session.course_id)
     return makeup
 
 
@@ -278,7 +278,7 @@ def cancel_makeup(*, makeup: MakeUp, by_studio: bool = False) -> bool:
         makeup.canceled_at = now
         makeup.canceled_by_studio = by_studio
         makeup.save(update_fields=["status", "canceled_at", "canceled_by_studio"])
-        catalog_changed(makeup.session.course_id)
+        seats_changed(makeup.session.course_id)
         if not makeup.session.is_canceled:
             seats.announce_freed_seats(slot)
     return True

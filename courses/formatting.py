@@ -157,8 +157,22 @@ def price_parts(prices: dict) -> list[str]:
     return parts
 
 
+class SeatsLater(int):
+    """A seat count whose words are written in later: seats_text gives `mark` for it, which a page cached with it
+    replaces by each visitor's current count in words (registrations/page_cache.py)."""
+
+    mark: str
+
+    def __new__(cls, value: int, mark: str):
+        count = super().__new__(cls, value)
+        count.mark = mark
+        return count
+
+
 def seats_text(seats: int) -> str:
     """ "4 seats left", "1 seat left" or "Full – join the waitlist"."""
+    if isinstance(seats, SeatsLater):
+        return seats.mark
     if seats <= 0:
         return _("Full – join the waitlist")
     return ngettext("%(count)d seat left", "%(count)d seats left", seats) % {"count": seats}

@@ -301,10 +301,12 @@ class CoursePricing(models.Model):
 
 
 class CatalogVersion(models.Model):
-    """How often what the catalog shows of a course (its details, slots, prices and seats) has changed.
+    """How often what the catalog shows of a course has changed: anything (`version`: its details, slots, prices or
+    seats), and anything but its seats (`details_version`).
 
-    The cached catalog and course pages are keyed by these versions, so a page stored before a change is never served
-    after it. Written by courses.services.catalog_changed() only.
+    The cached catalog and course pages are keyed by the details versions and draw their seat counts in from counts
+    kept under `version`, so a page or a count stored before a change is never served after it. Written by
+    courses.services.catalog_changed() and seats_changed() only.
     """
 
     course = models.OneToOneField(
@@ -312,6 +314,8 @@ class CatalogVersion(models.Model):
     )
     version = models.PositiveBigIntegerField(_("version"), default=0)
     changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+    details_version = models.PositiveBigIntegerField(_("details version"), default=0)
+    details_changed_at = models.DateTimeField(_("details changed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("catalog version")

@@ -30,20 +30,35 @@ def connect_seat_counter(counter: Callable[[CourseSlot], int]) -> None:
     _seats_taken = counter
 
 
-# One statement, whether or not the course has a row yet (an upsert that adds one to the version, which the ORM's
+# One statement, whether or not the course has a row yet (an upsert that adds one to the versions, which the ORM's
 # update_conflicts cannot say). SQLite and PostgreSQL both speak it.
+_VERSIONS = CatalogVersion._meta.db_table
 _BUMP_SQL = f"""
-INSERT INTO {CatalogVersion._meta.db_table} (course_id, version, changed_at) VALUES (%s, 1, %s)
-ON CONFLICT (course_id) DO UPDATE SET version = {CatalogVersion._meta.db_table}.version + 1, changed_at = %s
+INSERT INTO {_VERSIONS} (course_id, version, changed_at, details_version, details_changed_at) VALUES (%s, 1, %s, 1, %s)
+ON CONFLICT (course_id) DO UPDATE SET version = {_VERSIONS}.version + 1, changed_at = %s,
+    details_version = {_VERSIONS}.details_version + 1, details_changed_at = %s
+"""
+_BUMP_SEATS_SQL = f"""
+INSERT INTO {_VERSIONS} (course_id, version, changed_at, details_version) VALUES (%s, 1, %s, 0)
+ON CONFLICT (course_id) DO UPDATE SET version = {_VERSIONS}.version + 1, changed_at = %s
 """
 
 
 def catalog_changed(course_id: int) -> None:
-    """What the catalog shows of course `course_id` has changed: its cached pages are out of date once the current
-    transaction commits. Call it last in the transaction: it holds the course's version row until the commit."""
+    """What the catalog shows of course `course_id` has changed (its details, slots, prices, dates): its cached pages
+    are out of date once the current transaction commits. Call it last in the transaction: it holds the course's
+    version row until the commit. Right for any change; a change of seats alone may call seats_changed instead."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_BUMP_SQL, [course_id, now, now])
+        cursor.execute(_BUMP_SQL, [course_id, now, now, now, now])
+
+
+def seats_changed(course_id: int) -> None:
+    """Only the seats of course `course_id` changed (taken, freed, held, waited for): its cached pages stay, and the
+    seat counts drawn into them are counted again once the current transaction commits. Call it last, as above."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_SEATS_SQL, [course_id, now, now])
 
 
 def _announce_seats_on_commit(slot_id: int) -> None:

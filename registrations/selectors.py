@@ -31,6 +31,12 @@ def _prices_now(slot, *, now, studio) -> dict:
     return prices
 
 
+def walk_up_seats(counts: seats.SeatCounts, dates) -> tuple[int, dict]:
+    """What the pages show of a slot's seats: those a walk-up may take for a full package, and on each of `dates` (its
+    upcoming class dates) for a drop-in. The page cache counts them again with this, for the pages it keeps."""
+    return counts.walk_up_left(), {day: counts.walk_up_left(day) for day in dates}
+
+
 def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]:
     """Attach open slots, prices and (`with_seats`) seats to each course with a fixed number of queries."""
     if not courses:
@@ -57,8 +63,7 @@ def _decorate(courses: list[Course], *, with_seats: bool = True) -> list[Course]
             if with_seats:
                 counts = counts_by_slot[slot.pk]
                 slot.waiting_count = counts.waiting
-                slot.seats_left = counts.walk_up_left()
-                slot.seats_by_date = {day: counts.walk_up_left(day) for day in slot.upcoming_dates}
+                slot.seats_left, slot.seats_by_date = walk_up_seats(counts, slot.upcoming_dates)
             course.open_slots.append(slot)
     return courses
 

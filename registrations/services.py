@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import money, schedule_text
 from courses.models import Course, CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import ledger, pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
@@ -30,7 +30,7 @@ from students import services as student_services
 from students.models import Student
 from students.services import StudentDetails
 from studio.config import StudioSettings, studio_settings
-from studio.emails import send_email
+from studio.emails import queue_email, send_email
 
 PaymentStatus = Registration.PaymentStatus
 REASON_MAX_LENGTH = RegistrationEvent._meta.get_field("reason").max_length
@@ -163,31 +163,46 @@ def _payment_email_context(registration: Registration, *, due: Decimal | None = 
     )
 
 
-def send_registration_received(registration: Registration, *, again: str = "") -> None:
+def _for_email(registration: Registration) -> Registration:
+    """The registration as an email rendered after the commit shows it: read again, with what it names."""
+    return Registration.objects.select_related("student", "course", "slot").get(pk=registration.pk)
+
+
+def registration_received_context(registration: Registration) -> dict:
+    """The "registration received" email's context, made when it is rendered (registrations/apps.py registers it):
+    what is due is the ledger's balance then (the amount less the credit it used and anything received since)."""
+    return _payment_email_context(_for_email(registration))
+
+
+def registration_confirmed_context(registration: Registration) -> dict:
+    """The "you're in" email's context, made when it is rendered (registrations/apps.py registers it)."""
+    return registration_email_context(_for_email(registration))
+
+
+def send_registration_received(registration: Registration, *, again: str = "", key_is_new: bool = False) -> None:
     """Queue the "registration received" email (amount, reference, how to pay, link); at most once per registration,
-    and once more each time it is re-opened (`again`: what tells that time apart, e.g. its history row)."""
-    send_email(
+    and once more each time it is re-opened (`again`: what tells that time apart, e.g. its history row).
+
+    Recorded now, rendered after the commit (studio.emails.queue_email); `key_is_new`: the registration was created
+    in this transaction, so its key cannot have been used."""
+    queue_email(
         kind="registration_received",
         to=registration.student.email,
         about=registration,
-        # A new registration has received nothing yet: what is due is its amount less the credit it used (no query).
-        # Re-opened, it may have been paid in part: the ledger says.
-        context=_payment_email_context(
-            registration, due=None if again else registration.payment_amount - registration.credit_applied
-        ),
         dedupe_key=f"registration_received:{registration.pk}" + (f":{again}" if again else ""),
+        key_is_new=key_is_new,
     )
 
 
-def send_registration_confirmed(registration: Registration, *, again: str = "") -> None:
+def send_registration_confirmed(registration: Registration, *, again: str = "", key_is_new: bool = False) -> None:
     """Queue the "you're in" email of a registration with nothing to pay; at most once per registration, and once
-    more each time it is re-opened."""
-    send_email(
+    more each time it is re-opened. Rendered after the commit, like send_registration_received."""
+    queue_email(
         kind="registration_confirmed",
         to=registration.student.email,
         about=registration,
-        context=registration_email_context(registration),
         dedupe_key=f"registration_confirmed:{registration.pk}" + (f":{again}" if again else ""),
+        key_is_new=key_is_new,
     )
 
 
@@ -310,11 +325,12 @@ def create_registration(
         notes.append(str(_("%(credit)s of account credit used.") % {"credit": money(credit_used)}))
     reason = " ".join(part for part in notes if part)
     record_event(registration, from_status="", actor=actor, actor_label=actor_label, reason=reason)
+    # The email's row is written here, with the registration; its text after the commit (studio.emails.queue_email).
     if nothing_to_pay:
-        send_registration_confirmed(registration)
+        send_registration_confirmed(registration, key_is_new=True)
     else:
-        send_registration_received(registration)
-    catalog_changed(slot.course_id)
+        send_registration_received(registration, key_is_new=True)
+    seats_changed(slot.course_id)
     return registration
 
 

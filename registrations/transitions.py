@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import money
 from courses.models import CourseSlot
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import ledger, seats
 from registrations.errors import (
     AlreadyRegistered,
@@ -175,7 +175,7 @@ def confirm_payment(
             ),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
-        catalog_changed(slot.course_id)
+        seats_changed(slot.course_id)
     return True
 
 
@@ -257,7 +257,7 @@ def cancel_registration(
             ),
             dedupe_key=f"registration_canceled:{registration.pk}:{event.pk}",
         )
-        catalog_changed(slot.course_id)
+        seats_changed(slot.course_id)
         seats.announce_freed_seats(slot)
     return True
 
@@ -309,7 +309,7 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser |
             send_registration_confirmed(registration, again=f"reopened-{event.pk}")
         else:
             send_registration_received(registration, again=f"reopened-{event.pk}")
-        catalog_changed(slot.course_id)
+        seats_changed(slot.course_id)
     return True
 
 
@@ -453,7 +453,7 @@ def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
                     dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
                 )
                 expired += 1
-            catalog_changed(slot.course_id)
+            seats_changed(slot.course_id)
             seats.announce_freed_seats(slot)
     return expired
 

@@ -10,10 +10,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,7 @@ from registrations import ledger, page_cache, seats, selectors, services
 from registrations.errors import NotEligible, RegistrationError, SlotFull
 from registrations.forms import RegistrationForm, WaitlistJoinForm
 from registrations.models import Registration
-from registrations.payments import payment_instructions, payment_methods
+from registrations.payments import payment_instructions, payment_methods, venmo_qr_svg
 from students.services import StudentDetails
 from students.session import signed_in_student
 from studio.clients import client_key
@@ -118,6 +119,7 @@ def catalog(request):
                 course_id=None,
                 template_name="registrations/course_list.html",
                 context=lambda: _catalog_context(studio=studio_settings(), student=None, number=number),
+                seat_slots=lambda context: [slot for course in context["page"] for slot in course.open_slots],
             )
             if response is not None:
                 return response
@@ -206,6 +208,7 @@ def _cached_course_page(request, *, course_id: int):
         course_id=course_id,
         template_name="registrations/course_detail.html",
         context=context,
+        seat_slots=lambda context: context["course"].open_slots,
     )
 
 
@@ -284,7 +287,10 @@ def _waitlist_form_after_full(form: RegistrationForm, *, course: Course) -> Wait
 
 
 def _registration(public_id):
-    return get_object_or_404(Registration.objects.select_related("course", "slot__course"), public_id=public_id)
+    registration = get_object_or_404(Registration.objects.select_related("slot__course"), public_id=public_id)
+    if registration.course_id == registration.slot.course_id:
+        registration.course = registration.slot.course  # one join less: the slot's course is the registration's
+    return registration
 
 
 @never_cache
@@ -306,6 +312,32 @@ def registration_detail(request, public_id):
         "instructions": payment_instructions(registration, due=balance.due) if is_pending else None,
     }
     return render(request, "registrations/registration_detail.html", context)
+
+
+# The QR's address names what it encodes (?v=...): a browser keeps the picture a year, and asks again if it changes.
+QR_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def registration_qr(request, public_id):
+    """The Venmo QR code of a registration waiting for payment, as an SVG file: the payment page shows it with an
+    <img>, so the page itself never draws it and a browser fetches it once (`?v=` names the link it encodes).
+
+    Reached like the payment page, by the registration's unguessable id; 404 when there is nothing to pay by Venmo.
+    Private: the code carries the reference and the amount, so no shared cache may keep it.
+    """
+    registration = _registration(public_id)
+    if registration.payment_status != Registration.PaymentStatus.PENDING:
+        raise Http404("Nothing to pay")
+    instructions = payment_instructions(registration)
+    version = instructions.venmo_qr_version
+    if not version:
+        raise Http404("Not paid by Venmo")
+    response = get_conditional_response(request, etag=f'"{version}"')  # 304 when the browser has this very code
+    if response is None:
+        response = HttpResponse(venmo_qr_svg(instructions.venmo_web_url), content_type="image/svg+xml")
+    response["ETag"] = f'"{version}"'
+    response["Cache-Control"] = QR_CACHE_CONTROL if request.GET.get("v") == version else "private, no-cache"
+    return response
 
 
 @require_POST

@@ -241,6 +241,13 @@ class EmailLogAdmin(admin.ModelAdmin):
     def bodies(self, obj):
         """The text body, and beside it the HTML body in a frame sandboxed without any permission: no scripts, no
         forms, no same-origin access; its own CSP blocks images (EMAIL_PREVIEW_CSP)."""
+        if not emails.is_rendered(obj):
+            return format_html(
+                '<p class="quiet">{}</p>',
+                _(
+                    "Not written yet: it is written from what it is about when it is sent, a moment after it was queued."
+                ),
+            )
         preview = (
             format_html(
                 '<iframe class="email-preview" sandbox src="{}" title="{}" referrerpolicy="no-referrer"></iframe>',

@@ -32,18 +32,28 @@ class SharedDatabaseCache(DatabaseCache):
     """
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        self._upsert(key, value, timeout, version, replace_live=True)
+        self._upsert({key: value}, timeout, version, replace_live=True)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        """Every key in one upsert (a cached page and its seat counts are stored together)."""
+        if data:
+            self._upsert(data, timeout, version, replace_live=True)
+        return []
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._upsert(key, value, timeout, version, replace_live=False)
+        return self._upsert({key: value}, timeout, version, replace_live=False)
 
-    def _upsert(self, key, value, timeout, version, *, replace_live: bool) -> bool:
+    def _upsert(self, data: dict, timeout, version, *, replace_live: bool) -> bool:
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         if connection.vendor not in ("postgresql", "sqlite"):
             # No INSERT ... ON CONFLICT in this form elsewhere: Django's own way.
-            return (super().set if replace_live else super().add)(key, value, timeout, version)
-        key = self.make_and_validate_key(key, version=version)
+            if not replace_live:
+                ((key, value),) = data.items()
+                return super().add(key, value, timeout, version)
+            for key, value in data.items():
+                super().set(key, value, timeout, version)
+            return True
         quote_name = connection.ops.quote_name
         table, cache_key, value_column, expires = (
             quote_name(name) for name in (self._table, "cache_key", "value", "expires")
@@ -54,16 +64,20 @@ class SharedDatabaseCache(DatabaseCache):
         else:
             expiry = datetime.fromtimestamp(timeout, tz=UTC if settings.USE_TZ else None)
         now = tz_now().replace(microsecond=0)
-        pickled = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+        expiry = connection.ops.adapt_datetimefield_value(expiry.replace(microsecond=0))
+        parameters = []
+        for key, value in data.items():
+            pickled = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+            parameters += [self.make_and_validate_key(key, version=version), pickled, expiry]
         # `add` replaces only a row that has expired; `set` any row.
         only_expired = "" if replace_live else f" WHERE {table}.{expires} < %s"
-        parameters = [key, pickled, connection.ops.adapt_datetimefield_value(expiry.replace(microsecond=0))]
         if not replace_live:
             parameters.append(connection.ops.adapt_datetimefield_value(now))
+        rows = ", ".join(["(%s, %s, %s)"] * len(data))
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table} WHERE {expires} < %s", [connection.ops.adapt_datetimefield_value(now)])
             cursor.execute(
-                f"INSERT INTO {table} ({cache_key}, {value_column}, {expires}) VALUES (%s, %s, %s) "
+                f"INSERT INTO {table} ({cache_key}, {value_column}, {expires}) VALUES {rows} "
                 f"ON CONFLICT ({cache_key}) DO UPDATE SET {value_column} = excluded.{value_column}, "
                 f"{expires} = excluded.{expires}{only_expired}",
                 parameters,

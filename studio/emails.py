@@ -3,6 +3,12 @@
 Every email is rendered from templates/emails/<kind>_subject.txt, <kind>.txt and <kind>.html in the studio's
 time zone, recorded as an EmailLog row and delivered by the `deliver_email` task after the transaction commits.
 
+`send_email` renders the email at once. `queue_email` (kinds whose context their app can make again from the row
+the email is about, `register_email_context`) records the row in the caller's transaction and leaves the rendering
+to the delivery, after the commit: the row is there whatever happens to the process once the transaction commits,
+and the transaction (a registration holding its slot's lock) spends no time on templates. A row not rendered yet
+has an empty text body (`is_rendered`); whatever reads its bodies before the delivery (a resend) renders it first.
+
 Links that let their holder in (a portal sign-in link, a waitlist offer) are never stored: the email log keeps the
 email with the secret part of the link replaced by LINK_SECRET_MARK, and the delivery puts a live secret back in,
 made again by the app the link belongs to (`register_secret_link`, called from its AppConfig.ready()). A resend
@@ -59,6 +65,45 @@ _secret_links: dict[str, SecretLink] = {}
 def register_secret_link(kind: str, *, current, renew) -> None:
     """Emails of `kind` carry a secret link: stored without it, delivered with `current(about, to)` (see SecretLink)."""
     _secret_links[kind] = SecretLink(current=current, renew=renew)
+
+
+class EmailUnrenderable(Exception):
+    """An email recorded to be rendered later cannot be: its kind has no context maker or its row is gone."""
+
+
+_contexts: dict[str, Callable[[models.Model], dict]] = {}
+
+
+def register_email_context(kind: str, build: Callable[[models.Model], dict]) -> None:
+    """Emails of `kind` can be rendered after the commit (`queue_email`): `build(about)` makes their context from the
+    row they are about, as it is when they are rendered."""
+    _contexts[kind] = build
+
+
+def is_rendered(log: EmailLog) -> bool:
+    """False for an email recorded by `queue_email` and not rendered yet; a rendered text body is never empty."""
+    return bool(log.body_text)
+
+
+def render_logged(log: EmailLog) -> EmailLog:
+    """Render an email recorded by `queue_email` from the row it is about, and store its subject and bodies (once: of
+    two renderings at the same time, the first stored wins and both return it). A rendered email is returned as is.
+
+    Raises EmailUnrenderable when it cannot be rendered."""
+    if is_rendered(log):
+        return log
+    build, about = _contexts.get(log.kind), log.about
+    if build is None or about is None:
+        raise EmailUnrenderable(f"The {kind_label(log.kind)} email cannot be written: what it was about is gone.")
+    subject, body_text, body_html = render_email(kind=log.kind, context=build(about))
+    stored = EmailLog.objects.filter(pk=log.pk, body_text="").update(
+        subject=subject, body_text=body_text, body_html=body_html
+    )
+    if stored:
+        log.subject, log.body_text, log.body_html = subject, body_text, body_html
+    else:
+        log.refresh_from_db(fields=["subject", "body_text", "body_html"])
+    return log
 
 
 def redact(text: str, secret: str) -> str:
@@ -164,15 +209,52 @@ def send_email(
         dedupe_key=dedupe_key,
         about=about,
     )
-    try:
-        # A savepoint: two requests racing on one dedupe key must not break the caller's transaction.
-        with transaction.atomic():
-            log.save()
-    except IntegrityError:
-        if dedupe_key is not None and EmailLog.objects.filter(dedupe_key=dedupe_key).exists():
-            return None  # sent already, or by a request racing this one
-        raise
-    if enabled:
+    return _record(log, savepoint=True)
+
+
+def queue_email(
+    *, kind: str, to: str, about: models.Model, dedupe_key: str | None = None, key_is_new: bool = False
+) -> EmailLog | None:
+    """Record an email about `about` now and render it after the commit, when it is delivered (see the module); its
+    kind's context is made from `about` then (register_email_context). None when `dedupe_key` was used.
+
+    `key_is_new`: the dedupe key names a row this transaction created, so no one can have used it: the row is
+    inserted without the savepoint that guards against a race on the key (two statements fewer).
+
+    With notifications off nothing is delivered, so the email is rendered now, as `send_email` does.
+    """
+    build = _contexts.get(kind)
+    if build is None or kind in _secret_links:
+        raise RuntimeError(f"Emails of kind {kind!r} cannot be rendered later: use send_email().")
+    if not studio_settings().email_notifications_enabled:
+        return send_email(kind=kind, to=to, context=build(about), dedupe_key=dedupe_key, about=about)
+    log = EmailLog(
+        kind=kind,
+        to_email=to,
+        subject="",
+        body_text="",
+        body_html="",
+        status=EmailLog.Status.QUEUED,
+        dedupe_key=dedupe_key,
+        about=about,
+    )
+    return _record(log, savepoint=not key_is_new)
+
+
+def _record(log: EmailLog, *, savepoint: bool) -> EmailLog | None:
+    """Insert the row and deliver it after the commit if it is queued; None when its dedupe key was used."""
+    if not savepoint:
+        log.save()
+    else:
+        try:
+            # A savepoint: two requests racing on one dedupe key must not break the caller's transaction.
+            with transaction.atomic():
+                log.save()
+        except IntegrityError:
+            if log.dedupe_key is not None and EmailLog.objects.filter(dedupe_key=log.dedupe_key).exists():
+                return None  # sent already, or by a request racing this one
+            raise
+    if log.status == EmailLog.Status.QUEUED:
         _deliver_on_commit(log)
     return log
 
@@ -181,6 +263,10 @@ def resend_email(*, log: EmailLog) -> EmailLog:
     """Record a copy of an email (no dedupe key, the same subject of the email) and deliver it after the commit;
     recorded as skipped when notifications are off. An email with a secret link gets a fresh link (its app's renew);
     raises ResendRefused when its app refuses (an offer no longer open, a student's address changed)."""
+    try:
+        log = render_logged(log)  # an email recorded to be rendered later, not delivered yet
+    except EmailUnrenderable as error:
+        raise ResendRefused(str(error)) from None
     enabled = studio_settings().email_notifications_enabled
     copy = EmailLog(
         kind=log.kind,

@@ -14,7 +14,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from studio.config import studio_settings
-from studio.emails import LinkUnavailable, message_id, with_live_secret
+from studio.emails import EmailUnrenderable, LinkUnavailable, message_id, render_logged, with_live_secret
 from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ def deliver_email(email_log_id: int) -> str:
             "Email %s (%s) was interrupted while being sent; it may have gone out: sending it again.", log.pk, log.kind
         )
     try:
-        subject, body_text, body_html = with_live_secret(log)
-    except LinkUnavailable as error:
+        # An email recorded to be rendered after the commit (studio.emails.queue_email) is rendered now.
+        subject, body_text, body_html = with_live_secret(render_logged(log))
+    except (LinkUnavailable, EmailUnrenderable) as error:
         EmailLog.objects.filter(pk=log.pk).update(status=Status.FAILED, error=str(error))
         return str(Status.FAILED)
     # Claimed with a conditional update: of two deliveries of one row, one sends.

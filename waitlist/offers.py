@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import slot_schedule
 from courses.models import CoursePricing, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import pricing, seats
 from registrations.errors import InvalidChoice
 from registrations.models import Registration
@@ -208,7 +208,7 @@ def _make_offer(entry: WaitlistEntry, slot: CourseSlot, *, now: datetime.datetim
         dedupe_key=f"waitlist_offer:{entry.offer_token_hash}",
         secret=token,
     )
-    catalog_changed(entry.course_id)  # last: it holds the course's version row until the commit
+    seats_changed(entry.course_id)  # last: it holds the course's version row until the commit
     return token
 
 
@@ -345,7 +345,7 @@ def revoke_offers(*, entries) -> int:
             entry.responded_at = timezone.now()
             # The hash stays so that the emailed link can say "withdrawn" instead of "unknown".
             entry.save(update_fields=["status", "offer_slot", "offer_expires_at", "responded_at", "updated_at"])
-            catalog_changed(entry.course_id)
+            seats_changed(entry.course_id)
             revoked += 1
     return revoked
 

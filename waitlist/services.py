@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import slot_schedule
 from courses.models import Course, CourseSlot
 from courses.selectors import studio_today, upcoming_class_dates
-from courses.services import catalog_changed
+from courses.services import seats_changed
 from registrations import seats
 from registrations.errors import InvalidChoice, RegistrationError
 from students import services as student_services
@@ -103,7 +103,7 @@ def finish_entry(entry: WaitlistEntry, status: str, *, fields: tuple[str, ...] =
     entry.status = status
     entry.waitlist_position = None
     entry.save(update_fields=["status", "waitlist_position", *fields, "updated_at"])
-    catalog_changed(entry.course_id)  # waiting or offered seats changed: cached pages are out of date
+    seats_changed(entry.course_id)  # waiting or offered seats changed: cached pages are out of date
 
 
 def entry_url(entry: WaitlistEntry) -> str:
@@ -212,7 +212,7 @@ def join_waitlist(
                 context=entry_email_context(entry, again=False),
                 dedupe_key=f"waitlist_joined:{entry.pk}",
             )
-            catalog_changed(course.pk)  # last: it holds the course's version row until the commit
+            seats_changed(course.pk)  # last: it holds the course's version row until the commit
     except _AlreadyJoined:
         # Rolled back: nothing was written. The facts go only to the mailbox owner.
         existing = (

@@ -541,13 +541,17 @@ def test_46_pages_cannot_be_framed(client):
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
 
 
-def test_47_host_header_poisoning_is_refused_and_emailed_links_use_site_url(client, slot, settings):
+def test_47_host_header_poisoning_is_refused_and_emailed_links_use_site_url(
+    client, slot, settings, django_capture_on_commit_callbacks
+):
     settings.SITE_URL = "https://studio.example.org"
 
-    poisoned = client.post(
-        reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "evil.example"}
-    )
-    client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "localhost"})
+    # Committed: the email is rendered after the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        poisoned = client.post(
+            reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "evil.example"}
+        )
+        client.post(reverse("registrations:create", args=[slot.course.pk]), form(slot), headers={"host": "localhost"})
 
     email = EmailLog.objects.get(kind="registration_received")
     assert poisoned.status_code == 400

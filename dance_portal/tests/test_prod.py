@@ -6,6 +6,7 @@ import json
 import logging
 import runpy
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
@@ -239,3 +240,29 @@ def test_gunicorn_workers_default_to_twice_the_cores_plus_one_at_most_eight(monk
         assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["workers"] == 5
     with mock.patch("multiprocessing.cpu_count", return_value=16):
         assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["workers"] == 8
+
+
+def test_gunicorn_loads_the_application_once_and_keeps_warm_workers(monkeypatch):
+    """preload_app: workers fork from a master that has the application loaded; max_requests high, with a jitter of a
+    tenth so the workers are not all replaced at once (README "Performance")."""
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+
+    assert config["preload_app"] is True
+    assert config["max_requests"] >= 20000
+    assert config["max_requests_jitter"] == config["max_requests"] // 10
+
+
+def test_loading_the_application_opens_no_database_connection():
+    """With preload_app the master loads the application and then forks: a connection opened there would be shared by
+    every worker. Django connects lazily, at the first query, and loading the project runs none."""
+    script = (
+        "import dance_portal.wsgi\n"
+        "from django.db import connections\n"
+        "print(sum(c.connection is not None for c in connections.all()))\n"
+    )
+    env = {"DEBUG": "0", "SECRET_KEY": "test-only-" + "x" * 50, "ALLOWED_HOSTS": "localhost", "PATH": "/usr/bin:/bin"}
+
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+
+    assert out.stdout.strip().splitlines()[-1] == "0"

@@ -67,7 +67,8 @@ def test_student_registers_on_a_phone_and_sees_how_to_pay(live_server, phone, sc
         .get_attribute("href")
         .startswith("venmo://paycharge?txn=pay&recipients=groove-studio&amount=120.00&note=" + registration.reference)
     )
-    assert phone.locator(".qr-code svg").is_visible()
+    assert phone.locator(".qr-code img").is_visible()
+    assert phone.locator(".qr-code img").evaluate("img => img.complete && img.naturalWidth > 0")  # the SVG drew
     screenshot(phone, "04-payment")
 
     # The "registration received" email was recorded for the student.

@@ -220,9 +220,9 @@ def _make_courses(n):
 def test_catalog_runs_the_same_number_of_queries_for_5_and_50_courses(client, django_assert_max_num_queries, n_courses):
     _make_courses(n_courses)
 
-    # 17 when it is rendered for the cache (registrations/page_cache.py): the cache key, the cache's miss, when the next
-    # hold and offer run out, the settings, the logo's URL, the number of courses, eight reads (closures and seats held
-    # on single dates among them) and the page stored (2).
+    # 17 when it is rendered for the cache (registrations/page_cache.py): the cache key, the miss of its seat counts,
+    # when the next hold and offer run out, the settings, the logo's URL, the number of courses, eight reads (closures
+    # and seats held on single dates among them) and the page with its counts stored (2).
     with django_assert_max_num_queries(17):
         response = client.get(CATALOG)
 

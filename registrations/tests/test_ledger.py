@@ -17,6 +17,7 @@ from registrations.services import admin_register_student, register_student
 from registrations.tests.factories import CreditGrantFactory, PaymentFactory, RegistrationFactory
 from students.services import StudentDetails
 from students.tests.factories import StudentFactory
+from studio.emails import render_logged
 from studio.models import EmailLog, SystemSetting
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,8 @@ def confirm(registration, owner, **kwargs):
 
 
 def emails(kind):
-    return list(EmailLog.objects.filter(kind=kind))
+    """The emails of `kind`, written as their delivery writes them (a registration's are written after the commit)."""
+    return [render_logged(log) for log in EmailLog.objects.filter(kind=kind)]
 
 
 # --- the balance ----------------------------------------------------------------------------------------------------------

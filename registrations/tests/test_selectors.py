@@ -10,7 +10,7 @@ from courses.formatting import schedule_text
 from courses.models import Course
 from courses.tests.factories import CourseFactory, priced_slot
 from registrations.models import Registration
-from registrations.payments import payment_instructions
+from registrations.payments import payment_instructions, venmo_qr_svg
 from registrations.seats import seat_counts, seats_left, walk_up_seats_left
 from registrations.selectors import course_for_page, open_courses, open_courses_page
 from registrations.tests.factories import RegistrationFactory
@@ -319,25 +319,35 @@ def test_payment_instructions_encode_a_course_name_with_url_characters():
     assert info.venmo_app_url.endswith(query.split("&note=")[1])
 
 
-def test_payment_instructions_qr_code_is_inline_svg_without_script_or_style():
+def test_venmo_qr_code_is_an_svg_file_without_script_or_style():
     set_setting("venmo_username", "Studio-Pay")
     registration = series_registration()
     Course.objects.filter(pk=registration.course_id).update(name="<script>alert(1)</script>")
     registration.refresh_from_db()
 
-    svg = payment_instructions(registration).venmo_qr_svg
+    svg = venmo_qr_svg(payment_instructions(registration).venmo_web_url).decode()
 
-    assert svg.startswith("<svg")
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert "<path" in svg
     assert "<script" not in svg.lower()
     assert "style" not in svg.lower()
     assert "alert" not in svg
 
 
+def test_payment_instructions_name_the_qr_code_by_the_link_it_encodes():
+    set_setting("venmo_username", "Studio-Pay")
+    registration = series_registration()
+    first = payment_instructions(registration).venmo_qr_version
+
+    set_setting("venmo_username", "Other-Studio")
+
+    assert first and payment_instructions(registration).venmo_qr_version not in ("", first)
+
+
 def test_payment_instructions_for_venmo_without_a_username_have_no_links():
     info = payment_instructions(series_registration())
 
-    assert info.venmo_username == info.venmo_app_url == info.venmo_web_url == info.venmo_qr_svg == ""
+    assert info.venmo_username == info.venmo_app_url == info.venmo_web_url == info.venmo_qr_version == ""
     assert info.note
 
 
@@ -356,7 +366,7 @@ def test_payment_instructions_for_zelle_carry_the_studio_details():
         "+1 415 555 0100",
         "pay@studio.example",
     )
-    assert info.venmo_app_url == info.venmo_web_url == info.venmo_qr_svg == ""
+    assert info.venmo_app_url == info.venmo_web_url == info.venmo_qr_version == ""
 
 
 def test_schedule_text_reads_in_plain_words():

@@ -1,4 +1,5 @@
 import datetime
+import re
 import uuid
 from decimal import Decimal
 
@@ -336,8 +337,88 @@ def test_payment_page_for_venmo_shows_the_app_link_the_web_link_and_a_qr_code(cl
     assert 'href="venmo://paycharge?txn=pay&amp;recipients=studio-payments&amp;amount=120.00&amp;note=' in html
     assert 'href="https://venmo.com/studio-payments?txn=pay&amp;amount=120.00&amp;note=' in html
     assert "Open Venmo" in html
-    assert "<svg" in html
     assert registration.reference in html
+
+
+def test_payment_page_links_the_qr_code_and_does_not_draw_it(client, slot, monkeypatch):
+    _set("venmo_username", "studio-payments")
+    registration = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.VENMO)
+    drawn = []
+    monkeypatch.setattr("segno.make", lambda *args, **kwargs: drawn.append(args))
+
+    html = client.get(registration.get_absolute_url()).content.decode()
+
+    qr_url = reverse("registrations:venmo_qr", args=[registration.public_id])
+    assert f'<img class="venmo-qr" src="{qr_url}?v=' in html
+    assert "<svg" not in html
+    assert drawn == []
+
+
+def _qr_address(client, registration) -> str:
+    html = client.get(registration.get_absolute_url()).content.decode()
+    return re.search(r'<img class="venmo-qr" src="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_qr_code_is_served_as_an_svg_file_a_browser_keeps(client, slot):
+    _set("venmo_username", "studio-payments")
+    registration = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.VENMO)
+
+    response = client.get(_qr_address(client, registration))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg")
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert response["ETag"]
+    assert "script-src" in response["Content-Security-Policy"]
+
+
+def test_qr_code_asked_again_with_its_etag_is_not_drawn_again(client, slot):
+    _set("venmo_username", "studio-payments")
+    registration = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.VENMO)
+    address = _qr_address(client, registration)
+    etag = client.get(address)["ETag"]
+
+    response = client.get(address, headers={"If-None-Match": etag})
+
+    assert response.status_code == 304
+    assert response.content == b""
+
+
+def test_qr_code_of_an_older_link_is_not_kept_by_the_browser(client, slot):
+    """The studio changed its Venmo user since the page was shown: the old address gets today's code, not cached."""
+    _set("venmo_username", "studio-payments")
+    registration = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.VENMO)
+    address = _qr_address(client, registration)
+    _set("venmo_username", "new-studio-user")
+
+    response = client.get(address)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize(
+    "case", ["unknown registration", "paid", "zelle", "no venmo user"], ids=lambda case: case.replace(" ", "-")
+)
+def test_qr_code_is_not_found_when_there_is_nothing_to_pay_by_venmo(client, slot, case):
+    _set("venmo_username", "studio-payments")
+    registration = RegistrationFactory(slot=slot, payment_method=Registration.PaymentMethod.VENMO)
+    public_id = registration.public_id
+    if case == "unknown registration":
+        public_id = uuid.uuid4()
+    elif case == "paid":
+        Registration.objects.filter(pk=registration.pk).update(
+            payment_status=Registration.PaymentStatus.COMPLETED, confirmed_at=timezone.now()
+        )
+    elif case == "zelle":
+        Registration.objects.filter(pk=registration.pk).update(payment_method=Registration.PaymentMethod.ZELLE)
+    else:
+        SystemSetting.objects.filter(setting_key="venmo_username").delete()
+
+    response = client.get(reverse("registrations:venmo_qr", args=[public_id]))
+
+    assert response.status_code == 404
 
 
 def test_payment_page_for_zelle_shows_recipient_phone_email_amount_and_memo_with_copy_buttons(client, slot):

@@ -73,6 +73,15 @@ def test_add_set_get_incr_and_expiry_behave_like_djangos_cache():
         assert cache.get("page") == {"html": "<p>é</p>"}
 
 
+def test_set_many_stores_every_key_in_one_upsert(django_assert_num_queries):
+    cache.set("page", "old", 60)
+
+    with django_assert_num_queries(2):  # expired rows deleted, then one INSERT ... ON CONFLICT for both keys
+        assert cache.set_many({"page": "new", "counts": {"slot": 3}}, 60) == []
+
+    assert cache.get_many(["page", "counts"]) == {"page": "new", "counts": {"slot": 3}}
+
+
 def test_expired_rows_are_deleted_by_the_next_write():
     with time_machine.travel(datetime.datetime(2031, 3, 1, 12, tzinfo=datetime.UTC), tick=False) as clock:
         cache.set("old", 1, 10)

@@ -106,6 +106,15 @@ def test_email_without_html_says_so_instead_of_a_preview(admin_client):
     assert "<iframe" not in html
 
 
+def test_email_queued_to_be_written_when_sent_says_so(admin_client):
+    log = EmailLog.objects.create(kind="registration_received", to_email="ana@example.org", subject="", body_text="")
+
+    html = admin_client.get(reverse("admin:studio_emaillog_change", args=[log.pk])).content.decode()
+
+    assert "Not written yet" in html
+    assert "<iframe" not in html
+
+
 def test_preview_is_for_staff_who_may_read_the_email_log(client, django_user_model):
     log = email()
     anonymous = client.get(preview_url(log))

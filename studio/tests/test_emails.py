@@ -13,7 +13,7 @@ from registrations.services import register_student, send_registration_received
 from registrations.tests.factories import RegistrationFactory
 from students.services import StudentDetails
 from students.tests.factories import StudentFactory
-from studio.emails import send_email
+from studio.emails import is_rendered, render_logged, resend_email, send_email
 from studio.models import EmailLog, SystemSetting
 from studio.tasks import deliver_email
 
@@ -65,6 +65,84 @@ def test_registration_received_is_sent_only_after_the_transaction_commits(
     assert log.status == EmailLog.Status.SENT
     assert log.sent_at is not None
     assert log.dedupe_key == f"registration_received:{registration.pk}"
+
+
+def test_registration_received_is_recorded_with_the_registration_and_rendered_after_the_commit(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        registration = register(priced_slot())
+
+    # In the registration's transaction: the row, with whom and what it is about and its key; no text yet.
+    log = EmailLog.objects.get()
+    assert (log.kind, log.to_email, log.about, log.status) == (
+        "registration_received",
+        "ana@example.org",
+        registration,
+        EmailLog.Status.QUEUED,
+    )
+    assert not is_rendered(log) and log.subject == log.body_html == ""
+    for callback in callbacks:
+        callback()
+
+    log.refresh_from_db()
+    assert is_rendered(log) and registration.reference in log.subject and registration.reference in log.body_text
+    (message,) = mailoutbox
+    assert (message.subject, message.body) == (log.subject, log.body_text)
+
+
+def test_an_email_whose_process_died_after_the_commit_is_rendered_when_it_is_sent(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    """The process died between the commit and its after-commit work: the row is there, unrendered, and the worker (or a
+    resend) renders it from the registration when it sends it."""
+    with django_capture_on_commit_callbacks(execute=False):  # the callbacks never run
+        registration = register(priced_slot())
+    log = EmailLog.objects.get()
+
+    deliver_email.call(log.pk)
+
+    log.refresh_from_db()
+    assert log.status == EmailLog.Status.SENT
+    (message,) = mailoutbox
+    assert registration.reference in message.subject and registration.get_absolute_url() in message.body
+
+
+def test_a_resend_of_an_email_not_rendered_yet_renders_it_first(django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=False):
+        registration = register(priced_slot())
+    log = EmailLog.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        copy = resend_email(log=log)
+
+    log.refresh_from_db()
+    assert registration.reference in log.body_text
+    assert (copy.subject, copy.body_text, copy.body_html) == (log.subject, log.body_text, log.body_html)
+    assert [message.body for message in mailoutbox] == [log.body_text]
+
+
+def test_an_email_rendered_twice_at_once_keeps_the_first_rendering(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        register(priced_slot())
+    first, second = EmailLog.objects.get(), EmailLog.objects.get()
+    render_logged(first)
+    EmailLog.objects.filter(pk=first.pk).update(body_text="the first rendering\n")
+    second_text = render_logged(second).body_text  # it had read the row before the first was stored
+
+    assert second_text == "the first rendering\n"  # what is sent is what the log keeps
+    assert EmailLog.objects.get().body_text == "the first rendering\n"  # not overwritten
+
+
+def test_an_email_that_cannot_be_rendered_is_marked_failed_with_the_reason(mailoutbox):
+    log = EmailLog.objects.create(kind="registration_received", to_email="a@example.org", subject="", body_text="")
+
+    deliver_email.call(log.pk)
+
+    log.refresh_from_db()
+    assert log.status == EmailLog.Status.FAILED
+    assert "cannot be written" in log.error
+    assert mailoutbox == []
 
 
 def test_registration_received_is_not_sent_when_the_registration_rolls_back(django_capture_on_commit_callbacks):
@@ -200,6 +278,8 @@ def test_emails_are_recorded_as_skipped_and_not_sent_when_notifications_are_off(
         ("already_registered", "skipped"),
         ("registration_received", "skipped"),
     ]
+    # Never delivered, so rendered at once: the log shows what would have gone out.
+    assert all(is_rendered(log) for log in EmailLog.objects.all())
 
 
 def test_a_script_name_is_escaped_in_html_and_literal_in_text(django_capture_on_commit_callbacks, mailoutbox):
