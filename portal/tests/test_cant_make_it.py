@@ -245,7 +245,11 @@ def test_the_picker_lists_the_classes_and_books_one(client, sign_in, house, mail
     assert seats.seats_left(other_slot, class_date=other[1].session_date) == other_slot.capacity - 1
 
 
-@pytest.mark.parametrize("posted", [{}, {"session": "abc"}, {"session": "99999999"}, {"session": "1" * 30}])
+@pytest.mark.parametrize(
+    "posted",
+    # "²" and "١" are digits to str.isdigit() (and "²" to no int()): a class id is ASCII 0-9 only.
+    [{}, {"session": "abc"}, {"session": "99999999"}, {"session": "1" * 30}, {"session": "²"}, {"session": "١"}],
+)
 def test_a_picker_post_without_a_class_is_refused_next_to_the_list(client, sign_in, house, posted):
     _slot, sessions, ana = house
     absence = report_absence(session=sessions[1], student=ana, channel=Absence.Channel.EMAIL)
