@@ -142,6 +142,19 @@ def makeups_left(registration: Registration, *, studio: StudioSettings | None = 
     return max(0, allowance - earned)
 
 
+def earns_makeup(
+    registration: Registration | None, session: ClassSession, *, now: datetime.datetime, studio: StudioSettings
+) -> bool:
+    """Told at `now`, would "can't make it" for this class come with a make-up? Before the cut-off, for a paid
+    registration with make-ups left (README "Can't make it": the make-up)."""
+    return (
+        registration is not None
+        and now < makeup_cutoff(session, studio=studio)
+        and registration.payment_status == PaymentStatus.COMPLETED
+        and makeups_left(registration, studio=studio) > 0
+    )
+
+
 def standing_absence(session: ClassSession, student: Student) -> Absence | None:
     return Absence.objects.filter(session=session, student=student, undone_at__isnull=True).first()
 
@@ -157,7 +170,7 @@ class AbsenceState:
     cutoff: datetime.datetime
     registration: Registration | None  # the student's seat in this class (None: not theirs any more)
     absence: Absence | None  # their standing "can't make it", if they told us already
-    makeups_left: int  # make-ups their registration may still earn
+    earns_makeup: bool  # told now, it would come with a make-up (`earns_makeup`)
     booked_makeup: MakeUp | None  # a make-up booked for this class already
 
     @property
@@ -174,16 +187,6 @@ class AbsenceState:
     @property
     def before_cutoff(self) -> bool:
         return self.now < self.cutoff
-
-    @property
-    def earns_makeup(self) -> bool:
-        """Told now, would it come with a make-up?"""
-        return (
-            self.before_cutoff
-            and self.registration is not None
-            and self.registration.payment_status == PaymentStatus.COMPLETED
-            and self.makeups_left > 0
-        )
 
     @property
     def may_undo(self) -> bool:
@@ -205,7 +208,7 @@ def absence_state(session: ClassSession, student: Student, *, now: datetime.date
         cutoff=makeup_cutoff(session, studio=studio),
         registration=registration,
         absence=absence,
-        makeups_left=makeups_left(registration, studio=studio) if registration is not None else 0,
+        earns_makeup=earns_makeup(registration, session, now=now, studio=studio),
         booked_makeup=absence.makeups.filter(status=MakeUp.Status.BOOKED).first() if absence is not None else None,
     )
 
@@ -233,18 +236,13 @@ def report_absence(*, session: ClassSession, student: Student, channel: str) -> 
         registration = seat_for(session, student, now=now)
         if registration is None:
             raise NotRegistered()
-        earns_makeup = (
-            now < makeup_cutoff(session, studio=studio)
-            and registration.payment_status == PaymentStatus.COMPLETED
-            and makeups_left(registration, studio=studio) > 0
-        )
         absence = Absence.objects.create(
             session=session,
             student=student,
             registration=registration,
             reported_at=now,
             channel=channel,
-            makeup_granted=earns_makeup,
+            makeup_granted=earns_makeup(registration, session, now=now, studio=studio),
         )
         catalog_changed(session.course_id)
         seats.announce_freed_seats(slot)

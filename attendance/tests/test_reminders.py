@@ -98,6 +98,20 @@ def test_a_resent_reminder_has_the_working_link_until_the_class_starts(mailoutbo
     assert reminders().count() == 2
 
 
+def test_a_reminder_sent_after_the_cut_off_promises_no_make_up():
+    set_setting("class_reminder_hours", 6)
+    set_setting("makeup_cutoff_hours", 12)
+    slot, sessions = series()
+    paid(slot)
+
+    with time_machine.travel(starts(sessions[0]) - 5 * HOUR, tick=False):
+        send_class_reminders()
+
+    log = reminders().get()
+    assert "make-up" not in log.body_text and "make-up" not in log.body_html
+    assert "/me/cant-make-it/" in log.body_text  # the seat can still be given back
+
+
 def test_a_reminder_is_not_resent_to_an_address_no_student_has():
     slot, sessions = series()
     ana = paid(slot).student
