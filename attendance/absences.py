@@ -95,24 +95,48 @@ def read_token(token: str) -> tuple[ClassSession, Student] | None:
     return session, student
 
 
+def _reminded_student(session: ClassSession, to: str, *, now: datetime.datetime) -> Student | None:
+    """The student a class reminder to `to` is for: the one with that address, if they have a seat in the class (a
+    registration that covers it, or a make-up booked into it). An address may change hands: the link names whoever
+    has it now, and must never name them for a class that is not theirs. None for an erased student."""
+    student = Student.objects.filter(email=to, erased_at__isnull=True).first()
+    if student is None:
+        return None
+    if (
+        seat_for(session, student, now=now) is None
+        and not session.makeups.filter(student=student, status=MakeUp.Status.BOOKED).exists()
+    ):
+        return None
+    return student
+
+
 def reminder_link_secret(session, to: str) -> str | None:
     """The "can't make it" token put into a class reminder as it is sent (studio.emails.register_secret_link): the
-    email log keeps the reminder without it. None when the class or the student (by the address it goes to) is gone."""
-    student = Student.objects.filter(email=to).first()
-    if not isinstance(session, ClassSession) or student is None:
+    email log keeps the reminder without it. None when the class is gone, or no student with the address it goes to
+    has a seat in it (`_reminded_student`)."""
+    if not isinstance(session, ClassSession):
         return None
-    return make_token(session=session, student=student)
+    student = _reminded_student(session, to, now=timezone.now())
+    return make_token(session=session, student=student) if student is not None else None
 
 
 def check_reminder_resend(session, to: str) -> None:
-    """A reminder may be sent again only while its class is to come and to an address still a student's; raises
-    ResendRefused otherwise. The link is the same: it names the student and the class, and expires with the class."""
+    """A reminder may be sent again only while its class is to come and to an address still that of a student with a
+    seat in it; raises ResendRefused otherwise. The link is the same: it names the student and the class, and expires
+    with the class."""
     if not isinstance(session, ClassSession) or session.is_canceled:
         raise ResendRefused(_("This class was canceled or no longer exists: nothing was resent."))
-    if timezone.now() >= session_starts_at(session):
+    now = timezone.now()
+    if now >= session_starts_at(session):
         raise ResendRefused(_("This class has started: nothing was resent."))
-    if not Student.objects.filter(email=to).exists():
+    if not Student.objects.filter(email=to, erased_at__isnull=True).exists():
         raise ResendRefused(_("No student has this address any more (it was changed or erased): nothing was resent."))
+    if _reminded_student(session, to, now=now) is None:
+        raise ResendRefused(
+            _(
+                "The student with this address has no seat in this class (the address may have changed hands): nothing was resent."
+            )
+        )
 
 
 # --- reads ---------------------------------------------------------------------------------------------------------
