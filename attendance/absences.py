@@ -79,7 +79,8 @@ def make_token(*, session: ClassSession, student: Student) -> str:
 
 
 def read_token(token: str) -> tuple[ClassSession, Student] | None:
-    """The class and student of a token; None for anything tampered, garbled or naming rows that are gone."""
+    """The class and student of a token; None for anything tampered, garbled or naming rows that are gone, or a
+    student whose personal data is erased."""
     if not isinstance(token, str) or not 0 < len(token) <= TOKEN_MAX_LENGTH:
         return None
     try:
@@ -89,7 +90,8 @@ def read_token(token: str) -> tuple[ClassSession, Student] | None:
     if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
         return None
     session = ClassSession.objects.select_related("course", "slot").filter(pk=value[0]).first()
-    student = Student.objects.filter(pk=value[1]).first()
+    # An erased student is never emailed, and their old links stop working.
+    student = Student.objects.filter(pk=value[1], erased_at__isnull=True).first()
     if session is None or student is None:
         return None
     return session, student

@@ -104,7 +104,7 @@ def unsubscribe_url(student: Student) -> str:
 
 
 def student_for_unsubscribe_token(token: str) -> Student | None:
-    """The student an unsubscribe link is for; None for a tampered, truncated or unknown one."""
+    """The student an unsubscribe link is for; None for a tampered, truncated or unknown one, or an erased student."""
     if not token or len(token) > UNSUBSCRIBE_TOKEN_MAX_LENGTH:
         return None
     try:
@@ -113,7 +113,8 @@ def student_for_unsubscribe_token(token: str) -> Student | None:
         return None
     if not isinstance(student_id, int):
         return None
-    return Student.objects.filter(pk=student_id).first()
+    # An erased student is never emailed, and their old links stop working.
+    return Student.objects.filter(pk=student_id, erased_at__isnull=True).first()
 
 
 def receives_class_messages(student: Student) -> bool:

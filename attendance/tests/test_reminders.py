@@ -16,6 +16,7 @@ from attendance.services import cancel_session
 from attendance.tests.helpers import HOUR, paid, series, set_setting, starts
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.emails import LINK_SECRET_MARK, ResendRefused, resend_email
 from studio.models import EmailLog
@@ -201,6 +202,19 @@ def test_no_reminder_for_a_canceled_class_a_canceled_registration_or_an_excused_
 
     with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
         assert send_class_reminders() == 0
+
+
+def test_an_erased_student_still_on_the_roster_gets_no_reminder(mailoutbox, django_capture_on_commit_callbacks):
+    slot, sessions = series()
+    erased = anonymise_student(student=paid(slot).student)
+    ben = paid(slot).student
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            send_class_reminders()
+
+    assert [message.to for message in mailoutbox] == [[ben.email]]
+    assert reminders().get(to_email=erased.email).status == EmailLog.Status.SKIPPED
 
 
 def test_only_the_classes_a_registration_covers_are_reminded():

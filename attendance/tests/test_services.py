@@ -13,6 +13,7 @@ from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog, SystemSetting
 
@@ -165,6 +166,20 @@ def test_cancel_session_sets_the_flag_and_time_and_emails_the_roster_after_commi
     emails = EmailLog.objects.filter(kind="session_canceled")
     assert sorted(emails.values_list("to_email", flat=True)) == sorted([paid_student.email, unpaid_student.email])
     assert session.course.name in emails.first().subject
+
+
+def test_cancel_session_sends_no_email_to_an_erased_student_still_on_its_roster(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    session = session_on(timezone.localdate() + 2 * DAY)
+    erased = anonymise_student(student=paid(session).student)
+    ben = paid(session).student
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_session(session=session, reason="The instructor is ill.")
+
+    assert [message.to for message in mailoutbox] == [[ben.email]]
+    assert EmailLog.objects.get(kind="session_canceled", to_email=erased.email).status == EmailLog.Status.SKIPPED
 
 
 def test_cancel_session_twice_changes_nothing_and_sends_no_second_email(django_capture_on_commit_callbacks):

@@ -9,6 +9,7 @@ from attendance.makeups import book_makeup
 from attendance.models import Absence, ClassSession, MakeUp
 from attendance.tests.helpers import HOUR, dated_class, paid, series, starts
 from registrations import seats
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog
 
@@ -143,6 +144,19 @@ def test_a_tampered_link_gets_the_friendly_link_page(client, house, token):
     assert response.status_code == 404
     assert "This link doesn't work" in response.content.decode()
     assert client.post(reverse("portal:cant_make_it", args=[token]), {"action": "report"}).status_code == 404
+    assert not Absence.objects.exists()
+
+
+def test_an_erased_students_link_stops_working(client, house):
+    _slot, sessions, ana = house
+    url = link(sessions[0], ana)
+    anonymise_student(student=ana)  # paid: still on the roster, anonymised
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "This link doesn't work" in response.content.decode()
+    assert client.post(url, {"action": "report"}).status_code == 404
     assert not Absence.objects.exists()
 
 
