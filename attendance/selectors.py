@@ -111,12 +111,22 @@ class RosterEntry:
     makeup: MakeUp | None = None  # the student comes as a make-up for a class they missed
     # What a refused form had posted for this student: shown instead of the stored mark so nothing is lost.
     posted: str = ""
+    # The mark a refused form said its page had shown (None: not posted).
+    posted_was: str | None = None
 
     @property
     def selected(self) -> str:
         """The mark shown on the page."""
         if self.posted:
             return self.posted
+        return self.record.status if self.record is not None else ""
+
+    @property
+    def was(self) -> str:
+        """The stored mark the page shows ("" for none), which a save may overwrite; after a refused form, the one
+        its page had shown."""
+        if self.posted_was is not None:
+            return self.posted_was
         return self.record.status if self.record is not None else ""
 
     @property
