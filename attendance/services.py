@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from attendance.makeups import cancel_makeup
 from attendance.models import AttendanceRecord, ClassSession, MakeUp
-from attendance.selectors import session_roster
+from attendance.selectors import has_studio_records, session_roster
 from courses.formatting import day, time_of_day
 from courses.models import Course
 from registrations import ledger
@@ -64,11 +64,7 @@ def delete_sessions(*, sessions) -> tuple[int, list[ClassSession]]:
     deleted, kept = 0, []
     for session in sessions:
         with transaction.atomic():
-            if (
-                AttendanceRecord.objects.filter(session=session).exists()
-                or session.absences.exists()
-                or session.makeups.exists()
-            ):
+            if has_studio_records(session):
                 kept.append(session)
                 continue
             session.delete()
