@@ -79,7 +79,8 @@ def make_token(*, session: ClassSession, student: Student) -> str:
 
 
 def read_token(token: str) -> tuple[ClassSession, Student] | None:
-    """The class and student of a token; None for anything tampered, garbled or naming rows that are gone."""
+    """The class and student of a token; None for anything tampered, garbled or naming rows that are gone, or a
+    student whose personal data is erased."""
     if not isinstance(token, str) or not 0 < len(token) <= TOKEN_MAX_LENGTH:
         return None
     try:
@@ -89,30 +90,55 @@ def read_token(token: str) -> tuple[ClassSession, Student] | None:
     if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
         return None
     session = ClassSession.objects.select_related("course", "slot").filter(pk=value[0]).first()
-    student = Student.objects.filter(pk=value[1]).first()
+    # An erased student is never emailed, and their old links stop working.
+    student = Student.objects.filter(pk=value[1], erased_at__isnull=True).first()
     if session is None or student is None:
         return None
     return session, student
 
 
+def _reminded_student(session: ClassSession, to: str, *, now: datetime.datetime) -> Student | None:
+    """The student a class reminder to `to` is for: the one with that address, if they have a seat in the class (a
+    registration that covers it, or a make-up booked into it). An address may change hands: the link names whoever
+    has it now, and must never name them for a class that is not theirs. None for an erased student."""
+    student = Student.objects.filter(email=to, erased_at__isnull=True).first()
+    if student is None:
+        return None
+    if (
+        seat_for(session, student, now=now) is None
+        and not session.makeups.filter(student=student, status=MakeUp.Status.BOOKED).exists()
+    ):
+        return None
+    return student
+
+
 def reminder_link_secret(session, to: str) -> str | None:
     """The "can't make it" token put into a class reminder as it is sent (studio.emails.register_secret_link): the
-    email log keeps the reminder without it. None when the class or the student (by the address it goes to) is gone."""
-    student = Student.objects.filter(email=to).first()
-    if not isinstance(session, ClassSession) or student is None:
+    email log keeps the reminder without it. None when the class is gone, or no student with the address it goes to
+    has a seat in it (`_reminded_student`)."""
+    if not isinstance(session, ClassSession):
         return None
-    return make_token(session=session, student=student)
+    student = _reminded_student(session, to, now=timezone.now())
+    return make_token(session=session, student=student) if student is not None else None
 
 
 def check_reminder_resend(session, to: str) -> None:
-    """A reminder may be sent again only while its class is to come and to an address still a student's; raises
-    ResendRefused otherwise. The link is the same: it names the student and the class, and expires with the class."""
+    """A reminder may be sent again only while its class is to come and to an address still that of a student with a
+    seat in it; raises ResendRefused otherwise. The link is the same: it names the student and the class, and expires
+    with the class."""
     if not isinstance(session, ClassSession) or session.is_canceled:
         raise ResendRefused(_("This class was canceled or no longer exists: nothing was resent."))
-    if timezone.now() >= session_starts_at(session):
+    now = timezone.now()
+    if now >= session_starts_at(session):
         raise ResendRefused(_("This class has started: nothing was resent."))
-    if not Student.objects.filter(email=to).exists():
+    if not Student.objects.filter(email=to, erased_at__isnull=True).exists():
         raise ResendRefused(_("No student has this address any more (it was changed or erased): nothing was resent."))
+    if _reminded_student(session, to, now=now) is None:
+        raise ResendRefused(
+            _(
+                "The student with this address has no seat in this class (the address may have changed hands): nothing was resent."
+            )
+        )
 
 
 # --- reads ---------------------------------------------------------------------------------------------------------
@@ -142,6 +168,19 @@ def makeups_left(registration: Registration, *, studio: StudioSettings | None = 
     return max(0, allowance - earned)
 
 
+def earns_makeup(
+    registration: Registration | None, session: ClassSession, *, now: datetime.datetime, studio: StudioSettings
+) -> bool:
+    """Told at `now`, would "can't make it" for this class come with a make-up? Before the cut-off, for a paid
+    registration with make-ups left (README "Can't make it": the make-up)."""
+    return (
+        registration is not None
+        and now < makeup_cutoff(session, studio=studio)
+        and registration.payment_status == PaymentStatus.COMPLETED
+        and makeups_left(registration, studio=studio) > 0
+    )
+
+
 def standing_absence(session: ClassSession, student: Student) -> Absence | None:
     return Absence.objects.filter(session=session, student=student, undone_at__isnull=True).first()
 
@@ -157,7 +196,7 @@ class AbsenceState:
     cutoff: datetime.datetime
     registration: Registration | None  # the student's seat in this class (None: not theirs any more)
     absence: Absence | None  # their standing "can't make it", if they told us already
-    makeups_left: int  # make-ups their registration may still earn
+    earns_makeup: bool  # told now, it would come with a make-up (`earns_makeup`)
     booked_makeup: MakeUp | None  # a make-up booked for this class already
 
     @property
@@ -174,16 +213,6 @@ class AbsenceState:
     @property
     def before_cutoff(self) -> bool:
         return self.now < self.cutoff
-
-    @property
-    def earns_makeup(self) -> bool:
-        """Told now, would it come with a make-up?"""
-        return (
-            self.before_cutoff
-            and self.registration is not None
-            and self.registration.payment_status == PaymentStatus.COMPLETED
-            and self.makeups_left > 0
-        )
 
     @property
     def may_undo(self) -> bool:
@@ -205,7 +234,7 @@ def absence_state(session: ClassSession, student: Student, *, now: datetime.date
         cutoff=makeup_cutoff(session, studio=studio),
         registration=registration,
         absence=absence,
-        makeups_left=makeups_left(registration, studio=studio) if registration is not None else 0,
+        earns_makeup=earns_makeup(registration, session, now=now, studio=studio),
         booked_makeup=absence.makeups.filter(status=MakeUp.Status.BOOKED).first() if absence is not None else None,
     )
 
@@ -233,18 +262,13 @@ def report_absence(*, session: ClassSession, student: Student, channel: str) -> 
         registration = seat_for(session, student, now=now)
         if registration is None:
             raise NotRegistered()
-        earns_makeup = (
-            now < makeup_cutoff(session, studio=studio)
-            and registration.payment_status == PaymentStatus.COMPLETED
-            and makeups_left(registration, studio=studio) > 0
-        )
         absence = Absence.objects.create(
             session=session,
             student=student,
             registration=registration,
             reported_at=now,
             channel=channel,
-            makeup_granted=earns_makeup,
+            makeup_granted=earns_makeup(registration, session, now=now, studio=studio),
         )
         seats_changed(session.course_id)
         seats.announce_freed_seats(slot)

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from attendance.makeups import cancel_makeup
 from attendance.models import Absence, AttendanceRecord, ClassSession, MakeUp
+from attendance.selectors import has_studio_records
 from attendance.services import cancel_session, delete_sessions
 from courses.admin_columns import day_field, moment_field
 from courses.formatting import time_range
@@ -124,10 +125,18 @@ class ClassSessionAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         session = self.get_object(request, object_id)
-        if session is not None and session.attendance_records.exists():
+        if session is not None and has_studio_records(session):
             self.message_user(request, _KEPT % {"session": session}, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:attendance_classsession_change", args=[session.pk]))
         return super().delete_view(request, object_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a session that holds records would move who came, who was excused and who made up a class to
+        # another class or date.
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and has_studio_records(obj):
+            return ["course", "slot", "session_date", *fields]
+        return fields
 
     @admin.display(description=_("time"), ordering="start_time")
     def hours(self, obj):
@@ -245,7 +254,11 @@ class MakeUpAdmin(_ReadOnlyAdmin):
     def missed_class(self, obj):
         return obj.absence.session
 
-    @admin.action(description=_("Cancel (the make-up goes back to the student)"), permissions=["view"])
+    def has_cancel_permission(self, request):
+        # The admin edits no make-up (ViewOnly), but cancelling one is a change: it needs change_makeup.
+        return request.user.has_perm("attendance.change_makeup")
+
+    @admin.action(description=_("Cancel (the make-up goes back to the student)"), permissions=["cancel"])
     def cancel_makeups(self, request, queryset):
         canceled = sum(cancel_makeup(makeup=makeup, by_studio=True) for makeup in queryset)
         self.message_user(request, ngettext("Canceled %d make-up.", "Canceled %d make-ups.", canceled) % canceled)

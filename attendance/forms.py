@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from attendance.models import AttendanceRecord
 
-# One radio group per student, named after the student: `mark-<student id>`.
+# One radio group per student, named after the student: `mark-<student id>`; with it, the hidden `was-<student id>`
+# holds the mark the page showed ("" for none).
 MARK_FIELD = re.compile(r"^mark-([1-9][0-9]{0,17})$")
+WAS_FIELD = re.compile(r"^was-([1-9][0-9]{0,17})$")
 
 
 def mark_field_name(student_id: int) -> str:
@@ -14,7 +16,8 @@ def mark_field_name(student_id: int) -> str:
 
 
 class RosterMarksForm(forms.Form):
-    """The whole roster in one POST (works without JavaScript): every `mark-<id>` radio group that has a value.
+    """The whole roster in one POST (works without JavaScript): every `mark-<id>` radio group that has a value, and
+    every `was-<id>` (the mark the page showed: the service keeps a mark changed meanwhile rather than overwrite it).
 
     Which students may be marked is not decided here: the service refuses anyone not on the roster.
     """
@@ -24,15 +27,22 @@ class RosterMarksForm(forms.Form):
     def clean(self):
         cleaned_data = super().clean()
         marks: dict[int, str] = {}
+        was: dict[int, str] = {}
         for key in self.data:
-            match = MARK_FIELD.match(key)
-            if match is None:
-                continue
-            status = self.data.get(key)
-            if status not in AttendanceRecord.Status.values:
-                raise forms.ValidationError(_("Choose present, late or absent for each student."), code="invalid_mark")
-            marks[int(match[1])] = status
+            if match := MARK_FIELD.match(key):
+                status = self.data.get(key)
+                if status not in AttendanceRecord.Status.values:
+                    raise forms.ValidationError(
+                        _("Choose present, late or absent for each student."), code="invalid_mark"
+                    )
+                marks[int(match[1])] = status
+            elif match := WAS_FIELD.match(key):
+                shown = self.data.get(key)
+                if shown not in ["", *AttendanceRecord.Status.values]:
+                    raise forms.ValidationError(_("This page could not be read: reload it."), code="invalid_was")
+                was[int(match[1])] = shown
         cleaned_data["marks"] = marks
+        cleaned_data["was"] = was
         return cleaned_data
 
 

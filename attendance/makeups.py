@@ -7,7 +7,9 @@ takes that seat with the same lock and count as a walk-up registration (a drop-i
 class's cut-off returns the make-up, to be booked again.
 
 Every write locks the make-up class's slot (registrations.seats.lock_slot), then the rows it changes, checks, then
-writes, in one transaction; the confirmation email goes out after the commit.
+writes, in one transaction; the confirmation email goes out after the commit. A registration that is canceled or
+expires cancels its make-ups within its own transaction (`cancel_makeups_of_registration`): a make-up counts only while
+its registration holds its seat, so re-opening the registration must not bring it back.
 """
 
 import datetime
@@ -106,7 +108,14 @@ def _check_usable(absence: Absence, *, now: datetime.datetime, studio: StudioSet
     """Raises unless this absence has a make-up to book now."""
     if absence.undone_at is not None or not absence.makeup_granted:
         raise NoMakeup()
-    if not Registration.objects.filter(seats.holds_seat(now), pk=absence.registration_id).exists():
+    status = Registration.objects.filter(pk=absence.registration_id).values_list("payment_status", flat=True).first()
+    # Paid only: a make-up booked on a pending registration would stop counting when its hold ran out, and come back
+    # over its class's capacity if the studio confirmed the payment then.
+    if status == Registration.PaymentStatus.PENDING:
+        raise NoMakeup(
+            _("Your registration for the class you missed is waiting for payment: book the make-up once it is paid.")
+        )
+    if status != Registration.PaymentStatus.COMPLETED:
         raise NoMakeup(_("The registration of the class you missed is no longer active."))
     if absence.makeups.filter(status=MakeUp.Status.BOOKED).exists():
         raise MakeupAlreadyBooked()
@@ -263,7 +272,7 @@ def cancel_makeup(*, makeup: MakeUp, by_studio: bool = False) -> bool:
 
     Returns False when it was already canceled; raises TooLateToCancel after the cut-off."""
     with transaction.atomic():
-        slot = seats.lock_slot(makeup.session.slot)
+        seats.lock_slot(makeup.session.slot)
         makeup = MakeUp.objects.select_for_update(of=("self",)).select_related("session__course").get(pk=makeup.pk)
         if makeup.status == MakeUp.Status.CANCELED:
             return False
@@ -274,14 +283,47 @@ def cancel_makeup(*, makeup: MakeUp, by_studio: bool = False) -> bool:
                 _("A make-up can be cancelled until %(when)s; it is too late now. Please ask the studio.")
                 % {"when": moment(cutoff)}
             )
-        makeup.status = MakeUp.Status.CANCELED
-        makeup.canceled_at = now
-        makeup.canceled_by_studio = by_studio
-        makeup.save(update_fields=["status", "canceled_at", "canceled_by_studio"])
-        seats_changed(makeup.session.course_id)
-        if not makeup.session.is_canceled:
-            seats.announce_freed_seats(slot)
+        _cancel(makeup, by_studio=by_studio, now=now)
     return True
+
+
+def cancel_makeups_of_registration(sender=None, *, registration: Registration, **kwargs) -> int:
+    """registrations.signals.registration_ended: a registration that no longer holds its seat takes its make-up
+    classes with it. Each one booked for its missed classes into a class still to come is canceled by the studio and
+    its seat announced, so that re-opening the registration later cannot bring it back over that class's capacity; a
+    make-up class that has started stays, as the studio's record. Connected in AttendanceConfig.ready(); returns how
+    many were canceled.
+
+    It runs in the transaction that ended the registration, under that registration's slot lock: it locks the make-up
+    rows, not their classes' slots (one slot lock per transaction; a seat given back needs no count)."""
+    now = timezone.now()
+    booked = (
+        MakeUp.objects.select_for_update(of=("self",))
+        .filter(
+            status=MakeUp.Status.BOOKED,
+            absence__registration=registration,
+            session__session_date__gte=timezone.localdate(now),
+        )
+        .select_related("session__course", "session__slot")
+        .order_by("pk")
+    )
+    canceled = 0
+    for makeup in booked:
+        if session_starts_at(makeup.session) > now:
+            _cancel(makeup, by_studio=True, now=now)
+            canceled += 1
+    return canceled
+
+
+def _cancel(makeup: MakeUp, *, by_studio: bool, now: datetime.datetime) -> None:
+    """Write a booked make-up (locked by the caller) as canceled and announce its seat, unless its class is canceled."""
+    makeup.status = MakeUp.Status.CANCELED
+    makeup.canceled_at = now
+    makeup.canceled_by_studio = by_studio
+    makeup.save(update_fields=["status", "canceled_at", "canceled_by_studio"])
+    seats_changed(makeup.session.course_id)
+    if not makeup.session.is_canceled:
+        seats.announce_freed_seats(makeup.session.slot_id)
 
 
 def _email_context(makeup: MakeUp, *, studio: StudioSettings) -> dict:

@@ -154,10 +154,6 @@ class Absence(models.Model):
     def __str__(self):
         return f"{self.student.full_name}: {self.session}"
 
-    @property
-    def is_standing(self) -> bool:
-        return self.undone_at is None
-
 
 class MakeUpStatus(models.TextChoices):
     BOOKED = "booked", _("Booked")

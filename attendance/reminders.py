@@ -12,7 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from attendance.absences import make_token, makeup_cutoff, makeups_left
+from attendance.absences import earns_makeup, make_token, makeup_cutoff
 from attendance.models import ClassSession
 from attendance.selectors import RosterEntry, session_ends_at, session_roster, session_starts_at
 from registrations.models import Registration
@@ -36,7 +36,7 @@ def due_sessions(*, now: datetime.datetime, hours: int) -> list[ClassSession]:
     return [session for session in candidates if now < session_starts_at(session) <= until]
 
 
-def _context(session: ClassSession, entry: RosterEntry, *, studio: StudioSettings) -> dict:
+def _context(session: ClassSession, entry: RosterEntry, *, now: datetime.datetime, studio: StudioSettings) -> dict:
     registration = entry.registration
     return {
         "student": entry.student,
@@ -50,11 +50,7 @@ def _context(session: ClassSession, entry: RosterEntry, *, studio: StudioSetting
         "is_unpaid": registration is not None and registration.payment_status == Registration.PaymentStatus.PENDING,
         "cant_make_it_token": make_token(session=session, student=entry.student) if registration else "",
         "cutoff": makeup_cutoff(session, studio=studio),
-        "earns_makeup": (
-            registration is not None
-            and registration.payment_status == Registration.PaymentStatus.COMPLETED
-            and makeups_left(registration, studio=studio) > 0
-        ),
+        "earns_makeup": earns_makeup(registration, session, now=now, studio=studio),
     }
 
 
@@ -72,7 +68,7 @@ def send_class_reminders(*, now: datetime.datetime | None = None) -> int:
                 continue
             try:
                 with transaction.atomic():
-                    context = _context(session, entry, studio=studio)
+                    context = _context(session, entry, now=now, studio=studio)
                     log = send_email(
                         kind="class_reminder",
                         to=entry.student.email,

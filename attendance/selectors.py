@@ -40,6 +40,16 @@ def session_ends_at(session: ClassSession) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(session.session_date, session.end_time))
 
 
+def has_studio_records(session: ClassSession) -> bool:
+    """Whether a session holds the studio's records (attendance, an excused absence, a make-up class): such a session
+    is never deleted (cancel it instead), and its course, time slot and date no longer change."""
+    return (
+        AttendanceRecord.objects.filter(session=session).exists()
+        or Absence.objects.filter(session=session).exists()
+        or MakeUp.objects.filter(session=session).exists()
+    )
+
+
 def covers_session(registration, session: ClassSession, *, is_dated: bool | None = None) -> bool:
     """Whether a registration (or a row with its slot_id, class_date, first_class_date and pricing_type) is for this
     session: of its slot, and a class it covers (registrations.pricing.covers_class: a late joiner's registration
@@ -111,12 +121,22 @@ class RosterEntry:
     makeup: MakeUp | None = None  # the student comes as a make-up for a class they missed
     # What a refused form had posted for this student: shown instead of the stored mark so nothing is lost.
     posted: str = ""
+    # The mark a refused form said its page had shown (None: not posted).
+    posted_was: str | None = None
 
     @property
     def selected(self) -> str:
         """The mark shown on the page."""
         if self.posted:
             return self.posted
+        return self.record.status if self.record is not None else ""
+
+    @property
+    def was(self) -> str:
+        """The stored mark the page shows ("" for none), which a save may overwrite; after a refused form, the one
+        its page had shown."""
+        if self.posted_was is not None:
+            return self.posted_was
         return self.record.status if self.record is not None else ""
 
     @property

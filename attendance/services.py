@@ -4,6 +4,7 @@ Admin actions and the door views call these functions and nothing else writes se
 """
 
 import uuid
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,7 +15,7 @@ from django.utils.translation import ngettext
 
 from attendance.makeups import cancel_makeup
 from attendance.models import AttendanceRecord, ClassSession, MakeUp
-from attendance.selectors import session_roster
+from attendance.selectors import has_studio_records, session_roster
 from courses.formatting import day, time_of_day
 from courses.models import Course
 from registrations import ledger
@@ -42,6 +43,15 @@ class MarkChanged(AttendanceError):
     """A tap made on a mark that someone else has changed since."""
 
 
+@dataclass(frozen=True)
+class MarksSaved:
+    """What a roster save did: the records written, and the stored marks it left alone because someone else (another
+    tablet, the admin) changed them after the page showed them."""
+
+    written: list[AttendanceRecord]
+    changed_meanwhile: list[AttendanceRecord]
+
+
 class NotOnRoster(AttendanceError):
     def __init__(self, message, *, student_ids: set[int]):
         super().__init__(message)
@@ -54,11 +64,7 @@ def delete_sessions(*, sessions) -> tuple[int, list[ClassSession]]:
     deleted, kept = 0, []
     for session in sessions:
         with transaction.atomic():
-            if (
-                AttendanceRecord.objects.filter(session=session).exists()
-                or session.absences.exists()
-                or session.makeups.exists()
-            ):
+            if has_studio_records(session):
                 kept.append(session)
                 continue
             session.delete()
@@ -228,16 +234,47 @@ def _write_marks(
     return records
 
 
+def _changed_meanwhile(record: AttendanceRecord | None, *, was: str | None, status: str) -> bool:
+    """Whether saving `status` would overwrite a mark someone else stored after the page showed `was` ("" for none;
+    None: unknown, no check). A mark already equal to `status`, or a first mark, overwrites nothing."""
+    return record is not None and was is not None and record.status not in (was, status)
+
+
+def changed_by(record: AttendanceRecord) -> str:
+    """Who changed a mark meanwhile, in words: "Marked “Late” by door at 7:05 pm meanwhile."."""
+    return _("Marked “%(status)s” by %(who)s at %(time)s meanwhile.") % {
+        "status": record.get_status_display(),
+        "who": record.marked_by.get_username() if record.marked_by else _("the studio"),
+        "time": time_of_day(timezone.localtime(record.marked_at).time()),
+    }
+
+
 def mark_attendance(
-    *, session: ClassSession, marks: dict[int, str], marked_by: AbstractBaseUser | None
-) -> list[AttendanceRecord]:
+    *,
+    session: ClassSession,
+    marks: dict[int, str],
+    marked_by: AbstractBaseUser | None,
+    was: dict[int, str] | None = None,
+) -> MarksSaved:
     """Upserts one AttendanceRecord per marked student (status, marked_by, marked_at), all or nothing. Only students
     on the session's roster (the allow-list) of a session that is not canceled and not in the future; raises
     SessionCanceled, SessionInFuture, InvalidMark or NotOnRoster. Unchanged marks are not rewritten, so a bulk
-    save keeps who marked whom. Returns the records written."""
+    save keeps who marked whom.
+
+    `was`: the mark the page showed for each student ("" for none). A student whose stored mark has changed since
+    (another tablet, the admin) keeps it: it is reported in `changed_meanwhile`, never overwritten."""
+    was = was or {}
     with transaction.atomic():
         session, roster = _lock_for_marking(session, marks)
-        return _write_marks(session, roster, marks, marked_by=marked_by)
+        changed = [
+            entry.record
+            for entry in roster.entries
+            if entry.student.pk in marks
+            and _changed_meanwhile(entry.record, was=was.get(entry.student.pk), status=marks[entry.student.pk])
+        ]
+        kept = {record.student_id for record in changed}
+        marks = {student_id: status for student_id, status in marks.items() if student_id not in kept}
+        return MarksSaved(written=_write_marks(session, roster, marks, marked_by=marked_by), changed_meanwhile=changed)
 
 
 def mark_tap(
@@ -261,13 +298,6 @@ def mark_tap(
         record = roster.entry_for(student_id).record
         if record is not None and tap_id is not None and record.tap_id == tap_id:
             return []  # this very tap was saved before
-        if record is not None and was is not None and record.status not in (was, status):
-            raise MarkChanged(
-                _("Marked “%(status)s” by %(who)s at %(time)s meanwhile. Tap again to change it.")
-                % {
-                    "status": record.get_status_display(),
-                    "who": record.marked_by.get_username() if record.marked_by else _("the studio"),
-                    "time": time_of_day(timezone.localtime(record.marked_at).time()),
-                }
-            )
+        if _changed_meanwhile(record, was=was, status=status):
+            raise MarkChanged(f"{changed_by(record)} {_('Tap again to change it.')}")
         return _write_marks(session, roster, {student_id: status}, marked_by=marked_by, tap_id=tap_id)

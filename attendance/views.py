@@ -68,7 +68,8 @@ _ROW = """<div id="row-{sid}" class="roster-row{row_class}" data-roster-row data
   </div>
   <fieldset class="roster-marks"{marking}>
     <legend class="visually-hidden">{legend}</legend>
-{buttons}  </fieldset>
+{buttons}      <input type="hidden" name="was-{sid}" value="{was}">
+  </fieldset>
   <div class="roster-state" aria-live="polite">
     {state}
   </div>
@@ -138,6 +139,7 @@ def _roster_rows(
                 _ROW,
                 sid=sid,
                 saved=entry.record.status if entry.record is not None else "",
+                was=entry.was,
                 row_class=row_class,
                 name=name,
                 badges=mark_safe("\n    ".join(badges)),
@@ -193,22 +195,34 @@ def session_detail(request, session_id):
                 **marks,
             }
         try:
-            written = services.mark_attendance(session=session, marks=marks, marked_by=request.user)
+            saved = services.mark_attendance(
+                session=session, marks=marks, marked_by=request.user, was=form.cleaned_data["was"]
+            )
         except services.AttendanceError as error:
             form.add_error(None, str(error))
         else:
+            written = saved.written
             messages.success(
                 request,
                 ngettext("Saved %(count)d mark.", "Saved %(count)d marks.", len(written)) % {"count": len(written)}
                 if written
                 else _("Saved. Nothing had changed."),
             )
+            for record in saved.changed_meanwhile:
+                messages.warning(
+                    request,
+                    _("%(name)s: not saved. %(change)s Mark again to change it.")
+                    % {"name": record.student.full_name, "change": services.changed_by(record)},
+                )
             return redirect("attendance:detail", session_id=session.pk)
     if form.is_bound:
-        # Show what was posted, so pressing Save again after fixing the problem loses nothing.
+        # Show what was posted (and keep the marks the page had shown), so pressing Save again after fixing the
+        # problem loses nothing and still overwrites no one.
         posted = form.cleaned_data.get("marks", {})
+        shown = form.cleaned_data.get("was", {})
         for entry in roster.entries:
             entry.posted = posted.get(entry.student.pk, "")
+            entry.posted_was = shown.get(entry.student.pk)
     context = _page_context(session, roster)
     context |= {
         "paid_rows": _roster_rows(session, roster.paid, can_mark=context["can_mark"]),

@@ -9,3 +9,12 @@ class ClassMessagesConfig(AppConfig):
 
     name = "class_messages"
     verbose_name = _("Messages to a class")
+
+    def ready(self):
+        from class_messages import services
+        from studio.emails import register_secret_link
+
+        # The email log keeps class messages without their unsubscribe link's token; each delivery puts it back in.
+        register_secret_link(
+            "class_message", current=services.unsubscribe_link_secret, renew=services.check_message_resend
+        )

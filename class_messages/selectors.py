@@ -88,6 +88,7 @@ def waiting(target: Target, *, now: datetime.datetime | None = None) -> list[Stu
 class Recipients:
     students: list[Student]  # who gets the message, sorted by name
     opted_out: list[Student]  # on the roster (or waitlist) but stopped class messages: left out
+    erased: list[Student]  # on the roster with their personal data erased: never emailed, left out
 
     @property
     def count(self) -> int:
@@ -95,15 +96,18 @@ class Recipients:
 
 
 def recipients(target: Target, *, audience: str, include_waitlist: bool, now=None) -> Recipients:
-    """Everyone a message to `target` goes to (each student once), and apart those who stopped class messages."""
+    """Everyone a message to `target` goes to (each student once), and apart those who stopped class messages and
+    those whose personal data is erased (they stay on rosters, anonymised, and are never emailed)."""
     students = {student.pk: student for student in roster(target, audience=audience, now=now)}
     if include_waitlist:
         students.update((student.pk, student) for student in waiting(target, now=now))
     stopped = set(MessageOptOut.objects.filter(student_id__in=students).values_list("student_id", flat=True))
     ordered = sorted(students.values(), key=lambda s: (s.first_name.casefold(), s.last_name.casefold(), s.pk))
+    erased = [student for student in ordered if student.erased_at is not None]
     return Recipients(
-        students=[student for student in ordered if student.pk not in stopped],
-        opted_out=[student for student in ordered if student.pk in stopped],
+        students=[student for student in ordered if student.pk not in stopped and student.erased_at is None],
+        opted_out=[student for student in ordered if student.pk in stopped and student.erased_at is None],
+        erased=erased,
     )
 
 

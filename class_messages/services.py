@@ -2,7 +2,9 @@
 
 A message goes through the email queue (studio.emails.send_email), one EmailLog row per student, about the course,
 time slot or session it was sent to. Each carries a signed link that stops class messages for that student, with
-no sign-in; payment, registration and class emails never carry it and are never held back by it.
+no sign-in; payment, registration and class emails never carry it and are never held back by it. The email log keeps
+the email without the link's token (studio.emails.register_secret_link, in ClassMessagesConfig.ready()): each
+delivery puts it back in.
 """
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from class_messages import selectors
 from class_messages.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Audience, ClassMessage, MessageOptOut
 from class_messages.selectors import Target
 from students.models import Student
-from studio.emails import one_line, send_email
+from studio.emails import ResendRefused, one_line, send_email
 
 UNSUBSCRIBE_SALT = "class_messages.unsubscribe"
 # A real token is ~40 characters; anything far longer is refused before any signature work.
@@ -79,6 +81,7 @@ def send_class_message(
         message.full_clean(exclude=["course", "slot", "session", "sent_by"])
         message.save()
         for student in sending.students:
+            token = unsubscribe_token(student)
             send_email(
                 kind="class_message",
                 to=student.email,
@@ -87,9 +90,10 @@ def send_class_message(
                     "student": student,
                     "message": message,
                     "class_label": target.label,
-                    "unsubscribe_url": unsubscribe_url(student),
+                    "unsubscribe_url": _unsubscribe_url(token),
                 },
                 dedupe_key=f"class_message:{message.pk}:{student.pk}",
+                secret=token,
             )
     return message
 
@@ -97,14 +101,43 @@ def send_class_message(
 # --- stopping class messages ---------------------------------------------------------------------------------------
 
 
-def unsubscribe_url(student: Student) -> str:
-    """The absolute link that stops class messages for `student`: signed, lasting, no sign-in needed."""
-    token = signing.dumps(student.pk, salt=UNSUBSCRIBE_SALT)
+def unsubscribe_token(student: Student) -> str:
+    """The secret of the link that stops class messages for `student`: signed, lasting, the same each time."""
+    return signing.dumps(student.pk, salt=UNSUBSCRIBE_SALT)
+
+
+def _unsubscribe_url(token: str) -> str:
     return settings.SITE_URL + reverse("class_messages:unsubscribe", args=[token])
 
 
+def unsubscribe_url(student: Student) -> str:
+    """The absolute link that stops class messages for `student`: signed, lasting, no sign-in needed."""
+    return _unsubscribe_url(unsubscribe_token(student))
+
+
+def _student_with_address(to: str) -> Student | None:
+    return Student.objects.filter(email=to, erased_at__isnull=True).first()
+
+
+def unsubscribe_link_secret(about, to: str) -> str | None:
+    """The unsubscribe token put into a class message as it is delivered (studio.emails.register_secret_link): the
+    email log keeps the message without it. None when no student has the address it goes to any more."""
+    student = _student_with_address(to)
+    return unsubscribe_token(student) if student is not None else None
+
+
+def check_message_resend(about, to: str) -> None:
+    """A class message may be sent again only to an address still a student's, who still takes class messages; raises
+    ResendRefused otherwise. The link is the same: it names the student and does not expire."""
+    student = _student_with_address(to)
+    if student is None:
+        raise ResendRefused(_("No student has this address any more (it was changed or erased): nothing was resent."))
+    if not receives_class_messages(student):
+        raise ResendRefused(_("This student stopped class messages: nothing was resent."))
+
+
 def student_for_unsubscribe_token(token: str) -> Student | None:
-    """The student an unsubscribe link is for; None for a tampered, truncated or unknown one."""
+    """The student an unsubscribe link is for; None for a tampered, truncated or unknown one, or an erased student."""
     if not token or len(token) > UNSUBSCRIBE_TOKEN_MAX_LENGTH:
         return None
     try:
@@ -113,7 +146,8 @@ def student_for_unsubscribe_token(token: str) -> Student | None:
         return None
     if not isinstance(student_id, int):
         return None
-    return Student.objects.filter(pk=student_id).first()
+    # An erased student is never emailed, and their old links stop working.
+    return Student.objects.filter(pk=student_id, erased_at__isnull=True).first()
 
 
 def receives_class_messages(student: Student) -> bool:

@@ -15,7 +15,7 @@ from students.models import Student
 @dataclass
 class CourseAttendance:
     course: Course
-    attended: int  # present + late
+    attended: int  # present + late + make-ups attended (a make-up counts for the class it made up)
     held: int  # the classes held in the period that the student was registered (or marked) for
 
 
@@ -49,7 +49,7 @@ def crew_eligibility(
     threshold: int,
     today: datetime.date | None = None,
 ) -> list[CrewCandidate]:
-    """The students whose (present + late) ÷ classes held, over `courses` between `start` and `end` (classes held so
+    """The students whose (present + late + make-ups attended) ÷ classes held, over `courses` between `start` and `end` (classes held so
     far: not canceled, not after today), reaches `threshold` percent; best first, then by name. A student held to no
     class in the period is not listed. Six queries per course (completion_for_course)."""
     until = min(end, today or studio_today())

@@ -281,7 +281,7 @@ def makeup_picker(request, public_id):
         session_id = request.POST.get("session", "")
         session = (
             ClassSession.objects.select_related("course", "slot").filter(pk=int(session_id)).first()
-            if session_id.isdigit() and len(session_id) < 19
+            if session_id.isascii() and session_id.isdecimal() and len(session_id) < 19
             else None
         )
         if session is None:

@@ -131,7 +131,7 @@ class StatementImportAdmin(admin.ModelAdmin):
     # --- columns, preview, confirm -----------------------------------------------------------------------------------
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        if not str(object_id).isdigit():
+        if not (str(object_id).isascii() and str(object_id).isdecimal()):
             raise Http404("No such statement import")
         statement_import = get_object_or_404(StatementImport, pk=object_id)
         if not self.has_view_permission(request, statement_import):
@@ -163,7 +163,7 @@ class StatementImportAdmin(admin.ModelAdmin):
         errors: dict[int, str] = {}
         chosen = None
         if request.method == "POST":
-            ticked = {int(value) for value in request.POST.getlist("line") if value.isdigit()}
+            ticked = {int(value) for value in request.POST.getlist("line") if value.isascii() and value.isdecimal()}
             picks = {i: request.POST.get(f"pick-{i}", "") for i in range(len(lines))}
             references = {i: request.POST.get(f"reference-{i}", "") for i in range(len(lines))}
             try:

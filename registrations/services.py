@@ -26,6 +26,7 @@ from registrations import ledger, pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
 from registrations.payments import payment_instructions
+from registrations.signals import registration_ended
 from students import services as student_services
 from students.models import Student
 from students.services import StudentDetails
@@ -88,6 +89,7 @@ def expire_hold(registration: Registration) -> None:
     record_event(
         registration, from_status=PaymentStatus.PENDING, actor_label="system", reason=_("The payment hold ran out.")
     )
+    registration_ended.send(sender=Registration, registration=registration)
 
 
 def conflicting_registration(

@@ -588,7 +588,7 @@ def _chosen_registrations(
             chosen[index] = line.registration_id
         elif line.status == LineStatus.AMBIGUOUS:
             pick = picks.get(index, "")
-            if not pick.isdigit() or int(pick) not in line.candidate_ids:
+            if not (pick.isascii() and pick.isdecimal()) or int(pick) not in line.candidate_ids:
                 errors[index] = _("Row %(row)s: pick the registration it pays.") % {"row": line.row}
             else:
                 chosen[index] = int(pick)

@@ -37,6 +37,7 @@ from registrations.services import (
     send_registration_confirmed,
     send_registration_received,
 )
+from registrations.signals import registration_ended
 from studio.config import studio_settings
 from studio.emails import send_email
 
@@ -241,6 +242,7 @@ def cancel_registration(
         registration.canceled_by = None if by_student else actor
         registration.cancel_reason = reason
         registration.save(update_fields=["payment_status", "canceled_at", "canceled_by", "cancel_reason", "updated_at"])
+        registration_ended.send(sender=Registration, registration=registration)
         event = record_event(
             registration,
             from_status=status,

@@ -23,7 +23,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from students.models import Student, normalize_email
-from studio.emails import ResendRefused, send_email
+from studio.emails import ResendRefused, erased_address, send_email
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def anonymise_student(*, student: Student) -> Student:
         student = Student.objects.select_for_update().get(pk=student.pk)
         student.first_name = str(_("Erased"))
         student.last_name = str(_("student #%(number)d") % {"number": student.pk})
-        student.email = f"erased-{student.pk}@erased.invalid"
+        student.email = erased_address(student.pk)
         student.phone = student.instagram_handle = student.dance_experience = ""
         student.calendar_token = None
         student.last_portal_login_at = None

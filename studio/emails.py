@@ -175,6 +175,29 @@ def render_email(*, kind: str, context: dict) -> tuple[str, str, str]:
     return one_line(subject)[:SUBJECT_MAX_LENGTH], body_text.strip() + "\n", body_html
 
 
+# A student whose personal data is erased keeps their row (and so their place on rosters) with this address, which
+# no mail server accepts (.invalid, RFC 2606): never send it anything. The studio floor knows the rule by the address
+# alone, so every sender, whatever app it is in, keeps it without asking the students app.
+ERASED_DOMAIN = "erased.invalid"
+
+
+def erased_address(number: int) -> str:
+    """The placeholder address of an erased student (students.services.anonymise_student)."""
+    return f"erased-{number}@{ERASED_DOMAIN}"
+
+
+def is_erased_address(address: str) -> bool:
+    """Whether `address` is an erased student's placeholder: emails to it are recorded as skipped, never sent."""
+    return str(address).rpartition("@")[2].lower() == ERASED_DOMAIN
+
+
+def _status_for(to: str) -> str:
+    """Queued, or skipped when notifications are off or the address is an erased student's."""
+    if not studio_settings().email_notifications_enabled or is_erased_address(to):
+        return EmailLog.Status.SKIPPED
+    return EmailLog.Status.QUEUED
+
+
 def send_email(
     *,
     kind: str,
@@ -184,7 +207,8 @@ def send_email(
     about: models.Model | None = None,
     secret: str | None = None,
 ) -> EmailLog | None:
-    """Record an email and send it after commit; skipped when notifications are off, None when `dedupe_key` was used.
+    """Record an email and send it after commit; skipped when notifications are off or `to` is an erased student's
+    placeholder (is_erased_address), None when `dedupe_key` was used.
 
     `about`: the row the email is about (a registration, a waitlist entry...), linked from the email log.
     `secret`: the secret part of a link in the email (its kind registered with register_secret_link): the log keeps
@@ -198,14 +222,14 @@ def send_email(
         if kind not in _secret_links:
             raise RuntimeError(f"Emails of kind {kind!r} have no registered secret link: it could not be sent.")
         subject, body_text, body_html = (redact(part, secret) for part in (subject, body_text, body_html))
-    enabled = studio_settings().email_notifications_enabled
+    status = _status_for(to)
     log = EmailLog(
         kind=kind,
         to_email=to,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
-        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
+        status=status,
         dedupe_key=dedupe_key,
         about=about,
     )
@@ -226,7 +250,7 @@ def queue_email(
     build = _contexts.get(kind)
     if build is None or kind in _secret_links:
         raise RuntimeError(f"Emails of kind {kind!r} cannot be rendered later: use send_email().")
-    if not studio_settings().email_notifications_enabled:
+    if _status_for(to) == EmailLog.Status.SKIPPED:  # rendered now: nothing will deliver it
         return send_email(kind=kind, to=to, context=build(about), dedupe_key=dedupe_key, about=about)
     log = EmailLog(
         kind=kind,
@@ -261,20 +285,22 @@ def _record(log: EmailLog, *, savepoint: bool) -> EmailLog | None:
 
 def resend_email(*, log: EmailLog) -> EmailLog:
     """Record a copy of an email (no dedupe key, the same subject of the email) and deliver it after the commit;
-    recorded as skipped when notifications are off. An email with a secret link gets a fresh link (its app's renew);
-    raises ResendRefused when its app refuses (an offer no longer open, a student's address changed)."""
+    recorded as skipped when notifications are off or the address is an erased student's. An email with a secret link
+    gets a fresh link (its app's renew); raises ResendRefused when its app refuses (an offer no longer open, a
+    student's address changed)."""
     try:
         log = render_logged(log)  # an email recorded to be rendered later, not delivered yet
     except EmailUnrenderable as error:
         raise ResendRefused(str(error)) from None
-    enabled = studio_settings().email_notifications_enabled
+    status = _status_for(log.to_email)
+    enabled = status == EmailLog.Status.QUEUED
     copy = EmailLog(
         kind=log.kind,
         to_email=log.to_email,
         subject=log.subject,
         body_text=log.body_text,
         body_html=log.body_html,
-        status=EmailLog.Status.QUEUED if enabled else EmailLog.Status.SKIPPED,
+        status=status,
         about_type_id=log.about_type_id,
         about_id=log.about_id,
     )

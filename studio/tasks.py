@@ -14,7 +14,14 @@ from django.tasks import task
 from django.utils import timezone
 
 from studio.config import studio_settings
-from studio.emails import EmailUnrenderable, LinkUnavailable, message_id, render_logged, with_live_secret
+from studio.emails import (
+    EmailUnrenderable,
+    LinkUnavailable,
+    is_erased_address,
+    message_id,
+    render_logged,
+    with_live_secret,
+)
 from studio.models import EmailLog
 
 logger = logging.getLogger(__name__)
@@ -31,6 +38,10 @@ def deliver_email(email_log_id: int) -> str:
     log = EmailLog.objects.filter(pk=email_log_id).first()
     if log is None or log.status not in (Status.QUEUED, Status.SENDING):
         return str(log.status) if log else "missing"
+    if is_erased_address(log.to_email):
+        # Queued before its student was erased: the address is a placeholder now, and nothing goes to it.
+        EmailLog.objects.filter(pk=log.pk, status=log.status).update(status=Status.SKIPPED)
+        return str(Status.SKIPPED)
     if log.status == Status.SENDING:
         logger.warning(
             "Email %s (%s) was interrupted while being sent; it may have gone out: sending it again.", log.pk, log.kind

@@ -224,3 +224,81 @@ def test_the_studio_cancels_a_make_up_from_the_admin_and_it_goes_back_to_the_stu
     assert "Canceled 1 make-up." in response.content.decode()
     makeup.refresh_from_db()
     assert (makeup.status, makeup.canceled_by_studio) == (MakeUp.Status.CANCELED, True)
+
+
+def test_a_staff_user_who_may_only_view_make_ups_cannot_cancel_one(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    makeup = MakeUpFactory()
+    viewer = django_user_model.objects.create_user(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_makeup"))
+    client.force_login(viewer)
+    changelist = reverse("admin:attendance_makeup_changelist")
+
+    page = client.get(changelist).content.decode()
+    client.post(changelist, {"action": "cancel_makeups", "_selected_action": [makeup.pk]}, follow=True)
+
+    assert 'value="cancel_makeups"' not in page
+    makeup.refresh_from_db()
+    assert makeup.status == MakeUp.Status.BOOKED
+    viewer.user_permissions.add(Permission.objects.get(codename="change_makeup"))
+    client.post(changelist, {"action": "cancel_makeups", "_selected_action": [makeup.pk]}, follow=True)
+    makeup.refresh_from_db()
+    assert makeup.status == MakeUp.Status.CANCELED
+
+
+@pytest.mark.parametrize("record", ["attendance", "absence", "makeup"])
+def test_a_session_with_records_keeps_its_course_slot_and_date_but_its_notes_can_change(admin_client, record):
+    from attendance.tests.factories import AbsenceFactory
+
+    session = {
+        "attendance": lambda: AttendanceRecordFactory().session,
+        "absence": lambda: AbsenceFactory().session,
+        "makeup": lambda: MakeUpFactory().session,
+    }[record]()
+    before = (session.course_id, session.slot_id, session.session_date)
+    other_slot = CourseSlotFactory()
+    url = reverse("admin:attendance_classsession_change", args=[session.pk])
+
+    page = admin_client.get(url).content.decode()
+    response = admin_client.post(
+        url,
+        session_data(
+            other_slot,
+            start_time=f"{session.start_time:%H:%M}",
+            end_time=f"{session.end_time:%H:%M}",
+            notes="Bring water",
+        ),
+    )
+
+    assert 'name="session_date"' not in page and 'name="slot"' not in page and 'name="course"' not in page
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.course_id, session.slot_id, session.session_date) == before
+    assert session.notes == "Bring water"
+
+
+def test_a_session_without_records_can_still_move(admin_client):
+    session = ClassSessionFactory()
+    other_date = session.session_date + datetime.timedelta(days=7)
+
+    admin_client.post(
+        reverse("admin:attendance_classsession_change", args=[session.pk]),
+        session_data(session.slot, session_date=other_date.isoformat()),
+    )
+
+    session.refresh_from_db()
+    assert session.session_date == other_date
+
+
+@pytest.mark.parametrize("record", ["absence", "makeup"])
+def test_the_delete_page_keeps_a_session_with_an_excused_absence_or_a_make_up_and_says_why(admin_client, record):
+    from attendance.tests.factories import AbsenceFactory
+
+    session = (AbsenceFactory() if record == "absence" else MakeUpFactory()).session
+
+    page = admin_client.get(reverse("admin:attendance_classsession_delete", args=[session.pk]), follow=True)
+
+    assert "the session cannot be deleted" in page.content.decode()
+    assert page.redirect_chain == [(reverse("admin:attendance_classsession_change", args=[session.pk]), 302)]
+    assert ClassSession.objects.filter(pk=session.pk).exists()

@@ -79,6 +79,11 @@ def tap(page, student, status):
     row(page, student).locator(f"label[for='mark-{student.pk}-{status}']").tap()
 
 
+def queued(page, session) -> list[dict]:
+    """The taps this browser keeps for `session` (each session has its own queue)."""
+    return page.evaluate(f"JSON.parse(localStorage.getItem('dance-portal:attendance-taps:{session.pk}') || '[]')")
+
+
 def stored(session) -> dict[int, str]:
     return dict(AttendanceRecord.objects.filter(session=session).values_list("student_id", "status"))
 
@@ -284,7 +289,7 @@ def test_taps_made_offline_survive_a_reload_and_are_saved_once_in_order_when_the
         chloe.pk: Status.ABSENT,
         students[-1].pk: Status.PRESENT,
     }
-    assert page.evaluate("localStorage.getItem('dance-portal:attendance-taps')") == "[]"
+    assert queued(page, session) == []
     assert page.locator("#marked-count").inner_text() == "4/13 marked"
     # One answer per tap, in the order tapped (read after the page calls above: Playwright hands events over then).
     assert [(response.url.rsplit("/mark/", 1)[1], response.status) for response in answered] == [
@@ -328,3 +333,100 @@ def test_a_tap_kept_offline_for_a_student_who_left_the_roster_meanwhile_says_why
     assert page.locator("#roster-queue").is_hidden()  # answered for good: not sent again
     assert ana.pk not in stored(session)
     snap(page, "attendance-tap-refused")
+
+
+def test_a_tap_the_server_will_never_take_is_dropped_with_the_reason_and_the_queue_moves_on(
+    live_server, tablet, door_settings, class_today
+):
+    session, students = class_today
+    ana, ben, chloe = students[:3]
+    page = tablet
+    log_in(page, live_server, session)
+
+    # Offline, three taps; meanwhile the door user loses the right to mark (403 for every tap).
+    page.context.set_offline(True)
+    tap(page, ana, "present")
+    tap(page, ben, "late")
+    row(page, ben).get_by_text("Waiting to send").wait_for()
+    User.objects.get(username="door").groups.clear()
+    page.context.set_offline(False)
+
+    page.locator("#roster-queue").wait_for(state="hidden")
+    for student in (ana, ben):
+        row(page, student).get_by_text("you may no longer mark attendance").wait_for()
+    assert "you may no longer mark attendance" in page.locator("#roster-notice").inner_text()
+    assert queued(page, session) == []
+    snap(page, "attendance-tap-forbidden")
+
+    # The right comes back, but the class is deleted meanwhile (404): the tap is dropped too, and says why.
+    User.objects.get(username="door").groups.add(Group.objects.get(name="Instructor"))
+    page.context.set_offline(True)
+    tap(page, chloe, "absent")
+    row(page, chloe).get_by_text("Waiting to send").wait_for()
+    AttendanceRecord.objects.filter(session=session).delete()  # only so the test can delete the session
+    session.delete()
+    page.context.set_offline(False)
+
+    row(page, chloe).get_by_text("this class no longer exists").wait_for()
+    assert page.locator("#roster-queue").is_hidden()
+    assert queued(page, session) == []
+    assert not AttendanceRecord.objects.exists()
+
+
+def test_each_session_keeps_its_own_queue_of_taps(live_server, tablet, door_settings, class_today):
+    session, students = class_today
+    ana = students[0]
+    other = ClassSessionFactory(slot=CourseSlotFactory(course=session.course, day_of_week=session.slot.day_of_week))
+    other.session_date = session.session_date
+    other.save(update_fields=["session_date"])
+    page = tablet
+    log_in(page, live_server, session)
+
+    # A tap that cannot go out (the request fails), then the tablet opens another class.
+    page.route("**/mark/**", lambda route: route.abort())
+    tap(page, ana, "present")
+    row(page, ana).get_by_text("Waiting to send").wait_for()
+    page.goto(f"{live_server.url}/attendance/{other.pk}/")
+
+    assert page.locator("#roster-queue").is_hidden()  # not this class's tap
+    assert queued(page, other) == []
+    assert [(entry["student"], entry["status"]) for entry in queued(page, session)] == [(str(ana.pk), "present")]
+
+    # Back on the first class with a working connection: its tap goes out.
+    page.unroute("**/mark/**")
+    page.goto(f"{live_server.url}/attendance/{session.pk}/")
+    row(page, ana).get_by_text("Saved").wait_for()
+    assert stored(session)[ana.pk] == Status.PRESENT
+    assert queued(page, session) == []
+
+
+def test_taps_kept_in_the_queue_all_sessions_shared_are_moved_to_their_session(
+    live_server, tablet, door_settings, class_today
+):
+    session, students = class_today
+    ana = students[0]
+    page = tablet
+    log_in(page, live_server, session)
+    legacy = [
+        {
+            "id": "5b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c06",
+            "url": f"/attendance/{session.pk}/mark/{ana.pk}/",
+            "student": str(ana.pk),
+            "status": "late",
+            "was": "",
+        },
+        {
+            "id": "6b0e8c5e-2f4e-4d3c-9a55-7f3f0b5a1c07",
+            "url": "/attendance/987654/mark/1/",
+            "student": "1",
+            "status": "late",
+            "was": "",
+        },
+    ]
+    page.evaluate("(taps) => localStorage.setItem('dance-portal:attendance-taps', JSON.stringify(taps))", legacy)
+
+    page.reload()
+
+    row(page, ana).get_by_text("Saved").wait_for()
+    assert stored(session)[ana.pk] == Status.LATE
+    assert page.evaluate("JSON.parse(localStorage.getItem('dance-portal:attendance-taps'))") == legacy[1:]

@@ -23,12 +23,13 @@ from attendance.makeups import (
 from attendance.models import Absence, MakeUp
 from attendance.selectors import session_roster
 from attendance.services import cancel_session, generate_class_sessions
+from attendance.tests.factories import AbsenceFactory, MakeUpFactory
 from attendance.tests.helpers import DAY, HOUR, dated_class, paid, series, set_setting, starts
 from courses.models import Course
 from registrations import seats
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
-from registrations.transitions import cancel_registration
+from registrations.transitions import cancel_registration, expire_run_out_holds, reopen_registration
 from students.tests.factories import CrewMemberFactory
 from studio.models import EmailLog
 from waitlist.services import join_waitlist
@@ -341,3 +342,80 @@ def test_paid_registrations_only_earn_make_ups():
 
     assert absence.makeup_granted is False
     assert pending.payment_status == Registration.PaymentStatus.PENDING
+
+
+# --- a registration that ends takes its make-ups with it ------------------------------------------------------------
+
+
+def test_re_opening_a_canceled_registration_does_not_bring_its_make_up_back_over_capacity(
+    missed, django_capture_on_commit_callbacks
+):
+    """Ana books a make-up into a one-seat class; the studio cancels her registration; someone else takes that seat;
+    the studio re-opens her registration: the class still has one student, and her make-up is canceled."""
+    other_slot, other = series(name="House L1", difficulty="beginner", capacity=1)
+    makeup = book_makeup(absence=missed, session=other[0])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_registration(registration=missed.registration, reason="Injured")
+    makeup.refresh_from_db()
+    assert (makeup.status, makeup.canceled_by_studio) == (MakeUp.Status.CANCELED, True)
+    assert seats.seats_left(other_slot, class_date=other[0].session_date) == 1
+    bo = paid(other_slot)  # the seat goes to someone else
+    reopen_registration(registration=missed.registration, actor=None)
+
+    counts = seats.seat_counts([other_slot])[other_slot.pk]
+    assert counts.taken(other[0].session_date) == 1
+    assert [entry.student for entry in session_roster(other[0]).entries] == [bo.student]
+    assert makeup_problem(missed).__class__ is NoMakeup  # re-opened and unpaid: booked again once paid
+
+
+def test_a_canceled_registrations_make_up_seat_goes_to_the_make_up_classs_waitlist(
+    missed, django_capture_on_commit_callbacks
+):
+    slot, session = dated_class(capacity=1, name="Heels Workshop")
+    slot.difficulty_level = "beginner"
+    slot.save()
+    book_makeup(absence=missed, session=session)
+    join_waitlist(course=slot.course, details=student_details("wendy"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel_registration(registration=missed.registration, reason="Injured")
+
+    assert slot.course.waitlist_entries.get().status == "offered"
+
+
+def test_a_make_up_class_already_held_stays_booked_when_its_registration_is_canceled(missed):
+    _slot, other = series(name="House L1", difficulty="beginner")
+    makeup = book_makeup(absence=missed, session=other[0])
+
+    with time_machine.travel(starts(other[0]) + 2 * HOUR, tick=False):
+        cancel_registration(registration=missed.registration, reason="Moved away")
+
+    makeup.refresh_from_db()
+    assert makeup.status == MakeUp.Status.BOOKED  # it took place: the studio's record
+
+
+def test_a_registration_whose_hold_expires_takes_its_make_up_with_it():
+    slot, sessions = series()
+    other_slot, other = series(name="House L1", difficulty="beginner", capacity=1)
+    pending = RegistrationFactory(slot=slot)
+    absence = AbsenceFactory(session=sessions[1], registration=pending)
+    makeup = MakeUpFactory(absence=absence, session=other[0])
+
+    with time_machine.travel(timezone.now() + 49 * HOUR, tick=False):
+        assert expire_run_out_holds() == 1
+
+    makeup.refresh_from_db()
+    assert (makeup.status, makeup.canceled_by_studio) == (MakeUp.Status.CANCELED, True)
+
+
+def test_a_make_up_is_booked_only_for_a_paid_registration(missed):
+    """A re-opened registration waits for payment: a make-up booked meanwhile would come back over capacity if its
+    hold ran out and the studio then confirmed it."""
+    other = series(name="House L1", difficulty="beginner")[1]
+    cancel_registration(registration=missed.registration, reason="Mistake")
+    reopen_registration(registration=missed.registration, actor=None)
+
+    with pytest.raises(NoMakeup, match="waiting for payment"):
+        book_makeup(absence=missed, session=other[0])
+    assert open_makeups(missed.student) == []

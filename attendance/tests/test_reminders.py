@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from attendance.absences import read_token, report_absence
+from attendance.absences import check_reminder_resend, read_token, reminder_link_secret, report_absence
 from attendance.makeups import book_makeup
 from attendance.models import Absence
 from attendance.reminders import send_class_reminders
@@ -16,6 +16,8 @@ from attendance.services import cancel_session
 from attendance.tests.helpers import HOUR, paid, series, set_setting, starts
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
+from students.tests.factories import StudentFactory
 from studio.emails import LINK_SECRET_MARK, ResendRefused, resend_email
 from studio.models import EmailLog
 
@@ -98,6 +100,20 @@ def test_a_resent_reminder_has_the_working_link_until_the_class_starts(mailoutbo
     assert reminders().count() == 2
 
 
+def test_a_reminder_sent_after_the_cut_off_promises_no_make_up():
+    set_setting("class_reminder_hours", 6)
+    set_setting("makeup_cutoff_hours", 12)
+    slot, sessions = series()
+    paid(slot)
+
+    with time_machine.travel(starts(sessions[0]) - 5 * HOUR, tick=False):
+        send_class_reminders()
+
+    log = reminders().get()
+    assert "make-up" not in log.body_text and "make-up" not in log.body_html
+    assert "/me/cant-make-it/" in log.body_text  # the seat can still be given back
+
+
 def test_a_reminder_is_not_resent_to_an_address_no_student_has():
     slot, sessions = series()
     ana = paid(slot).student
@@ -109,6 +125,48 @@ def test_a_reminder_is_not_resent_to_an_address_no_student_has():
         with pytest.raises(ResendRefused, match="No student has this address"):
             resend_email(log=reminders().get())
     assert reminders().count() == 1
+
+
+def test_a_reminder_link_is_never_made_for_someone_who_took_over_the_address_without_a_seat_in_the_class(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    """Ana's address changes and Bo registers with her old one: her reminder, delivered late or resent, must not send
+    Bo a link that names Bo for Ana's class."""
+    slot, sessions = series()
+    ana = paid(slot).student
+    old_address = ana.email
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            send_class_reminders()
+        ana.email = "ana.new@example.org"
+        ana.save(update_fields=["email"])
+        paid(series(name="Salsa")[0], student=StudentFactory(first_name="Bo", email=old_address))
+
+        assert reminder_link_secret(sessions[0], old_address) is None
+        for callback in queued:
+            callback()  # the delivery, after the address changed hands
+        with pytest.raises(ResendRefused, match="no seat in this class"):
+            resend_email(log=reminders().get())
+
+    assert mailoutbox == []
+    assert reminders().get().status == EmailLog.Status.FAILED
+    assert reminders().count() == 1
+
+
+def test_a_reminder_is_resent_to_a_student_who_still_has_a_seat_or_a_make_up_in_the_class():
+    slot, sessions = series(name="House L2")
+    ana = paid(slot).student
+    absence = report_absence(session=sessions[0], student=ana, channel=Absence.Channel.EMAIL)
+    other = series(name="House L1", difficulty="beginner", starts_in_days=8)[1]
+    book_makeup(absence=absence, session=other[0])
+    ben = paid(slot).student
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        check_reminder_resend(sessions[1], ben.email)
+        assert read_token(reminder_link_secret(sessions[1], ben.email)) == (sessions[1], ben)
+        check_reminder_resend(other[0], ana.email)  # her make-up class: no link in it, the address is hers
+        with pytest.raises(ResendRefused, match="no seat in this class"):
+            check_reminder_resend(other[0], ben.email)
 
 
 def test_no_reminder_before_the_lead_time_or_once_the_class_has_started():
@@ -144,6 +202,19 @@ def test_no_reminder_for_a_canceled_class_a_canceled_registration_or_an_excused_
 
     with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
         assert send_class_reminders() == 0
+
+
+def test_an_erased_student_still_on_the_roster_gets_no_reminder(mailoutbox, django_capture_on_commit_callbacks):
+    slot, sessions = series()
+    erased = anonymise_student(student=paid(slot).student)
+    ben = paid(slot).student
+
+    with time_machine.travel(starts(sessions[0]) - 20 * HOUR, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            send_class_reminders()
+
+    assert [message.to for message in mailoutbox] == [[ben.email]]
+    assert reminders().get(to_email=erased.email).status == EmailLog.Status.SKIPPED
 
 
 def test_only_the_classes_a_registration_covers_are_reminded():

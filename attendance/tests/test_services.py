@@ -13,6 +13,7 @@ from courses.models import Course, CourseSlot
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog, SystemSetting
 
@@ -167,6 +168,20 @@ def test_cancel_session_sets_the_flag_and_time_and_emails_the_roster_after_commi
     assert session.course.name in emails.first().subject
 
 
+def test_cancel_session_sends_no_email_to_an_erased_student_still_on_its_roster(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    session = session_on(timezone.localdate() + 2 * DAY)
+    erased = anonymise_student(student=paid(session).student)
+    ben = paid(session).student
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_session(session=session, reason="The instructor is ill.")
+
+    assert [message.to for message in mailoutbox] == [[ben.email]]
+    assert EmailLog.objects.get(kind="session_canceled", to_email=erased.email).status == EmailLog.Status.SKIPPED
+
+
 def test_cancel_session_twice_changes_nothing_and_sends_no_second_email(django_capture_on_commit_callbacks):
     session = session_on(timezone.localdate() + 2 * DAY)
     paid(session)
@@ -231,7 +246,7 @@ def test_mark_attendance_writes_one_record_per_student_with_who_and_when():
         session=session, marks={ana.pk: Status.PRESENT, ben.pk: Status.LATE}, marked_by=user
     )
 
-    assert len(records) == 2
+    assert len(records.written) == 2 and records.changed_meanwhile == []
     stored = {r.student_id: r for r in AttendanceRecord.objects.filter(session=session)}
     assert {pk: r.status for pk, r in stored.items()} == {ana.pk: Status.PRESENT, ben.pk: Status.LATE}
     assert {r.marked_by_id for r in stored.values()} == {user.pk}
@@ -259,9 +274,38 @@ def test_mark_attendance_leaves_unchanged_marks_as_they_were():
 
     written = services.mark_attendance(session=session, marks={student.pk: Status.PRESENT}, marked_by=staff_user())
 
-    assert written == []
+    assert written.written == []
     record = AttendanceRecord.objects.get()
     assert (record.marked_by, record.marked_at) == (first, marked_at)
+
+
+def test_mark_attendance_keeps_a_mark_changed_since_the_page_showed_it_and_reports_it():
+    session = session_on(timezone.localdate())
+    ana, ben, cleo = (paid(session).student for _ in range(3))
+    services.mark_attendance(session=session, marks={ana.pk: Status.PRESENT, cleo.pk: Status.ABSENT}, marked_by=None)
+    # The page shows Ana present and Cleo absent; meanwhile another tablet marks Ana late and Cleo present.
+    other_tablet = staff_user("front-desk")
+    services.mark_attendance(
+        session=session, marks={ana.pk: Status.LATE, cleo.pk: Status.PRESENT}, marked_by=other_tablet
+    )
+
+    saved = services.mark_attendance(
+        session=session,
+        marks={ana.pk: Status.PRESENT, ben.pk: Status.PRESENT, cleo.pk: Status.PRESENT},
+        marked_by=staff_user(),
+        was={ana.pk: Status.PRESENT, ben.pk: "", cleo.pk: Status.ABSENT},
+    )
+
+    assert dict(AttendanceRecord.objects.values_list("student_id", "status")) == {
+        ana.pk: Status.LATE,  # kept: not overwritten with what the page showed
+        ben.pk: Status.PRESENT,  # new
+        cleo.pk: Status.PRESENT,  # changed meanwhile to the same mark: nothing to overwrite
+    }
+    assert [record.student_id for record in saved.written] == [ben.pk]
+    assert [(r.student_id, r.status, r.marked_by) for r in saved.changed_meanwhile] == [
+        (ana.pk, Status.LATE, other_tablet)
+    ]
+    assert services.changed_by(saved.changed_meanwhile[0]).startswith("Marked “Late” by front-desk at ")
 
 
 def test_mark_attendance_accepts_an_unpaid_student_whose_hold_is_running():

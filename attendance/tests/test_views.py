@@ -273,7 +273,7 @@ def row_markup(session, student, *, name, badges="", checked="", state, row_clas
         f'<span class="roster-student">{name}</span> {badges} </div> '
         f'<fieldset class="roster-marks" data-mark-url="{mark_url(session, student)}"> '
         f'<legend class="visually-hidden">Attendance of {name}</legend> {buttons}'
-        f'</fieldset> <div class="roster-state" aria-live="polite"> {state} </div> </div>'
+        f'<input type="hidden" name="was-{sid}" value="{saved}"> </fieldset> <div class="roster-state" aria-live="polite"> {state} </div> </div>'
     )
 
 
@@ -385,6 +385,60 @@ def test_all_present_marks_unmarked_paid_students_and_keeps_other_marks(door, to
         cleo.pk: Status.PRESENT,
     }
     assert uma.pk not in AttendanceRecord.objects.values_list("student_id", flat=True)
+
+
+def test_the_page_posts_the_marks_it_showed(door, today_session):
+    ana, ben = paid(today_session).student, paid(today_session).student
+    AttendanceRecordFactory(session=today_session, student=ana, status=Status.LATE)
+
+    html = door.get(detail_url(today_session)).content.decode()
+
+    assert f'<input type="hidden" name="was-{ana.pk}" value="late">' in html
+    assert f'<input type="hidden" name="was-{ben.pk}" value="">' in html
+
+
+def test_all_present_keeps_a_mark_another_tablet_changed_meanwhile_and_says_so(door, today_session):
+    ana, ben = paid(today_session).student, paid(today_session).student
+    record = AttendanceRecordFactory(session=today_session, student=ana, status=Status.PRESENT)
+    # The page showed Ana present (checked) and Ben unmarked; then another tablet marked Ana absent.
+    other_tablet = User.objects.create_user(username="front-desk", is_staff=True)
+    AttendanceRecord.objects.filter(pk=record.pk).update(status=Status.ABSENT, marked_by=other_tablet)
+
+    response = door.post(
+        detail_url(today_session),
+        {"all_present": "1", f"mark-{ana.pk}": Status.PRESENT, f"was-{ana.pk}": Status.PRESENT, f"was-{ben.pk}": ""},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert dict(AttendanceRecord.objects.values_list("student_id", "status")) == {
+        ana.pk: Status.ABSENT,
+        ben.pk: Status.PRESENT,
+    }
+    assert "Saved 1 mark." in html
+    assert f"{ana.full_name}: not saved. Marked “Absent” by front-desk at" in html
+    assert "Mark again to change it." in html
+
+
+def test_a_refused_save_keeps_the_marks_its_page_had_shown(door, today_session):
+    ana = paid(today_session).student
+    AttendanceRecordFactory(session=today_session, student=ana, status=Status.ABSENT)  # changed meanwhile
+    ClassSession.objects.filter(pk=today_session.pk).update(is_canceled=True, canceled_at=timezone.now())
+
+    html = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.LATE, f"was-{ana.pk}": ""}).content.decode()
+
+    assert f'<input type="hidden" name="was-{ana.pk}" value="">' in html
+
+
+@pytest.mark.parametrize("was", ["maybe", "PRESENT"])
+def test_bulk_save_with_an_unreadable_shown_mark_is_a_form_error(door, today_session, was):
+    ana = paid(today_session).student
+
+    response = door.post(detail_url(today_session), {f"mark-{ana.pk}": Status.PRESENT, f"was-{ana.pk}": was})
+
+    assert response.status_code == 400
+    assert "This page could not be read: reload it." in response.content.decode()
+    assert not AttendanceRecord.objects.exists()
 
 
 def test_bulk_save_with_someone_not_on_the_roster_saves_nothing_and_keeps_the_marks_on_the_page(door, today_session):

@@ -16,6 +16,7 @@ from class_messages.tests.factories import ClassMessageFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog
 from waitlist.models import WaitlistEntry
@@ -113,6 +114,17 @@ def test_recipients_count_each_student_once_and_leave_out_who_stopped_messages(h
     assert sending.count == 3
 
 
+def test_recipients_leave_out_an_erased_student_who_stays_on_the_roster(house):
+    course, _tuesday, _thursday, people = house
+    anonymise_student(student=people["Thursday"])  # paid: their registration stays, anonymised
+
+    sending = selectors.recipients(Target.of(course), audience=Audience.PAID, include_waitlist=False)
+
+    assert names(sending.students) == ["Paid"]
+    assert [student.pk for student in sending.erased] == [people["Thursday"].pk]
+    assert sending.opted_out == [] and sending.count == 1
+
+
 # --- sending -----------------------------------------------------------------------------------------------------------
 
 
@@ -171,6 +183,25 @@ def test_a_student_who_stopped_class_messages_gets_none_but_still_gets_payment_e
     assert confirmed.to_email == "pending@example.org"
     # Class messages only: no other email carries the link.
     assert "/messages/stop/" not in confirmed.body_text + confirmed.body_html
+
+
+def test_a_message_to_a_class_never_goes_to_an_erased_student(house, django_capture_on_commit_callbacks, mailoutbox):
+    course, _tuesday, _thursday, people = house
+    erased = anonymise_student(student=people["Thursday"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.send_class_message(
+            target=Target.of(course),
+            audience=Audience.PAID,
+            include_waitlist=False,
+            subject="Hi",
+            body="x",
+            sent_by=None,
+        )
+
+    assert message.recipient_count == 1
+    assert not EmailLog.objects.filter(to_email=erased.email).exists()
+    assert [message.to for message in mailoutbox] == [["paid@example.org"]]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from class_messages.models import ClassMessage, MessageOptOut
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations.models import Registration
 from registrations.tests.factories import RegistrationFactory
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog
 
@@ -180,6 +181,30 @@ def test_a_stopped_student_sees_the_way_back(client, settings):
     html = client.get(stop_url(student)).content.decode()
 
     assert "Get them again" in html
+
+
+def test_an_erased_students_link_stops_working(client, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    student = StudentFactory()
+    url = stop_url(student)
+    anonymise_student(student=student)
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "This link does not work" in response.content.decode()
+    assert client.post(url, {"choice": "stop"}).status_code == 404
+    assert not MessageOptOut.objects.exists()
+
+
+def test_the_preview_says_who_is_left_out_because_their_data_is_erased(admin_client, course):
+    ben = Registration.objects.get(course=course, student__first_name="Ben").student
+    anonymise_student(student=ben)
+
+    html = compose(admin_client, course, preview="1").content.decode()
+
+    assert "Goes to 1 student" in html
+    assert "Left out: 1 student whose personal data is erased" in html
 
 
 @pytest.mark.parametrize("token", ["garbage", "MQ:1abc:def", "x" * 5000])

@@ -69,6 +69,22 @@ def test_closing_a_day_cancels_its_sessions_and_emails_the_reason(django_capture
     assert "Why: Studio trip" in EmailLog.objects.get(kind="session_canceled").body_text
 
 
+def test_closing_a_day_cancels_and_emails_nothing_before_its_transaction_commits(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    slot = a_series()
+    generate_class_sessions(course=slot.course)
+    RegistrationFactory(slot=slot, payment_status="completed")
+    second = slot.class_dates()[1]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        close(second, reason="Studio trip")
+
+    assert len(callbacks) == 1  # closure_added, sent once the closure is committed
+    assert not ClassSession.objects.filter(is_canceled=True).exists()
+    assert not EmailLog.objects.exists() and mailoutbox == []
+
+
 def test_the_course_page_and_catalog_say_there_is_no_class_that_day(client):
     slot = a_series()
     second = slot.class_dates()[1]

@@ -225,3 +225,23 @@ def test_the_student_lists_make_crew_member_action_is_recorded_on_each_student_t
 
     entry = LogEntry.objects.get(object_id=str(student.pk))
     assert (entry.user.username, entry.get_change_message()) == ("admin", "Classified as “Crew member”.")
+
+
+def test_a_make_up_attended_counts_for_the_class_it_made_up(studio):
+    from attendance.tests.factories import AbsenceFactory, MakeUpFactory
+
+    house_sessions = studio["house_sessions"]
+    fay = dancer(house_sessions[0].slot, house_sessions, "PPPP.", first_name="Fay")  # 4/5 without the make-up
+    absence = AbsenceFactory(
+        session=house_sessions[4], registration=Registration.objects.get(student=fay), makeup_granted=True
+    )
+    makeup = MakeUpFactory(absence=absence, session=ClassSessionFactory(session_date=TODAY - DAY))
+    AttendanceRecordFactory(session=makeup.session, student=fay, status=Status.PRESENT)
+
+    (candidate,) = [
+        c
+        for c in crew_eligibility(courses=[studio["house"]], start=TODAY - 60 * DAY, end=TODAY, threshold=100)
+        if c.student == fay
+    ]
+
+    assert (candidate.attended, candidate.held) == (5, 5)

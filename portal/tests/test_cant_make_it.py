@@ -9,6 +9,7 @@ from attendance.makeups import book_makeup
 from attendance.models import Absence, ClassSession, MakeUp
 from attendance.tests.helpers import HOUR, dated_class, paid, series, starts
 from registrations import seats
+from students.services import anonymise_student
 from students.tests.factories import StudentFactory
 from studio.models import EmailLog
 
@@ -146,6 +147,19 @@ def test_a_tampered_link_gets_the_friendly_link_page(client, house, token):
     assert not Absence.objects.exists()
 
 
+def test_an_erased_students_link_stops_working(client, house):
+    _slot, sessions, ana = house
+    url = link(sessions[0], ana)
+    anonymise_student(student=ana)  # paid: still on the roster, anonymised
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "This link doesn't work" in response.content.decode()
+    assert client.post(url, {"action": "report"}).status_code == 404
+    assert not Absence.objects.exists()
+
+
 def test_an_unknown_action_changes_nothing(client, house):
     _slot, sessions, ana = house
 
@@ -245,7 +259,11 @@ def test_the_picker_lists_the_classes_and_books_one(client, sign_in, house, mail
     assert seats.seats_left(other_slot, class_date=other[1].session_date) == other_slot.capacity - 1
 
 
-@pytest.mark.parametrize("posted", [{}, {"session": "abc"}, {"session": "99999999"}, {"session": "1" * 30}])
+@pytest.mark.parametrize(
+    "posted",
+    # "²" and "١" are digits to str.isdigit() (and "²" to no int()): a class id is ASCII 0-9 only.
+    [{}, {"session": "abc"}, {"session": "99999999"}, {"session": "1" * 30}, {"session": "²"}, {"session": "١"}],
+)
 def test_a_picker_post_without_a_class_is_refused_next_to_the_list(client, sign_in, house, posted):
     _slot, sessions, ana = house
     absence = report_absence(session=sessions[1], student=ana, channel=Absence.Channel.EMAIL)

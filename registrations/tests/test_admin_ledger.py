@@ -290,6 +290,19 @@ def test_a_bad_choice_marks_its_row_and_records_nothing(owner_client):
     assert not Payment.objects.filter(source="statement").exists()
 
 
+def test_a_line_number_that_is_not_ascii_digits_is_ignored_not_a_server_error(owner_client):
+    september_studio()
+    upload(owner_client, VENMO_SEPTEMBER.read_bytes())
+    statement_import = StatementImport.objects.get()
+    url = reverse("admin:registrations_statementimport_change", args=[statement_import.pk])
+
+    response = owner_client.post(url, {"line": ["²"]})
+
+    assert response.status_code == 200
+    assert not Payment.objects.filter(source="statement").exists()
+    assert owner_client.get(url.replace(f"/{statement_import.pk}/", "/²/")).status_code == 404
+
+
 def test_an_instructor_cannot_confirm_a_preview(owner_client, client, django_user_model):
     september_studio()
     upload(owner_client, VENMO_SEPTEMBER.read_bytes())

@@ -323,7 +323,7 @@ def test_an_ambiguous_line_needs_a_pick_among_its_candidates(owner):
     statement_import = start(owner, VENMO_SEPTEMBER.read_bytes())
     maya = index_of(statement_import, 10)
 
-    for picks in ({}, {maya: ""}, {maya: str(other.pk)}, {maya: "1 OR 1=1"}):
+    for picks in ({}, {maya: ""}, {maya: str(other.pk)}, {maya: "1 OR 1=1"}, {maya: "²"}):
         with pytest.raises(LineErrors) as refused:
             statements.confirm_import(statement_import=statement_import, ticked={maya}, picks=picks, actor=owner)
         assert "pick the registration" in refused.value.errors[maya]

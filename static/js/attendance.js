@@ -1,16 +1,21 @@
 // Door tablet roster: a tap survives bad Wi-Fi. Each tap is kept in this browser (localStorage, in order, so it
 // survives a reload) and sent at once, or as soon as the connection is back; the toolbar says "Waiting to send (3)".
 // The server takes each tap once (its id) and refuses, with the reason on the row, a tap for a mark or a roster that
-// changed meanwhile. Without this file the form's Save button posts every mark: nothing is lost either way.
+// changed meanwhile. A tap the server can never take (404: the class is gone; 403: this user may no longer mark) is
+// dropped with the reason on its row, so it does not hold up the queue. Each session keeps its own queue. Without this
+// file the form's Save button posts every mark: nothing is lost either way.
 (() => {
   const form = document.getElementById("roster-form");
   if (!form || !window.fetch || !window.localStorage || !window.URLSearchParams) return;
 
-  const KEY = "dance-portal:attendance-taps";
+  const KEY = `dance-portal:attendance-taps:${form.dataset.session}`;
+  // Before queues were per session, every session's taps shared one queue: move this session's taps over.
+  const LEGACY_KEY = "dance-portal:attendance-taps";
   const TIMEOUT_MS = 10000; // poor Wi-Fi at the door: give up on a request after 10 s and try again later
   const RETRY_MS = 5000;
   const texts = form.dataset;
   const queueStatus = document.getElementById("roster-queue");
+  const notice = document.getElementById("roster-notice");
 
   // --- the queue: [{id, url, student, status, was}], oldest first ---------------------------------------------------
   const load = () => {
@@ -23,6 +28,23 @@
   };
   const store = (taps) => localStorage.setItem(KEY, JSON.stringify(taps));
   const drop = (id) => store(load().filter((tap) => tap.id !== id));
+
+  const adoptLegacyTaps = () => {
+    let legacy;
+    try {
+      legacy = JSON.parse(localStorage.getItem(LEGACY_KEY) || "[]");
+    } catch (error) {
+      legacy = [];
+    }
+    if (!Array.isArray(legacy) || !legacy.length) return;
+    const path = new URL(form.action, location.href).pathname; // the roster's URL; its taps' URLs start with it
+    const ours = legacy.filter((tap) => tap && typeof tap.url === "string" && tap.url.startsWith(path));
+    if (!ours.length) return;
+    store([...load(), ...ours]);
+    const rest = legacy.filter((tap) => !ours.includes(tap));
+    if (rest.length) localStorage.setItem(LEGACY_KEY, JSON.stringify(rest));
+    else localStorage.removeItem(LEGACY_KEY);
+  };
 
   const newId = () => {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -132,6 +154,23 @@
         } catch (error) {
           break; // offline or timed out: it stays queued
         }
+        // The class is gone or this user may no longer mark it: sending it again would never work.
+        if (response.status === 404 || response.status === 403) {
+          drop(tap.id);
+          const message = response.status === 404 ? texts.textGone : texts.textForbidden;
+          if (row) {
+            // Show the mark that is stored, not the one that was never saved.
+            for (const input of row.querySelectorAll("input.btn-check")) input.checked = input.value === row.dataset.saved;
+            row.classList.remove("is-pending", "is-saved");
+            row.classList.add("is-failed");
+            setState(row, message, "text-danger fw-semibold");
+          }
+          if (notice) {
+            notice.textContent = message;
+            notice.hidden = false;
+          }
+          continue;
+        }
         // Only our own row answers a tap: not a login page after a session ran out, a Wi-Fi portal or an error page.
         if (!response.headers.get("X-Attendance-Row")) {
           if (row) setState(row, texts.textUnexpected, "text-danger fw-semibold");
@@ -165,6 +204,7 @@
     flush();
   });
 
+  adoptLegacyTaps();
   window.addEventListener("online", flush);
   window.addEventListener("offline", showQueue);
   showQueue();

@@ -13,7 +13,7 @@ from registrations.services import register_student, send_registration_received
 from registrations.tests.factories import RegistrationFactory
 from students.services import StudentDetails
 from students.tests.factories import StudentFactory
-from studio.emails import is_rendered, render_logged, resend_email, send_email
+from studio.emails import erased_address, is_erased_address, is_rendered, render_logged, resend_email, send_email
 from studio.models import EmailLog, SystemSetting
 from studio.tasks import deliver_email
 
@@ -326,6 +326,54 @@ def test_send_email_with_a_used_dedupe_key_returns_none():
     assert first is not None
     assert second is None
     assert EmailLog.objects.count() == 1
+
+
+# --- never to an erased student --------------------------------------------------------------------------------------
+
+
+def test_an_erased_address_is_recognised_by_its_placeholder_alone():
+    assert erased_address(42) == "erased-42@erased.invalid"
+    assert is_erased_address(erased_address(42)) and is_erased_address("Erased-7@ERASED.invalid")
+    assert not is_erased_address("ana@example.org") and not is_erased_address("erased@example.invalid")
+
+
+def test_an_email_to_an_erased_student_is_recorded_as_skipped_and_never_sent(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    registration = RegistrationFactory(student=StudentFactory(email=erased_address(7)))
+    context = {"registration": registration, "student": registration.student, "course": registration.course}
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        log = send_email(kind="already_registered", to=registration.student.email, context=context)
+        copy = resend_email(log=log)
+
+    assert (log.status, copy.status) == (EmailLog.Status.SKIPPED, EmailLog.Status.SKIPPED)
+    assert callbacks == [] and mailoutbox == []
+
+
+def test_an_email_rendered_after_the_commit_to_an_erased_student_is_rendered_now_and_skipped(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    registration = RegistrationFactory(student=StudentFactory(email=erased_address(8)))
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        send_registration_received(registration)  # queue_email: its text is otherwise written by the delivery
+
+    log = EmailLog.objects.get()
+    assert log.status == EmailLog.Status.SKIPPED and is_rendered(log)
+    assert callbacks == [] and mailoutbox == []
+
+
+def test_an_email_queued_before_its_student_was_erased_is_skipped_at_delivery(
+    django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        register(priced_slot())
+    EmailLog.objects.update(to_email=erased_address(1), body_text="(erased)", body_html="")  # erased meanwhile
+
+    assert deliver_email.call(EmailLog.objects.get().pk) == "skipped"
+    assert EmailLog.objects.get().status == EmailLog.Status.SKIPPED
+    assert mailoutbox == []
 
 
 def test_deliver_email_records_a_failure_with_its_error(monkeypatch, django_capture_on_commit_callbacks):
