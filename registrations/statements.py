@@ -47,6 +47,9 @@ _ZELLE_FROM = re.compile(
     r"zelle\b.*?\bfrom\s+(?P<name>.+?)(?:\s+(?:on|conf|confirmation|ref|memo|id|for)\b[\s#:].*)?$", re.IGNORECASE
 )
 _BANK_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d"]
+# The largest amount a payment can hold ($999,999.99): a larger one could not be recorded, so it cannot be read.
+_AMOUNT_FIELD = Payment._meta.get_field("amount")
+MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places) - Decimal("0.01")
 # Expired registrations may still be paid (the studio re-checks the seat): name matching looks this far back.
 _OPEN_DAYS = 60
 PaymentStatus = Registration.PaymentStatus
@@ -166,7 +169,8 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """ "+ $20.00" → 20.00, "- $1,200.00" → -1200.00, "(15.50)" → -15.50; None when it is not an amount."""
+    """ "+ $20.00" → 20.00, "- $1,200.00" → -1200.00, "(15.50)" → -15.50; None when it is not an amount, or one
+    above MAX_AMOUNT (the database could not record it)."""
     text = text.strip().replace("\u2212", "-")
     negative = text.startswith("(") and text.endswith(")")
     if negative:
@@ -177,6 +181,8 @@ def parse_amount(text: str) -> Decimal | None:
     try:
         amount = Decimal(f"{match['number'].replace(',', '')}.{(match['cents'] or '0').ljust(2, '0')}")
     except InvalidOperation:
+        return None
+    if amount > MAX_AMOUNT:
         return None
     if negative or match["sign"] == "-":
         amount = -amount

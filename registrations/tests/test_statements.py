@@ -167,6 +167,8 @@ def test_a_file_just_over_the_limit_is_refused_too(owner):
         ("", LineStatus.INVALID, "cannot be read"),
         ("+ $1e3", LineStatus.INVALID, "cannot be read"),
         ("+ $NaN", LineStatus.INVALID, "cannot be read"),
+        ('"+ $1,000,000.00"', LineStatus.INVALID, "cannot be read"),  # more than a payment can hold
+        ("+ $123456789", LineStatus.INVALID, "cannot be read"),
     ],
 )
 def test_negative_and_malformed_amounts_are_marked_and_never_recordable(owner, amount, status, why):
@@ -195,6 +197,9 @@ def test_amounts_in_dollars_and_cents_with_thousands_are_read():
     assert statements.parse_amount("$7") == Decimal("7.00")
     assert statements.parse_amount("1,20.00") is None
     assert statements.parse_amount("12.345") is None
+    assert statements.parse_amount("+ $999,999.99") == Decimal("999999.99")
+    assert statements.parse_amount("+ $1,000,000.00") is None
+    assert statements.parse_amount("- $1,000,000.00") is None
 
 
 def test_names_match_without_accents_case_punctuation_or_emoji():
