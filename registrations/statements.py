@@ -368,11 +368,19 @@ def name_words(text: str) -> list[str]:
     return re.sub(r"[^\w]+|_", " ", plain).split()
 
 
+def name_key(student: Student) -> tuple[str, str] | None:
+    """The words a payer's name must have to be `student`'s: their first first name and last last name."""
+    first, last = name_words(student.first_name), name_words(student.last_name)
+    return (first[0], last[-1]) if first and last else None
+
+
+def _has_name(payer_words: set[str], key: tuple[str, str] | None) -> bool:
+    return key is not None and key[0] in payer_words and key[1] in payer_words
+
+
 def names_match(payer: str, student: Student) -> bool:
     """The payer's name has the student's first and last names in it (a middle name or "Lima, Ana" still match)."""
-    words = set(name_words(payer))
-    first, last = name_words(student.first_name), name_words(student.last_name)
-    return bool(words and first and last) and first[0] in words and last[-1] in words
+    return _has_name(set(name_words(payer)), name_key(student))
 
 
 def _describe(registration: Registration, balance: ledger.Balance, amount: Decimal) -> str:
@@ -429,6 +437,8 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
         .select_related("student")
         .order_by("pk")
     )
+    # Each name made comparable once, not once per line and registration.
+    name_keys = {registration.pk: name_key(registration.student) for registration in open_registrations}
     for line in pending:
         if line.transaction_id in imported:
             line.status = LineStatus.IMPORTED
@@ -443,7 +453,8 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
                 _match_reference(line, registration, amount, by_hand=by_hand)
                 continue
             prefix = _("Unknown reference %(reference)s.") % {"reference": reference} + " "
-        named = [r for r in open_registrations if names_match(line.name, r.student)]
+        payer = set(name_words(line.name))
+        named = [r for r in open_registrations if _has_name(payer, name_keys[r.pk])]
         named = [r for r in named if ledger.balance_from(r).due > 0]
         exact = [r for r in named if ledger.balance_from(r).due == amount]
         if len(exact) == 1:

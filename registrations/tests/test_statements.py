@@ -212,6 +212,19 @@ def test_names_match_without_accents_case_punctuation_or_emoji():
     assert not statements.names_match("", student)
 
 
+def test_each_name_is_made_comparable_once_per_statement_not_once_per_pair(owner, monkeypatch):
+    for n in range(5):
+        registration(f"Ana{n}", "Lima", "35.00")
+    calls = []
+    words = statements.name_words
+    monkeypatch.setattr(statements, "name_words", lambda text: calls.append(text) or words(text))
+
+    start(owner, venmo(*[venmo_row(str(n), "", f"Someone {n}", "+ $35.00") for n in range(4)]))
+
+    # Each payer once, each student's first and last name once: not again for every line.
+    assert len(calls) == 4 + 2 * 5
+
+
 # --- confirming -----------------------------------------------------------------------------------------------------------
 
 
