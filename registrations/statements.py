@@ -108,6 +108,7 @@ class Line:
     registration_id: int | None = None  # the match
     candidate_ids: list[int] = field(default_factory=list)
     to_credit: bool = False  # the registration is paid already: the amount becomes credit
+    by_hand: bool = False  # the same amount was recorded by hand for it: most likely this very payment
 
     @property
     def is_recordable(self) -> bool:
@@ -115,8 +116,9 @@ class Line:
 
     @property
     def ticked(self) -> bool:
-        """Ticked in the preview until the owner unticks it: a sure match of a registration waiting for payment."""
-        return self.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME) and not self.to_credit
+        """Ticked in the preview until the owner unticks it: a sure match of a registration waiting for payment,
+        unless the same amount was recorded for it by hand (most likely this payment: ticked, it would count twice)."""
+        return self.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME) and not (self.to_credit or self.by_hand)
 
     @property
     def label(self) -> str:
@@ -420,13 +422,6 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
             Registration.objects.filter(reference__in={ref for ref in references.values() if ref})
         ).select_related("student")
     }
-    # Payments recorded by hand (no transaction id) of the registrations named: a line may be one of them.
-    by_hand = {
-        (payment.registration_id, payment.amount): payment
-        for payment in Payment.objects.filter(registration__in=list(by_reference.values()), transaction_id="").order_by(
-            "received_at", "pk"
-        )
-    }
     open_registrations = list(
         ledger.with_balances(
             Registration.objects.filter(
@@ -439,6 +434,15 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
     )
     # Each name made comparable once, not once per line and registration.
     name_keys = {registration.pk: name_key(registration.student) for registration in open_registrations}
+    # Payments recorded by hand (no transaction id) of the registrations a line may pay, whatever their status: the
+    # owner may have recorded a line's payment on seeing Venmo's notification (one query).
+    candidate_ids = {r.pk for r in by_reference.values()} | {r.pk for r in open_registrations}
+    by_hand = {
+        (payment.registration_id, payment.amount): payment
+        for payment in Payment.objects.filter(registration_id__in=candidate_ids, transaction_id="").order_by(
+            "received_at", "pk"
+        )
+    }
     for line in pending:
         if line.transaction_id in imported:
             line.status = LineStatus.IMPORTED
@@ -465,6 +469,7 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
                 "name": registration.student.full_name,
                 "due": money(amount),
             }
+            _warn_if_recorded_by_hand(line, registration, amount, by_hand=by_hand)
         elif exact or named:
             line.status = LineStatus.AMBIGUOUS
             line.candidate_ids = [r.pk for r in (exact or named)]
@@ -478,6 +483,20 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
     return lines
 
 
+def _warn_if_recorded_by_hand(
+    line: Line, registration: Registration, amount: Decimal, *, by_hand: dict[tuple[int, Decimal], Payment]
+) -> None:
+    """A payment of the same amount recorded by hand for the registration is most likely this line's payment (the
+    owner recorded it on seeing Venmo's notification): the line is left unticked and says so."""
+    same = by_hand.get((registration.pk, amount))
+    if same is None:
+        return
+    line.by_hand = True
+    line.why += " " + _(
+        "%(amount)s was recorded by hand on %(day)s, most likely this payment: tick it only if it is another one."
+    ) % {"amount": money(amount), "day": plain_date(timezone.localtime(same.received_at).date())}
+
+
 def _match_reference(
     line: Line, registration: Registration, amount: Decimal, *, by_hand: dict[tuple[int, Decimal], Payment]
 ) -> None:
@@ -488,28 +507,18 @@ def _match_reference(
         line.why = _("%(reference)s is canceled: nothing is recorded. Refund the student, or re-open it first.") % {
             "reference": registration.reference
         }
-    elif registration.payment_status == PaymentStatus.COMPLETED:
-        line.status, line.to_credit = LineStatus.MATCHED, True
-        same = by_hand.get((registration.pk, amount))
-        if same is not None:
-            # The owner confirmed it by hand on seeing the payment: this line is most likely that payment.
-            line.why = _(
-                "%(reference)s is paid already: %(amount)s was recorded by hand on %(day)s, most likely this payment. "
-                "Tick it only if it is another one: it then becomes the student's account credit."
-            ) % {
-                "reference": registration.reference,
-                "amount": money(amount),
-                "day": plain_date(timezone.localtime(same.received_at).date()),
-            }
-        else:
-            line.why = _(
-                "%(reference)s is paid already: if ticked, the amount becomes the student's account credit."
-            ) % {"reference": registration.reference}
+        return
+    line.status = LineStatus.MATCHED
+    if registration.payment_status == PaymentStatus.COMPLETED:
+        line.to_credit = True
+        line.why = _("%(reference)s is paid already: if ticked, the amount becomes the student's account credit.") % {
+            "reference": registration.reference
+        }
     else:
-        line.status = LineStatus.MATCHED
         line.why = _describe(registration, balance, amount)
         if registration.payment_status == PaymentStatus.EXPIRED:
             line.why += " " + _("Its hold ran out: it is confirmed only if its seat is still free.")
+    _warn_if_recorded_by_hand(line, registration, amount, by_hand=by_hand)
 
 
 # --- importing ----------------------------------------------------------------------------------------------------------

@@ -537,3 +537,21 @@ def test_a_line_for_a_payment_confirmed_by_hand_says_it_is_most_likely_that_one(
     (line,) = statements.lines_of(statement_import)
     assert line.status == LineStatus.MATCHED and line.to_credit and not line.ticked
     assert "$120.00 was recorded by hand on" in line.why and "most likely this payment" in line.why
+
+
+@pytest.mark.parametrize("note", ["DRP-7K3QAB", "dance class"], ids=["by reference", "by name and amount"])
+def test_a_line_for_a_part_payment_recorded_by_hand_is_not_ticked_so_it_is_not_recorded_twice(owner, note):
+    from registrations.transitions import confirm_payment
+
+    pending = registration("Ana", "Lima", "120.00", reference="DRP-7K3QAB")
+    confirm_payment(registration=pending, actor=owner, amount=Decimal("60.00"))  # recorded by hand, $60 still due
+
+    statement_import = start(owner, venmo(venmo_row("1", note, "Ana Lima", "+ $60.00")))
+
+    (line,) = statements.lines_of(statement_import)
+    assert line.registration_id == pending.pk and line.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME)
+    assert not line.ticked
+    assert "$60.00 was recorded by hand on" in line.why and "most likely this payment" in line.why
+    # Ticked anyway (it was another payment), it is recorded and completes the registration.
+    statements.confirm_import(statement_import=statement_import, ticked={0}, actor=owner)
+    assert ledger.balance(pending).is_paid_in_full
