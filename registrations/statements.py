@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from courses.formatting import money, plain_date
 from courses.selectors import studio_today
+from courses.services import catalog_changed
 from registrations import ledger, transitions
 from registrations.errors import RegistrationError
 from registrations.models import BankColumnMapping, Payment, Registration, StatementImport
@@ -679,6 +680,7 @@ def confirm_import(
             else Payment.PaymentMethod.ZELLE
         )
         result = ImportResult(recorded=[], already=[], paid=[])
+        confirmed: list[Registration] = []
         errors: dict[int, str] = {}
         # Slot by slot, then registration by registration: a fixed lock order, so two imports at once never deadlock.
         order = sorted(chosen.items(), key=lambda item: (item[1].slot_id, item[1].pk, lines[item[0]].row))
@@ -696,6 +698,7 @@ def confirm_import(
                     source=Payment.Source.STATEMENT,
                     statement_import=statement_import,
                     email_part_payment=False,
+                    confirmed=confirmed,
                 )
             except ledger.DuplicatePayment:
                 result.already.append(line)
@@ -722,4 +725,7 @@ def confirm_import(
         statement_import.confirmed_by = actor
         statement_import.confirmed_at = timezone.now()
         statement_import.save(update_fields=["status", "confirmed_by", "confirmed_at"])
+        # Last, once every slot is locked: a course's version row stays locked from its bump until the commit.
+        for course_id in sorted({registration.course_id for registration in confirmed}):
+            catalog_changed(course_id)
     return result

@@ -82,12 +82,16 @@ def confirm_payment(
     source: str = Payment.Source.HAND,
     statement_import: StatementImport | None = None,
     email_part_payment: bool = True,
+    confirmed: list[Registration] | None = None,
 ) -> bool:
     """Record a payment of a pending or expired registration (`amount`: the balance due unless given) and, once it
     is paid in full (payments − refunds + credit used ≥ its amount), confirm it (who, when, method, note) and email the
     student once. A partial payment keeps it as it is (a pending one keeps its hold) and emails what is still due;
     what goes past the amount becomes account credit (registrations/ledger.py). `email_part_payment` off: the caller
-    emails what is still due itself (a statement import, once per registration).
+    emails what is still due itself (a statement import, once per registration). `confirmed`: a list the caller
+    collects the registrations confirmed into, and then bumps their courses' catalog versions itself, once each and
+    after its last lock (catalog_changed holds the course's version row until the commit: bumped between two slot
+    locks, it deadlocks with a request that holds the second slot and bumps the same course).
 
     Returns False and records nothing when it is already paid, unless a transaction id comes with the payment (a
     statement line: recorded once by its id, all of it as credit). Raises RegistrationCanceled for a canceled one,
@@ -175,7 +179,10 @@ def confirm_payment(
             ),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
-        catalog_changed(slot.course_id)
+        if confirmed is None:
+            catalog_changed(slot.course_id)
+        else:
+            confirmed.append(registration)
     return True
 
 

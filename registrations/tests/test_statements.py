@@ -555,3 +555,29 @@ def test_a_line_for_a_part_payment_recorded_by_hand_is_not_ticked_so_it_is_not_r
     # Ticked anyway (it was another payment), it is recorded and completes the registration.
     statements.confirm_import(statement_import=statement_import, ticked={0}, actor=owner)
     assert ledger.balance(pending).is_paid_in_full
+
+
+def test_confirming_bumps_each_courses_catalog_version_once_after_every_slot_is_locked(owner, monkeypatch):
+    """The course's version row is held from its bump until the commit: bumped between two slot locks, a request
+    holding the second slot and bumping the same course would deadlock with the import."""
+    from courses.tests.factories import CourseFactory, CourseSlotFactory
+    from registrations import seats, transitions
+
+    course = CourseFactory()
+    first, second = CourseSlotFactory(course=course), CourseSlotFactory(course=course)
+    registration("Ana", "Lima", "35.00", reference="DRP-7K3QAB", slot=first)
+    registration("Bruno", "Costa", "35.00", reference="DRP-8M4RCD", slot=second)
+    statement_import = start(
+        owner,
+        venmo(venmo_row("1", "DRP-7K3QAB", "Ana Lima", "+ $35.00"), venmo_row("2", "DRP-8M4RCD", "Bo C", "+ $35.00")),
+    )
+    calls = []
+    lock_slot = seats.lock_slot
+    monkeypatch.setattr(seats, "lock_slot", lambda slot: calls.append(("lock", slot.pk)) or lock_slot(slot))
+    for module in (transitions, statements):
+        monkeypatch.setattr(module, "catalog_changed", lambda course_id: calls.append(("bump", course_id)))
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={0, 1}, actor=owner)
+
+    assert len(result.paid) == 2
+    assert calls == [("lock", first.pk), ("lock", second.pk), ("bump", course.pk)]
