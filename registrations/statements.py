@@ -648,6 +648,8 @@ class ImportResult:
     recorded: list[tuple[Line, Registration]]
     already: list[Line]  # recorded meanwhile (another admin, another upload): skipped
     paid: list[Registration]  # registrations this import paid in full
+    # Recorded lines for a registration paid in full already (before the import, or by an earlier line): credit.
+    credited: list[tuple[Line, Registration]] = field(default_factory=list)
 
 
 def confirm_import(
@@ -684,6 +686,8 @@ def confirm_import(
         errors: dict[int, str] = {}
         # Slot by slot, then registration by registration: a fixed lock order, so two imports at once never deadlock.
         order = sorted(chosen.items(), key=lambda item: (item[1].slot_id, item[1].pk, lines[item[0]].row))
+        # Paid in full before this import (as read in its transaction), or by an earlier line of it.
+        paid_already = {r.pk for r in chosen.values() if r.payment_status == PaymentStatus.COMPLETED}
         for index, registration in order:
             line = lines[index]
             try:
@@ -710,16 +714,19 @@ def confirm_import(
                 }
             else:
                 result.recorded.append((line, registration))
+                if registration.pk in paid_already:
+                    result.credited.append((line, registration))
+                elif confirmed and confirmed[-1].pk == registration.pk:
+                    paid_already.add(registration.pk)
         if errors:
             # Raised inside the transaction: nothing is recorded. The owner unticks those lines and confirms again.
             raise LineErrors(errors)
+        result.paid = confirmed
         touched = {registration.pk for _line, registration in result.recorded}
         for registration in ledger.with_balances(Registration.objects.filter(pk__in=touched)).select_related(
             "student", "course", "slot__course"
         ):
-            if registration.payment_status == PaymentStatus.COMPLETED:
-                result.paid.append(registration)
-            elif registration.payment_status == PaymentStatus.PENDING:
+            if registration.payment_status == PaymentStatus.PENDING:
                 transitions.send_part_payment_email(registration, balance=ledger.balance_from(registration))
         statement_import.status = StatementImport.Status.CONFIRMED
         statement_import.confirmed_by = actor

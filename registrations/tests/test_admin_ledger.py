@@ -275,6 +275,21 @@ def test_confirming_the_preview_records_the_ticked_lines_and_then_shows_them(own
     assert Payment.objects.filter(source="statement").count() == 4
 
 
+def test_the_import_message_tells_a_payment_that_became_credit_from_a_registration_paid_in_full(owner_client):
+    september_studio()
+    upload(owner_client, VENMO_SEPTEMBER.read_bytes())
+    statement_import = StatementImport.objects.get()
+    ana, pia = (next(i for i, line in enumerate(statement_import.lines) if line["row"] == row) for row in (5, 23))
+    url = reverse("admin:registrations_statementimport_change", args=[statement_import.pk])
+
+    response = owner_client.post(url, {"line": [str(ana), str(pia)]}, follow=True)
+
+    assert messages_of(response) == [
+        "Recorded 2 payments; 1 registration is now paid in full (its student was emailed).",
+        "1 payment was for a registration paid already: it became the student's account credit.",
+    ]
+
+
 def test_a_bad_choice_marks_its_row_and_records_nothing(owner_client):
     september_studio()
     upload(owner_client, VENMO_SEPTEMBER.read_bytes())

@@ -416,6 +416,31 @@ def test_a_line_for_a_paid_registration_becomes_credit_when_ticked(owner):
     assert CreditEntry.objects.get().reason == CreditEntry.Reason.OVERPAYMENT
 
 
+def test_an_import_counts_lines_for_registrations_paid_already_apart_from_those_it_paid_in_full(owner):
+    studio = september_studio()
+    statement_import = start(owner, VENMO_SEPTEMBER.read_bytes())
+    ana, pia = index_of(statement_import, 5), index_of(statement_import, 23)
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={ana, pia}, actor=owner)
+
+    assert result.paid == [studio["ana"]]
+    assert [registration for _line, registration in result.credited] == [studio["pia"]]
+    assert EmailLog.objects.filter(kind="payment_confirmed").count() == 1  # Ana only: Pia was emailed before
+
+
+def test_a_second_line_for_a_registration_the_first_line_paid_counts_as_credit(owner):
+    ana = registration("Ana", "Lima", "35.00", reference="DRP-7K3QAB")
+    statement_import = start(
+        owner,
+        venmo(venmo_row("1", "DRP-7K3QAB", "Ana Lima", "+ $35.00"), venmo_row("2", "DRP-7K3QAB", "Ana L", "+ $35.00")),
+    )
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={0, 1}, actor=owner)
+
+    assert result.paid == [ana]
+    assert [line.transaction_id for line, _registration in result.credited] == ["2"]
+
+
 def test_names_and_notes_with_markup_are_kept_as_typed(owner):
     september_studio()
     statement_import = start(owner, VENMO_SEPTEMBER.read_bytes())
