@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import money, plain_date
-from courses.models import CourseSlot
+from courses.models import Closure, CourseSlot
 from registrations.errors import RegistrationError
 from registrations.models import CreditEntry, Payment, Refund, Registration, StatementImport
 from registrations.pricing import covers_class
@@ -590,7 +590,8 @@ def ledger_rows() -> list[LedgerRow]:
 
 def class_share(registration: Registration, *, class_dates: list[datetime.date], is_dated: bool) -> Decimal:
     """What one class of `registration` cost: a drop-in (or a dated class) its price, a full package its price divided
-    by the classes it covers (a late joiner's from their first class; registrations/pricing.py), to the cent."""
+    by the classes it covers of `class_dates` (the classes it was sold for; a late joiner's from their first class:
+    registrations/pricing.py), to the cent."""
     if registration.class_date is not None or is_dated:
         return registration.payment_amount
     covered = [
@@ -624,9 +625,11 @@ def credit_canceled_class(
         .select_related("student")
         .order_by("pk")
     )
-    # The classes held, and this one: a closure cancels a class that is then no longer among the slot's dates, but
-    # the student paid for it with the others.
-    class_dates = sorted({*slot.class_dates(), class_date})
+    # Each registration was sold for the slot's classes as they stood when it was made: its scheduled dates but the
+    # closures known then. A closure since cancels a class it paid for, so every share divides by the same number
+    # and the shares add up to the price at most (dividing by the classes left would grow with each closure).
+    scheduled = slot.scheduled_dates()
+    closed_at = dict(Closure.objects.filter(date__in=scheduled).values_list("date", "created_at"))
     granted: dict[int, CreditEntry] = {}
     for registration in paid:
         if registration.pk in excused:
@@ -639,7 +642,8 @@ def credit_canceled_class(
             is_dated=is_dated,
         ):
             continue
-        share = class_share(registration, class_dates=class_dates, is_dated=is_dated)
+        sold_for = [day for day in scheduled if day not in closed_at or closed_at[day] > registration.created_at]
+        share = class_share(registration, class_dates=sorted({*sold_for, class_date}), is_dated=is_dated)
         entry = grant_credit(
             student=registration.student,
             amount=share,
