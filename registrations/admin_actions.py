@@ -323,17 +323,20 @@ class RegistrationActions(ExportsContacts):
         if registration is None or not self.has_change_permission(request, registration):
             return []
         status = registration.payment_status
+        balance = ledger.balance(registration)
         buttons = []
         if status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
             buttons.append(("confirm_payments", _("Confirm payment")))
             if not seats.is_holding_seat(registration, now=timezone.now()):
                 # Its seat may have gone: the studio may still confirm it past the capacity.
                 buttons.append(("confirm_payments_over_capacity", _("Confirm over capacity")))
-        if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED):
+        if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED) or (
+            status == PaymentStatus.EXPIRED and balance.covered > 0  # money recorded since its hold ran out
+        ):
             buttons.append(("cancel_registrations", _("Cancel registration")))
         if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
             buttons.append(("reopen_registrations", _("Re-open")))
-        if request.user.has_perm("registrations.add_refund") and ledger.balance(registration).cash_covered > 0:
+        if request.user.has_perm("registrations.add_refund") and balance.cash_covered > 0:
             buttons.append(("record_refund", _("Record a refund")))
         return buttons
 

@@ -2,11 +2,11 @@
 credit. Rows are written here and never edited or deleted: a mistake is corrected by a new row.
 
 A registration's balance: covered = payments − refunds + account credit used for it − credit granted out of its
-money (an overpayment, or a cancellation settled as credit). It is paid in full when covered ≥ its amount; the
+money (an overpayment, a cancellation settled as credit, a hold that ran out). It is paid in full when covered ≥ its amount; the
 balance due is the rest. Status changes (pending → paid) stay in registrations/transitions.py, which calls these.
 
 Account credit is a ledger per student: grants (an overpayment, a class the studio canceled, a canceled registration
-settled as credit), each with its expiry (`credit_expiry_days`, 0 = never), and amounts used or expired, each drawn
+settled as credit, what a registration whose hold ran out had received), each with its expiry (`credit_expiry_days`, 0 = never), and amounts used or expired, each drawn
 from one grant. A grant's balance is its amount less what was drawn from it, and a grant past its expiry counts for
 nothing, whether or not the nightly sweep (`expire_credit`) has written its expiry yet: counts compare with now.
 """
@@ -36,7 +36,7 @@ ZERO = Decimal("0.00")
 Kind = CreditEntry.Kind
 Reason = CreditEntry.Reason
 # Credit granted out of the registration's own money: it no longer covers the registration.
-_CREDITED_BACK = [Reason.OVERPAYMENT, Reason.REGISTRATION_CANCELED]
+_CREDITED_BACK = [Reason.OVERPAYMENT, Reason.REGISTRATION_CANCELED, Reason.HOLD_EXPIRED]
 _MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -68,7 +68,7 @@ class Balance:
     credit_used: Decimal  # account credit taken off it when it was made
     paid: Decimal  # payments received
     refunded: Decimal  # refunds given back
-    credited_back: Decimal  # credit granted out of its money (an overpayment, a cancellation settled as credit)
+    credited_back: Decimal  # credit granted out of its money (an overpayment, a cancellation or run-out hold)
 
     @property
     def received(self) -> Decimal:
@@ -343,6 +343,19 @@ def settle_cancellation(
             recorded_by=recorded_by,
         )
     return Settlement(refunded=refunded, credited=credited)
+
+
+def credit_run_out_hold(*, registration: Registration) -> CreditEntry | None:
+    """What covers a pending registration whose hold ran out (part payments, credit it used) becomes the student's
+    account credit, so an expired registration keeps no money (the caller holds its slot's lock); None when nothing
+    covers it."""
+    return grant_credit(
+        student=registration.student,
+        amount=balance(registration).covered,
+        reason=Reason.HOLD_EXPIRED,
+        registration=registration,
+        note=str(_("The payment hold of %(reference)s ran out.")) % {"reference": registration.reference},
+    )
 
 
 def forget_payer_details(*, student: Student) -> int:

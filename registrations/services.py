@@ -24,7 +24,7 @@ from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import catalog_changed
 from registrations import ledger, pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
-from registrations.models import Registration, RegistrationEvent
+from registrations.models import CreditEntry, Registration, RegistrationEvent
 from registrations.payments import payment_instructions
 from students import services as student_services
 from students.models import Student
@@ -80,14 +80,20 @@ def record_event(
     return event
 
 
-def expire_hold(registration: Registration) -> None:
-    """A pending registration whose hold ran out becomes expired, with its history row (the caller holds its slot's
-    lock; it held no seat already, so the seats do not change)."""
+def expire_hold(registration: Registration) -> CreditEntry | None:
+    """A pending registration whose hold ran out becomes expired, with its history row, and what it had received
+    becomes account credit (ledger.credit_run_out_hold; returned, None without any). The caller holds its slot's
+    lock; it held no seat already, so the seats do not change."""
     registration.payment_status = PaymentStatus.EXPIRED
     registration.save(update_fields=["payment_status", "updated_at"])
-    record_event(
-        registration, from_status=PaymentStatus.PENDING, actor_label="system", reason=_("The payment hold ran out.")
-    )
+    credited = ledger.credit_run_out_hold(registration=registration)
+    reason = _("The payment hold ran out.")
+    if credited is not None:
+        reason = _("The payment hold ran out; %(amount)s it had received is now account credit.") % {
+            "amount": money(credited.amount)
+        }
+    record_event(registration, from_status=PaymentStatus.PENDING, actor_label="system", reason=reason)
+    return credited
 
 
 def conflicting_registration(

@@ -220,11 +220,13 @@ def cancel_registration(
     by_student: bool = False,
     settle: str = "",
 ) -> bool:
-    """Cancel a pending or paid registration (a student only a pending one), email the student and free the seat.
+    """Cancel a pending or paid registration (a student only a pending one), or an expired one with money on it (the
+    studio), email the student and free the seat.
 
     What covers it (payments, credit used) is settled as `settle` says (ledger.Settle: refund, credit or keep); a
     student's own cancellation keeps it as account credit. Returns False and changes nothing when it is already
-    canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired, or
+    canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired with no
+    money on it, or
     (field="settle") when something covers it and the studio did not say what to do with it.
     """
     reason = str(reason).strip()[: Registration._meta.get_field("cancel_reason").max_length]
@@ -235,7 +237,8 @@ def cancel_registration(
             return False
         if by_student and status != PaymentStatus.PENDING:
             raise RegistrationError(_("A paid registration can only be canceled by the studio. Please contact us."))
-        if status not in Registration.ACTIVE_STATUSES:
+        # An expired registration holds no seat, but money recorded on it since its hold ran out is still settled here.
+        if status not in Registration.ACTIVE_STATUSES and ledger.balance(registration).covered <= 0:
             raise RegistrationError(_("This registration has expired; there is nothing to cancel."))
         settlement = ledger.settle_cancellation(
             registration=registration,
@@ -396,9 +399,9 @@ class HoldSweep:
     expired: int
 
 
-def _hold_email_context(registration: Registration) -> dict:
+def _hold_email_context(registration: Registration, **extra) -> dict:
     return registration_email_context(
-        registration, instructions=payment_instructions(registration), hold_until=registration.payment_due_at
+        registration, instructions=payment_instructions(registration), hold_until=registration.payment_due_at, **extra
     )
 
 
@@ -451,12 +454,12 @@ def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
             slot = seats.lock_slot(CourseSlot(pk=slot_id))
             locked = run_out.filter(slot=slot).select_for_update(of=("self",)).select_related("student", "course")
             for registration in locked:
-                expire_hold(registration)
+                credited = expire_hold(registration)
                 send_email(
                     kind="hold_expired",
                     to=registration.student.email,
                     about=registration,
-                    context=_hold_email_context(registration),
+                    context=_hold_email_context(registration, credited=credited.amount if credited else None),
                     dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
                 )
                 expired += 1
