@@ -205,7 +205,7 @@ class RegistrationActions(ExportsContacts):
 
     @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
     def cancel_registrations(self, request, queryset):
-        money_paid = any(ledger.balance_from(r).covered > 0 for r in ledger.with_balances(queryset))
+        money_paid = any(ledger.balance_from(r).returnable > 0 for r in ledger.with_balances(queryset))
         form = CancelForm(request.POST if "apply" in request.POST else None, money_paid=money_paid)
         if form.is_bound and form.is_valid():
             outcome = transitions.cancel_registrations(
@@ -331,12 +331,12 @@ class RegistrationActions(ExportsContacts):
                 # Its seat may have gone: the studio may still confirm it past the capacity.
                 buttons.append(("confirm_payments_over_capacity", _("Confirm over capacity")))
         if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED) or (
-            status == PaymentStatus.EXPIRED and balance.covered > 0  # money recorded since its hold ran out
+            status == PaymentStatus.EXPIRED and balance.returnable > 0  # money recorded since its hold ran out
         ):
             buttons.append(("cancel_registrations", _("Cancel registration")))
         if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
             buttons.append(("reopen_registrations", _("Re-open")))
-        if request.user.has_perm("registrations.add_refund") and balance.cash_covered > 0:
+        if request.user.has_perm("registrations.add_refund") and balance.refundable > 0:
             buttons.append(("record_refund", _("Record a refund")))
         return buttons
 

@@ -69,6 +69,7 @@ class Balance:
     paid: Decimal  # payments received
     refunded: Decimal  # refunds given back
     credited_back: Decimal  # credit granted out of its money (an overpayment, a cancellation or run-out hold)
+    class_credited: Decimal = ZERO  # credit granted for its classes the studio canceled (it stays paid in full)
 
     @property
     def received(self) -> Decimal:
@@ -96,9 +97,15 @@ class Balance:
         return ZERO < self.covered < self.amount
 
     @property
-    def cash_covered(self) -> Decimal:
-        """What covers it in money received (not credit): what a refund may give back."""
-        return max(ZERO, self.covered - self.credit_used)
+    def returnable(self) -> Decimal:
+        """What may still go back to the student (a refund, or credit when it is canceled): what covers it less the
+        credit already granted for its canceled classes, so no class is paid back twice."""
+        return max(ZERO, self.covered - self.class_credited)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What a refund may give back: what is returnable less the credit it used (that comes back as credit)."""
+        return max(ZERO, self.returnable - self.credit_used)
 
 
 def _total(queryset: QuerySet) -> Subquery:
@@ -108,11 +115,12 @@ def _total(queryset: QuerySet) -> Subquery:
 
 
 def with_balances(registrations: QuerySet[Registration]) -> QuerySet[Registration]:
-    """`registrations` with what `balance_from` reads, in the same query (three subqueries)."""
+    """`registrations` with what `balance_from` reads, in the same query (four subqueries)."""
     return registrations.annotate(
         ledger_paid=_total(Payment.objects.all()),
         ledger_refunded=_total(Refund.objects.all()),
         ledger_credited_back=_total(CreditEntry.objects.filter(kind=Kind.GRANTED, reason__in=_CREDITED_BACK)),
+        ledger_class_credited=_total(CreditEntry.objects.filter(kind=Kind.GRANTED, reason=Reason.CLASS_CANCELED)),
     )
 
 
@@ -124,6 +132,7 @@ def balance_from(registration: Registration) -> Balance:
         paid=registration.ledger_paid,
         refunded=registration.ledger_refunded,
         credited_back=registration.ledger_credited_back,
+        class_credited=registration.ledger_class_credited,
     )
 
 
@@ -131,7 +140,14 @@ def balance(registration: Registration) -> Balance:
     """What `registration` has received and still owes, in one query (the rows as the database has them now)."""
     row = (
         with_balances(Registration.objects.filter(pk=registration.pk))
-        .values("payment_amount", "credit_applied", "ledger_paid", "ledger_refunded", "ledger_credited_back")
+        .values(
+            "payment_amount",
+            "credit_applied",
+            "ledger_paid",
+            "ledger_refunded",
+            "ledger_credited_back",
+            "ledger_class_credited",
+        )
         .get()
     )
     return Balance(
@@ -140,6 +156,7 @@ def balance(registration: Registration) -> Balance:
         paid=row["ledger_paid"],
         refunded=row["ledger_refunded"],
         credited_back=row["ledger_credited_back"],
+        class_credited=row["ledger_class_credited"],
     )
 
 
@@ -267,10 +284,13 @@ def record_refund(
     with transaction.atomic():
         # The registration alone (no slot: nothing here takes or frees a seat); two refunds at once wait in turn.
         registration = Registration.objects.select_for_update(of=("self",)).get(pk=registration.pk)
-        refundable = balance(registration).cash_covered
+        refundable = balance(registration).refundable
         if amount > refundable:
             raise RefundRefused(
-                _("At most %(refundable)s of %(reference)s can be refunded (what it received and still covers it).")
+                _(
+                    "At most %(refundable)s of %(reference)s can be refunded (what it received and still covers it, "
+                    "less credit granted for its canceled classes)."
+                )
                 % {"refundable": money(refundable), "reference": registration.reference},
                 field="amount",
             )
@@ -308,23 +328,24 @@ def settle_cancellation(
     *, registration: Registration, settle: str, recorded_by: AbstractBaseUser | None, reason: str = ""
 ) -> Settlement:
     """The money of a registration being canceled (the caller holds its lock): refunded (credit it used comes back
-    as credit), granted as credit, or kept. Nothing to settle when nothing covers it. Raises RegistrationError
-    (field="settle") when something covers it and `settle` is none of Settle's choices."""
+    as credit), granted as credit, or kept: what covers it less what its canceled classes were credited already
+    (Balance.returnable). Nothing to settle when that is nothing. Raises RegistrationError (field="settle") when
+    something is and `settle` is none of Settle's choices."""
     now_balance = balance(registration)
-    covered = now_balance.covered
-    if covered <= 0:
+    returnable = now_balance.returnable  # less what its canceled classes were credited already
+    if returnable <= 0:
         return Settlement()
     if settle not in (Settle.REFUND, Settle.CREDIT, Settle.KEEP):
         raise RegistrationError(
             _("%(reference)s has %(amount)s paid: choose to refund it, give it as credit or keep it.")
-            % {"reference": registration.reference, "amount": money(covered)},
+            % {"reference": registration.reference, "amount": money(returnable)},
             field="settle",
         )
     if settle == Settle.KEEP:
         return Settlement()
     refunded = ZERO
     if settle == Settle.REFUND:
-        refunded = now_balance.cash_covered
+        refunded = now_balance.refundable
         if refunded > 0:
             _write_refunds(
                 registration,
@@ -332,7 +353,7 @@ def settle_cancellation(
                 reason=reason or str(_("Registration canceled.")),
                 recorded_by=recorded_by,
             )
-    credited = covered - refunded
+    credited = returnable - refunded
     if credited > 0:
         grant_credit(
             student=registration.student,
@@ -351,7 +372,7 @@ def credit_run_out_hold(*, registration: Registration) -> CreditEntry | None:
     covers it."""
     return grant_credit(
         student=registration.student,
-        amount=balance(registration).covered,
+        amount=balance(registration).returnable,
         reason=Reason.HOLD_EXPIRED,
         registration=registration,
         note=str(_("The payment hold of %(reference)s ran out.")) % {"reference": registration.reference},

@@ -238,7 +238,7 @@ def cancel_registration(
         if by_student and status != PaymentStatus.PENDING:
             raise RegistrationError(_("A paid registration can only be canceled by the studio. Please contact us."))
         # An expired registration holds no seat, but money recorded on it since its hold ran out is still settled here.
-        if status not in Registration.ACTIVE_STATUSES and ledger.balance(registration).covered <= 0:
+        if status not in Registration.ACTIVE_STATUSES and ledger.balance(registration).returnable <= 0:
             raise RegistrationError(_("This registration has expired; there is nothing to cancel."))
         settlement = ledger.settle_cancellation(
             registration=registration,

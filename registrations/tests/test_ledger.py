@@ -401,6 +401,46 @@ def test_a_refund_on_cancel_gives_back_the_money_and_returns_the_credit_used_as_
     assert ledger.credit_balance(registration.student) == Decimal("30.00")
 
 
+def class_credited(registration, amount="20.00"):
+    """The studio canceled one of `registration`'s classes and credited its share."""
+    return ledger.grant_credit(
+        student=registration.student,
+        amount=Decimal(amount),
+        reason=Reason.CLASS_CANCELED,
+        registration=registration,
+        class_date=timezone.localdate(),
+    )
+
+
+def test_a_refund_on_cancel_gives_back_what_was_paid_less_the_credit_granted_for_its_canceled_classes(owner):
+    registration = paid_registration()
+    class_credited(registration)
+
+    transitions.cancel_registration(registration=registration, actor=owner, reason="Moved", settle="refund")
+
+    assert Refund.objects.get().amount == Decimal("100.00")  # not $120 on top of the $20 credit
+    assert ledger.credit_balance(registration.student) == Decimal("20.00")
+
+
+def test_credit_on_cancel_is_what_covered_it_less_the_credit_granted_for_its_canceled_classes(owner):
+    registration = paid_registration(credit_applied=Decimal("30.00"))
+    class_credited(registration)
+
+    transitions.cancel_registration(registration=registration, actor=owner, reason="Moved", settle="credit")
+
+    assert CreditEntry.objects.get(reason=Reason.REGISTRATION_CANCELED).amount == Decimal("100.00")
+
+
+def test_a_refund_without_cancelling_is_limited_by_the_credit_granted_for_its_canceled_classes(owner):
+    registration = paid_registration()
+    class_credited(registration)
+
+    with pytest.raises(ledger.RefundRefused, match=r"At most \$100\.00"):
+        ledger.record_refund(
+            registration=registration, amount=Decimal("100.01"), method="venmo", reason="x", recorded_by=owner
+        )
+
+
 def test_cancelling_and_keeping_the_money_records_nothing(owner):
     registration = paid_registration()
 
