@@ -129,6 +129,7 @@ class RegistrationActions(ExportsContacts):
             if (data["amount"] is not None or data["transaction_id"]) and queryset.count() > 1:
                 form.add_error(None, _("An amount or a transaction id is for one registration at a time."))
         if form.is_bound and form.is_valid():
+            status_before = dict(queryset.values_list("pk", "payment_status"))
             outcome = transitions.confirm_payments(
                 registrations=queryset.order_by("pk"),
                 actor=request.user,
@@ -138,11 +139,8 @@ class RegistrationActions(ExportsContacts):
                 amount=data["amount"],
                 transaction_id=data["transaction_id"],
             )
-            # A payment that left something due recorded the money and kept the registration waiting for the rest.
-            part_paid = Registration.objects.filter(
-                pk__in=[r.pk for r in outcome.done], payment_status=Registration.PaymentStatus.PENDING
-            )
-            outcome.done = [r for r in outcome.done if r.pk not in {p.pk for p in part_paid}]
+            recorded = self._payments_not_confirming(outcome.done, status_before=status_before, amount=data["amount"])
+            outcome.done = [r for r in outcome.done if r.pk not in recorded]
             self._report(
                 request,
                 outcome,
@@ -156,13 +154,8 @@ class RegistrationActions(ExportsContacts):
                 ),
                 unchanged=_("Already paid, nothing changed: %(references)s."),
             )
-            for registration in ledger.with_balances(part_paid):
-                self.message_user(
-                    request,
-                    _("%(reference)s: payment recorded, %(due)s still due; the student was emailed how to pay it.")
-                    % {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)},
-                    messages.WARNING,
-                )
+            for message, level in recorded.values():
+                self.message_user(request, message, level)
             return self._done(request, queryset)
         return self._action_page(
             request,
@@ -183,6 +176,30 @@ class RegistrationActions(ExportsContacts):
             ),
             submit=_("Confirm payment"),
         )
+
+    def _payments_not_confirming(self, done, *, status_before: dict, amount) -> dict[int, tuple[str, int]]:
+        """What a payment did to each registration of `done` it did not confirm, as a message and its level, by
+        registration id: paid already (the money became credit), or something still due (a pending registration waits
+        for it; an expired one stays expired)."""
+        said = {}
+        for registration in ledger.with_balances(Registration.objects.filter(pk__in=[r.pk for r in done])):
+            values = {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)}
+            if status_before.get(registration.pk) == PaymentStatus.COMPLETED:
+                values["amount"] = money(amount)
+                message = _("%(reference)s was paid already: the payment of %(amount)s is recorded as account credit.")
+                said[registration.pk] = (message % values, messages.SUCCESS)
+            elif registration.payment_status == PaymentStatus.PENDING:
+                message = _(
+                    "%(reference)s: payment recorded, %(due)s still due; the student was emailed how to pay it."
+                )
+                said[registration.pk] = (message % values, messages.WARNING)
+            elif registration.payment_status == PaymentStatus.EXPIRED:
+                message = _(
+                    "%(reference)s: payment recorded, %(due)s still due. Its hold ran out, so it stays expired and "
+                    "holds no seat: confirm the rest, re-open it, or cancel it to refund or credit the money."
+                )
+                said[registration.pk] = (message % values, messages.WARNING)
+        return dict(sorted(said.items()))
 
     @admin.action(description=_("Confirm payment"), permissions=["change"])
     def confirm_payments(self, request, queryset):

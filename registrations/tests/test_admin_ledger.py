@@ -138,6 +138,30 @@ def test_confirm_action_records_a_partial_amount_and_says_what_is_still_due(owne
     ]
 
 
+def test_confirm_action_says_a_part_payment_of_an_expired_registration_left_it_expired_and_owing(owner_client):
+    registration = RegistrationFactory(payment_status=PaymentStatus.EXPIRED, payment_amount=Decimal("120.00"))
+
+    response = act(owner_client, "confirm_payments", [registration], amount="50.00", transaction_id="", note="")
+
+    registration.refresh_from_db()
+    assert registration.payment_status == PaymentStatus.EXPIRED
+    assert messages_of(response) == [
+        f"{registration.reference}: payment recorded, $70.00 still due. Its hold ran out, so it stays expired and "
+        "holds no seat: confirm the rest, re-open it, or cancel it to refund or credit the money."
+    ]
+
+
+def test_confirm_action_says_a_payment_of_a_paid_registration_became_account_credit(owner_client):
+    registration = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=registration)
+
+    response = act(owner_client, "confirm_payments", [registration], amount="30.00", transaction_id="V-10", note="")
+
+    assert messages_of(response) == [
+        f"{registration.reference} was paid already: the payment of $30.00 is recorded as account credit."
+    ]
+
+
 def test_confirm_action_takes_an_amount_for_one_registration_at_a_time(owner_client):
     registrations = [RegistrationFactory(), RegistrationFactory()]
 
