@@ -274,7 +274,8 @@ def cancel_registration(
 
 def reopen_registration(*, registration: Registration, actor: AbstractBaseUser | None, reason: str = "") -> bool:
     """Re-open a canceled or expired registration, if its seat is free, and email the student again: pending with a
-    new hold and the payment instructions, or, for a free class, confirmed at once with the "you're in" email.
+    new hold and the payment instructions, or, with nothing left to pay by its balance (a free class, or the money
+    still on it), confirmed at once with the "you're in" or "payment received" email.
 
     Returns False and changes nothing when it is already pending or paid. Raises SlotFull when no seat is free and
     AlreadyRegistered when the student holds another active registration for the seat.
@@ -289,7 +290,10 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser |
         _check_no_other_active(registration)
         if seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0:
             raise SlotFull(_("The time slot is full; the registration cannot be re-opened."))
-        free = registration.payment_amount == 0
+        # Nothing left to pay (a free class, or money still on it: canceled and kept, paid since it expired): the
+        # balance says, not the price.
+        balance = ledger.balance(registration)
+        free = balance.is_paid_in_full
         registration.payment_status = PaymentStatus.COMPLETED if free else PaymentStatus.PENDING
         registration.payment_due_at = None if free else seats.hold_deadline(now=now)
         if free:
@@ -315,7 +319,15 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser |
             actor_label=actor_label_for(actor),
             reason=reason or _("Re-opened by the studio."),
         )
-        if free:
+        if free and balance.received > 0:
+            send_email(
+                kind="payment_confirmed",
+                to=registration.student.email,
+                about=registration,
+                context=registration_email_context(registration, balance=balance),
+                dedupe_key=f"payment_confirmed:{registration.pk}:reopened-{event.pk}",
+            )
+        elif free:
             send_registration_confirmed(registration, again=f"reopened-{event.pk}")
         else:
             send_registration_received(registration, again=f"reopened-{event.pk}")
