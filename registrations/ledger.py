@@ -136,20 +136,17 @@ def balance_from(registration: Registration) -> Balance:
     )
 
 
-def balance(registration: Registration) -> Balance:
-    """What `registration` has received and still owes, in one query (the rows as the database has them now)."""
-    row = (
-        with_balances(Registration.objects.filter(pk=registration.pk))
-        .values(
-            "payment_amount",
-            "credit_applied",
-            "ledger_paid",
-            "ledger_refunded",
-            "ledger_credited_back",
-            "ledger_class_credited",
-        )
-        .get()
-    )
+_BALANCE_FIELDS = (
+    "payment_amount",
+    "credit_applied",
+    "ledger_paid",
+    "ledger_refunded",
+    "ledger_credited_back",
+    "ledger_class_credited",
+)
+
+
+def _balance_of_row(row: dict) -> Balance:
     return Balance(
         amount=row["payment_amount"],
         credit_used=row["credit_applied"],
@@ -158,6 +155,18 @@ def balance(registration: Registration) -> Balance:
         credited_back=row["ledger_credited_back"],
         class_credited=row["ledger_class_credited"],
     )
+
+
+def balance(registration: Registration) -> Balance:
+    """What `registration` has received and still owes, in one query (the rows as the database has them now)."""
+    return _balance_of_row(
+        with_balances(Registration.objects.filter(pk=registration.pk)).values(*_BALANCE_FIELDS).get()
+    )
+
+
+def total_due(registrations: QuerySet[Registration]) -> Decimal:
+    """What `registrations` still owe together: the sum of each one's balance due (one query)."""
+    return sum((_balance_of_row(row).due for row in with_balances(registrations).values(*_BALANCE_FIELDS)), ZERO)
 
 
 def amount_due(registration: Registration) -> Decimal:
