@@ -424,11 +424,12 @@ def _register_in_transaction(
     # Without a savepoint a student is either created here or the transaction fails (IntegrityError).
     new_student = verified_student is None and known is None
     with transaction.atomic():
+        # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
+        # Before the student's row is written: a slot before its student (seats.lock_slot), in every path.
+        slot = seats.lock_slot(slot)
         student = student_services.save_student(
             details=details, verified_student=verified_student, known=known, savepoint=False
         )
-        # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
-        slot = seats.lock_slot(slot)
         now = timezone.now()
         if not new_student:  # a student created a moment ago has no registrations to repeat or count
             try:
