@@ -26,10 +26,11 @@ from django.utils.translation import gettext_lazy as _
 from courses.formatting import money, plain_date
 from courses.models import Closure, CourseSlot
 from registrations.errors import RegistrationError
-from registrations.models import CreditEntry, Payment, Refund, Registration, StatementImport
+from registrations.models import CreditEntry, Payment, Refund, Registration, RegistrationEvent, StatementImport
 from registrations.pricing import covers_class
 from students.models import Student
 from studio.config import studio_settings
+from studio.emails import REDACTED
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -389,9 +390,37 @@ def credit_run_out_hold(*, registration: Registration) -> CreditEntry | None:
 
 
 def forget_payer_details(*, student: Student) -> int:
-    """Empty the notes of the student's payments (a statement's note holds the payer's name and message) when they
-    are erased on request; amounts, methods, dates and transaction ids stay, so no total changes. Returns how many."""
-    return Payment.objects.filter(registration__student=student).exclude(note="").update(note="")
+    """Forget what the studio wrote down of a student's payers when the student is erased on request: the notes of
+    their payments and registrations (a statement's note holds the payer's name and message), those notes where their
+    history rows repeat them, and the payer's name and message of the statement lines about them (matched to or
+    offered for their registrations, or recorded as their payments). Amounts, methods, dates and transaction ids
+    stay, so no total changes. Returns how many payments had a note."""
+    registrations = Registration.objects.filter(student=student)
+    payments = Payment.objects.filter(registration__student=student)
+    notes = {*payments.exclude(note="").values_list("note", flat=True)}
+    notes |= {*registrations.exclude(transaction_note="").values_list("transaction_note", flat=True)}
+    for event in RegistrationEvent.objects.filter(registration__student=student).exclude(reason=""):
+        reason = event.reason
+        for note in sorted(notes, key=len, reverse=True):
+            reason = reason.replace(note, REDACTED)
+        if reason != event.reason:
+            event.reason = reason
+            event.save(update_fields=["reason"])
+    registration_ids = set(registrations.values_list("pk", flat=True))
+    transaction_ids = set(payments.exclude(transaction_id="").values_list("transaction_id", flat=True))
+    for statement_import in StatementImport.objects.only("pk", "lines").order_by("pk"):
+        lines, changed = statement_import.lines, False
+        for line in lines:
+            if (
+                line.get("registration_id") in registration_ids
+                or registration_ids.intersection(line.get("candidate_ids") or [])
+                or (line.get("transaction_id") and line.get("transaction_id") in transaction_ids)
+            ) and (line.get("name") != REDACTED or line.get("note")):
+                line["name"], line["note"], changed = REDACTED, "", True
+        if changed:
+            statement_import.save(update_fields=["lines"])
+    registrations.exclude(transaction_note="").update(transaction_note="")
+    return payments.exclude(note="").update(note="")
 
 
 # --- account credit -----------------------------------------------------------------------------------------------------
