@@ -255,7 +255,12 @@ class RegistrationActions(ExportsContacts):
             submit=_("Cancel the registrations"),
         )
 
-    @admin.action(description=_("Record a refund"), permissions=["change"])
+    def has_add_refund_permission(self, request) -> bool:
+        """Recording a refund (the action and the page's button): the Refund model's add permission, not a change of
+        the registration."""
+        return request.user.has_perm("registrations.add_refund")
+
+    @admin.action(description=_("Record a refund"), permissions=["add_refund"])
     def record_refund(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Record a refund for one registration at a time."), messages.ERROR)
@@ -353,7 +358,7 @@ class RegistrationActions(ExportsContacts):
             buttons.append(("cancel_registrations", _("Cancel registration")))
         if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
             buttons.append(("reopen_registrations", _("Re-open")))
-        if request.user.has_perm("registrations.add_refund") and balance.refundable > 0:
+        if self.has_add_refund_permission(request) and balance.refundable > 0:
             buttons.append(("record_refund", _("Record a refund")))
         return buttons
 

@@ -13,8 +13,8 @@ nothing, whether or not the nightly sweep (`expire_credit`) has written its expi
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -27,12 +27,11 @@ from courses.formatting import money, plain_date
 from courses.models import Closure, CourseSlot
 from registrations.errors import RegistrationError
 from registrations.models import CreditEntry, Payment, Refund, Registration, RegistrationEvent, StatementImport
-from registrations.pricing import covers_class
+from registrations.pricing import cents, covers_class
 from students.models import Student
 from studio.config import studio_settings
 from studio.emails import REDACTED
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 Kind = CreditEntry.Kind
 Reason = CreditEntry.Reason
@@ -47,11 +46,6 @@ class DuplicatePayment(RegistrationError):
 
 class RefundRefused(RegistrationError):
     pass
-
-
-def cents(value: Decimal) -> Decimal:
-    """`value` rounded to the cent (half up), as money is kept."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def check_amount(amount: Decimal, *, error=RegistrationError) -> None:
@@ -91,6 +85,10 @@ class Balance:
     @property
     def is_paid_in_full(self) -> bool:
         return self.covered >= self.amount
+
+    def after_payment(self, amount: Decimal) -> "Balance":
+        """This balance once a payment of `amount` is received."""
+        return replace(self, paid=self.paid + amount)
 
     @property
     def is_part_paid(self) -> bool:
@@ -495,10 +493,9 @@ class Available:
 
 
 def lock_credit(*, student: Student, now: datetime.datetime) -> list[Available]:
-    """Lock the student's credit (their grant rows, in pk order) and return what is usable at `now`, the soonest to
-    expire first. Two registrations of one student at once wait here in turn: credit is never spent twice."""
-    grants = list(CreditEntry.objects.select_for_update().filter(student=student, kind=Kind.GRANTED).order_by("pk"))
-    live = [grant for grant in grants if grant.expires_at is None or grant.expires_at > now]
+    """Lock the student's credit (their grants usable at `now`, live_grants, in pk order) and return what is left
+    of them, the soonest to expire first. Two registrations of one student at once wait here in turn: credit is never spent twice."""
+    live = list(CreditEntry.objects.select_for_update().filter(live_grants(now), student=student).order_by("pk"))
     if not live:
         return []
     drawn = dict(
@@ -610,13 +607,6 @@ def revenue_by_month(*, months: int = 6, now: datetime.datetime | None = None) -
         MonthRevenue(month=month, payments=paid.get(month, ZERO), refunds=refunded.get(month, ZERO))
         for month in reversed(months_shown)
     ]
-
-
-def total_revenue() -> Decimal:
-    """Every payment less every refund (2 queries)."""
-    paid = Payment.objects.aggregate(s=Sum("amount"))["s"] or ZERO
-    refunded = Refund.objects.aggregate(s=Sum("amount"))["s"] or ZERO
-    return paid - refunded
 
 
 @dataclass(frozen=True)

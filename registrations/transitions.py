@@ -118,7 +118,7 @@ def confirm_payment(
         before = ledger.balance(registration)
         if amount is None:
             amount = before.due
-        completes = status != PaymentStatus.COMPLETED and before.covered + amount >= registration.payment_amount
+        completes = status != PaymentStatus.COMPLETED and before.after_payment(amount).is_paid_in_full
         past_capacity = False
         if completes:
             if status == PaymentStatus.EXPIRED:

@@ -430,3 +430,23 @@ def test_the_registration_page_offers_a_refund_button_once_money_came_in(owner_c
         },
     )
     assert done["Location"] == reverse("admin:registrations_registration_change", args=[paid.pk])
+
+
+def test_recording_a_refund_needs_the_refund_permission_the_button_needs_not_only_change(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    clerk = django_user_model.objects.create_user(username="clerk", is_staff=True)
+    clerk.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="registrations", codename__in=["view_registration", "change_registration"]
+        )
+    )
+    client.force_login(clerk)
+    paid = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=paid)
+
+    actions = dict(client.get(CHANGELIST).context["action_form"].fields["action"].choices)
+    act(client, "record_refund", [paid], amount="20.00", method="venmo", reason="Missed one")
+
+    assert "record_refund" not in actions and "confirm_payments" in actions
+    assert not Refund.objects.exists()
