@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from attendance.models import ClassSession
@@ -71,7 +71,7 @@ class Waitlist:
 class Dashboard:
     today: datetime.date
     pending_count: int
-    pending_amount: Decimal  # still due: their amounts less the credit used and what was received
+    pending_amount: Decimal  # what pending registrations still owe: the sum of their balances due (the ledger's)
     reported_count: int  # pending registrations whose student says they paid
     revenue: Decimal  # this month's payments less refunds
     revenue_months: list[ledger.MonthRevenue]  # the last REVENUE_MONTHS months, this one first
@@ -89,13 +89,10 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
     pending = Q(payment_status=PaymentStatus.PENDING)
     money = Registration.objects.aggregate(
         pending_count=Count("pk", filter=pending),
-        pending_amount=Sum(F("payment_amount") - F("credit_applied"), filter=pending),
         reported_count=Count("pk", filter=pending & Q(payment_reported_at__isnull=False)),
     )
-    # What pending registrations received already (part payments): a few rows, whatever the size of the studio.
-    received = ledger.with_balances(Registration.objects.filter(pending)).aggregate(
-        paid=Sum("ledger_paid"), refunded=Sum("ledger_refunded")
-    )
+    # The ledger's balance of each pending registration: one row each, a few hundred at most (they hold seats).
+    pending_amount = ledger.total_due(Registration.objects.filter(pending))
     revenue_months = ledger.revenue_by_month(months=REVENUE_MONTHS, now=now)
     today = studio_today()
     open_courses = Course.objects.filter(is_active=True, end_date__gte=today)
@@ -129,9 +126,7 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
     return Dashboard(
         today=today,
         pending_count=money["pending_count"],
-        pending_amount=(money["pending_amount"] or Decimal("0"))
-        - (received["paid"] or Decimal("0"))
-        + (received["refunded"] or Decimal("0")),
+        pending_amount=pending_amount,
         reported_count=money["reported_count"],
         revenue=revenue_months[0].net,
         revenue_months=revenue_months,

@@ -129,6 +129,7 @@ class RegistrationActions(ExportsContacts):
             if (data["amount"] is not None or data["transaction_id"]) and queryset.count() > 1:
                 form.add_error(None, _("An amount or a transaction id is for one registration at a time."))
         if form.is_bound and form.is_valid():
+            status_before = dict(queryset.values_list("pk", "payment_status"))
             outcome = transitions.confirm_payments(
                 registrations=queryset.order_by("pk"),
                 actor=request.user,
@@ -138,11 +139,8 @@ class RegistrationActions(ExportsContacts):
                 amount=data["amount"],
                 transaction_id=data["transaction_id"],
             )
-            # A payment that left something due recorded the money and kept the registration waiting for the rest.
-            part_paid = Registration.objects.filter(
-                pk__in=[r.pk for r in outcome.done], payment_status=Registration.PaymentStatus.PENDING
-            )
-            outcome.done = [r for r in outcome.done if r.pk not in {p.pk for p in part_paid}]
+            recorded = self._payments_not_confirming(outcome.done, status_before=status_before, amount=data["amount"])
+            outcome.done = [r for r in outcome.done if r.pk not in recorded]
             self._report(
                 request,
                 outcome,
@@ -156,13 +154,8 @@ class RegistrationActions(ExportsContacts):
                 ),
                 unchanged=_("Already paid, nothing changed: %(references)s."),
             )
-            for registration in ledger.with_balances(part_paid):
-                self.message_user(
-                    request,
-                    _("%(reference)s: payment recorded, %(due)s still due; the student was emailed how to pay it.")
-                    % {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)},
-                    messages.WARNING,
-                )
+            for message, level in recorded.values():
+                self.message_user(request, message, level)
             return self._done(request, queryset)
         return self._action_page(
             request,
@@ -183,6 +176,30 @@ class RegistrationActions(ExportsContacts):
             ),
             submit=_("Confirm payment"),
         )
+
+    def _payments_not_confirming(self, done, *, status_before: dict, amount) -> dict[int, tuple[str, int]]:
+        """What a payment did to each registration of `done` it did not confirm, as a message and its level, by
+        registration id: paid already (the money became credit), or something still due (a pending registration waits
+        for it; an expired one stays expired)."""
+        said = {}
+        for registration in ledger.with_balances(Registration.objects.filter(pk__in=[r.pk for r in done])):
+            values = {"reference": registration.reference, "due": money(ledger.balance_from(registration).due)}
+            if status_before.get(registration.pk) == PaymentStatus.COMPLETED:
+                values["amount"] = money(amount)
+                message = _("%(reference)s was paid already: the payment of %(amount)s is recorded as account credit.")
+                said[registration.pk] = (message % values, messages.SUCCESS)
+            elif registration.payment_status == PaymentStatus.PENDING:
+                message = _(
+                    "%(reference)s: payment recorded, %(due)s still due; the student was emailed how to pay it."
+                )
+                said[registration.pk] = (message % values, messages.WARNING)
+            elif registration.payment_status == PaymentStatus.EXPIRED:
+                message = _(
+                    "%(reference)s: payment recorded, %(due)s still due. Its hold ran out, so it stays expired and "
+                    "holds no seat: confirm the rest, re-open it, or cancel it to refund or credit the money."
+                )
+                said[registration.pk] = (message % values, messages.WARNING)
+        return dict(sorted(said.items()))
 
     @admin.action(description=_("Confirm payment"), permissions=["change"])
     def confirm_payments(self, request, queryset):
@@ -205,7 +222,7 @@ class RegistrationActions(ExportsContacts):
 
     @admin.action(description=_("Cancel (emails the student, frees the seat)"), permissions=["change"])
     def cancel_registrations(self, request, queryset):
-        money_paid = any(ledger.balance_from(r).covered > 0 for r in ledger.with_balances(queryset))
+        money_paid = any(ledger.balance_from(r).returnable > 0 for r in ledger.with_balances(queryset))
         form = CancelForm(request.POST if "apply" in request.POST else None, money_paid=money_paid)
         if form.is_bound and form.is_valid():
             outcome = transitions.cancel_registrations(
@@ -238,7 +255,12 @@ class RegistrationActions(ExportsContacts):
             submit=_("Cancel the registrations"),
         )
 
-    @admin.action(description=_("Record a refund"), permissions=["change"])
+    def has_add_refund_permission(self, request) -> bool:
+        """Recording a refund (the action and the page's button): the Refund model's add permission, not a change of
+        the registration."""
+        return request.user.has_perm("registrations.add_refund")
+
+    @admin.action(description=_("Record a refund"), permissions=["add_refund"])
     def record_refund(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Record a refund for one registration at a time."), messages.ERROR)
@@ -323,17 +345,20 @@ class RegistrationActions(ExportsContacts):
         if registration is None or not self.has_change_permission(request, registration):
             return []
         status = registration.payment_status
+        balance = ledger.balance(registration)
         buttons = []
         if status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
             buttons.append(("confirm_payments", _("Confirm payment")))
             if not seats.is_holding_seat(registration, now=timezone.now()):
                 # Its seat may have gone: the studio may still confirm it past the capacity.
                 buttons.append(("confirm_payments_over_capacity", _("Confirm over capacity")))
-        if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED):
+        if status in (PaymentStatus.PENDING, PaymentStatus.COMPLETED) or (
+            status == PaymentStatus.EXPIRED and balance.returnable > 0  # money recorded since its hold ran out
+        ):
             buttons.append(("cancel_registrations", _("Cancel registration")))
         if status in (PaymentStatus.CANCELED, PaymentStatus.EXPIRED):
             buttons.append(("reopen_registrations", _("Re-open")))
-        if request.user.has_perm("registrations.add_refund") and ledger.balance(registration).cash_covered > 0:
+        if self.has_add_refund_permission(request) and balance.refundable > 0:
             buttons.append(("record_refund", _("Record a refund")))
         return buttons
 

@@ -77,7 +77,9 @@ class RefundForm(forms.Form):
         min_value=Decimal("0.01"),
         max_digits=8,
         decimal_places=2,
-        help_text=_("At most what the registration received and still covers it."),
+        help_text=_(
+            "At most what the registration received and still covers it, less credit for its canceled classes."
+        ),
     )
     method = forms.ChoiceField(label=_("Refunded with"), choices=Registration.PaymentMethod.choices)
     reason = forms.CharField(

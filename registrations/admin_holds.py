@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from registrations import seats, transitions
+from registrations import ledger, seats, transitions
 from registrations.admin_forms import CancelForm
 from registrations.models import HoldsByClient, Registration
 from studio.config import studio_settings
@@ -122,10 +122,15 @@ class HoldsByClientAdmin(admin.ModelAdmin):
         if not keys or not holds:
             self.message_user(request, _("Choose at least one client holding unpaid seats."), messages.WARNING)
             return HttpResponseRedirect(request.path)
-        form = CancelForm(request.POST if "apply" in request.POST else None)
+        # The cancel action's form and service: money paid on a hold is refunded, credited or kept, as the owner says.
+        money_paid = any(ledger.balance_from(r).returnable > 0 for r in ledger.with_balances(holds))
+        form = CancelForm(request.POST if "apply" in request.POST else None, money_paid=money_paid)
         if form.is_bound and form.is_valid():
             outcome = transitions.cancel_registrations(
-                registrations=holds, actor=request.user, reason=form.cleaned_data["reason"]
+                registrations=holds,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                settle=form.cleaned_data.get("settle", ""),
             )
             if outcome.done:
                 count = len(outcome.done)

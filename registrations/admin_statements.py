@@ -222,18 +222,33 @@ class StatementImportAdmin(admin.ModelAdmin):
         )
 
     def _report(self, request, result: statements.ImportResult):
-        recorded = len(result.recorded)
+        recorded, paid = len(result.recorded), len(result.paid)
         self.message_user(
             request,
-            ngettext(
-                "Recorded %(count)d payment; %(paid)d registration is now paid in full (its student was emailed).",
-                "Recorded %(count)d payments; %(paid)d registrations are now paid in full (their students were "
-                "emailed).",
-                recorded,
-            )
-            % {"count": recorded, "paid": len(result.paid)},
+            _("%(recorded)s; %(paid)s")
+            % {
+                "recorded": ngettext("Recorded %(count)d payment", "Recorded %(count)d payments", recorded)
+                % {"count": recorded},
+                "paid": ngettext(
+                    "%(count)d registration is now paid in full (its student was emailed).",
+                    "%(count)d registrations are now paid in full (their students were emailed).",
+                    paid,
+                )
+                % {"count": paid},
+            },
             messages.SUCCESS,
         )
+        if result.credited:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d payment was for a registration paid already: it became the student's account credit.",
+                    "%(count)d payments were for registrations paid already: they became the students' account credit.",
+                    len(result.credited),
+                )
+                % {"count": len(result.credited)},
+                messages.INFO,
+            )
         if result.already:
             self.message_user(
                 request,

@@ -2,19 +2,19 @@
 credit. Rows are written here and never edited or deleted: a mistake is corrected by a new row.
 
 A registration's balance: covered = payments − refunds + account credit used for it − credit granted out of its
-money (an overpayment, or a cancellation settled as credit). It is paid in full when covered ≥ its amount; the
+money (an overpayment, a cancellation settled as credit, a hold that ran out). It is paid in full when covered ≥ its amount; the
 balance due is the rest. Status changes (pending → paid) stay in registrations/transitions.py, which calls these.
 
 Account credit is a ledger per student: grants (an overpayment, a class the studio canceled, a canceled registration
-settled as credit), each with its expiry (`credit_expiry_days`, 0 = never), and amounts used or expired, each drawn
+settled as credit, what a registration whose hold ran out had received), each with its expiry (`credit_expiry_days`, 0 = never), and amounts used or expired, each drawn
 from one grant. A grant's balance is its amount less what was drawn from it, and a grant past its expiry counts for
 nothing, whether or not the nightly sweep (`expire_credit`) has written its expiry yet: counts compare with now.
 """
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -24,19 +24,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.formatting import money, plain_date
-from courses.models import CourseSlot
+from courses.models import Closure, CourseSlot
 from registrations.errors import RegistrationError
-from registrations.models import CreditEntry, Payment, Refund, Registration, StatementImport
-from registrations.pricing import covers_class
+from registrations.models import CreditEntry, Payment, Refund, Registration, RegistrationEvent, StatementImport
+from registrations.pricing import cents, covers_class
 from students.models import Student
 from studio.config import studio_settings
+from studio.emails import REDACTED
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 Kind = CreditEntry.Kind
 Reason = CreditEntry.Reason
 # Credit granted out of the registration's own money: it no longer covers the registration.
-_CREDITED_BACK = [Reason.OVERPAYMENT, Reason.REGISTRATION_CANCELED]
+_CREDITED_BACK = [Reason.OVERPAYMENT, Reason.REGISTRATION_CANCELED, Reason.HOLD_EXPIRED]
 _MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
@@ -46,11 +46,6 @@ class DuplicatePayment(RegistrationError):
 
 class RefundRefused(RegistrationError):
     pass
-
-
-def cents(value: Decimal) -> Decimal:
-    """`value` rounded to the cent (half up), as money is kept."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def check_amount(amount: Decimal, *, error=RegistrationError) -> None:
@@ -68,7 +63,8 @@ class Balance:
     credit_used: Decimal  # account credit taken off it when it was made
     paid: Decimal  # payments received
     refunded: Decimal  # refunds given back
-    credited_back: Decimal  # credit granted out of its money (an overpayment, a cancellation settled as credit)
+    credited_back: Decimal  # credit granted out of its money (an overpayment, a cancellation or run-out hold)
+    class_credited: Decimal = ZERO  # credit granted for its classes the studio canceled (it stays paid in full)
 
     @property
     def received(self) -> Decimal:
@@ -90,15 +86,25 @@ class Balance:
     def is_paid_in_full(self) -> bool:
         return self.covered >= self.amount
 
+    def after_payment(self, amount: Decimal) -> "Balance":
+        """This balance once a payment of `amount` is received."""
+        return replace(self, paid=self.paid + amount)
+
     @property
     def is_part_paid(self) -> bool:
         """Something received or credited, something still due: "received $100, $20 still due"."""
         return ZERO < self.covered < self.amount
 
     @property
-    def cash_covered(self) -> Decimal:
-        """What covers it in money received (not credit): what a refund may give back."""
-        return max(ZERO, self.covered - self.credit_used)
+    def returnable(self) -> Decimal:
+        """What may still go back to the student (a refund, or credit when it is canceled): what covers it less the
+        credit already granted for its canceled classes, so no class is paid back twice."""
+        return max(ZERO, self.covered - self.class_credited)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What a refund may give back: what is returnable less the credit it used (that comes back as credit)."""
+        return max(ZERO, self.returnable - self.credit_used)
 
 
 def _total(queryset: QuerySet) -> Subquery:
@@ -108,11 +114,12 @@ def _total(queryset: QuerySet) -> Subquery:
 
 
 def with_balances(registrations: QuerySet[Registration]) -> QuerySet[Registration]:
-    """`registrations` with what `balance_from` reads, in the same query (three subqueries)."""
+    """`registrations` with what `balance_from` reads, in the same query (four subqueries)."""
     return registrations.annotate(
         ledger_paid=_total(Payment.objects.all()),
         ledger_refunded=_total(Refund.objects.all()),
         ledger_credited_back=_total(CreditEntry.objects.filter(kind=Kind.GRANTED, reason__in=_CREDITED_BACK)),
+        ledger_class_credited=_total(CreditEntry.objects.filter(kind=Kind.GRANTED, reason=Reason.CLASS_CANCELED)),
     )
 
 
@@ -124,23 +131,41 @@ def balance_from(registration: Registration) -> Balance:
         paid=registration.ledger_paid,
         refunded=registration.ledger_refunded,
         credited_back=registration.ledger_credited_back,
+        class_credited=registration.ledger_class_credited,
     )
 
 
-def balance(registration: Registration) -> Balance:
-    """What `registration` has received and still owes, in one query (the rows as the database has them now)."""
-    row = (
-        with_balances(Registration.objects.filter(pk=registration.pk))
-        .values("payment_amount", "credit_applied", "ledger_paid", "ledger_refunded", "ledger_credited_back")
-        .get()
-    )
+_BALANCE_FIELDS = (
+    "payment_amount",
+    "credit_applied",
+    "ledger_paid",
+    "ledger_refunded",
+    "ledger_credited_back",
+    "ledger_class_credited",
+)
+
+
+def _balance_of_row(row: dict) -> Balance:
     return Balance(
         amount=row["payment_amount"],
         credit_used=row["credit_applied"],
         paid=row["ledger_paid"],
         refunded=row["ledger_refunded"],
         credited_back=row["ledger_credited_back"],
+        class_credited=row["ledger_class_credited"],
     )
+
+
+def balance(registration: Registration) -> Balance:
+    """What `registration` has received and still owes, in one query (the rows as the database has them now)."""
+    return _balance_of_row(
+        with_balances(Registration.objects.filter(pk=registration.pk)).values(*_BALANCE_FIELDS).get()
+    )
+
+
+def total_due(registrations: QuerySet[Registration]) -> Decimal:
+    """What `registrations` still owe together: the sum of each one's balance due (one query)."""
+    return sum((_balance_of_row(row).due for row in with_balances(registrations).values(*_BALANCE_FIELDS)), ZERO)
 
 
 def amount_due(registration: Registration) -> Decimal:
@@ -267,10 +292,13 @@ def record_refund(
     with transaction.atomic():
         # The registration alone (no slot: nothing here takes or frees a seat); two refunds at once wait in turn.
         registration = Registration.objects.select_for_update(of=("self",)).get(pk=registration.pk)
-        refundable = balance(registration).cash_covered
+        refundable = balance(registration).refundable
         if amount > refundable:
             raise RefundRefused(
-                _("At most %(refundable)s of %(reference)s can be refunded (what it received and still covers it).")
+                _(
+                    "At most %(refundable)s of %(reference)s can be refunded (what it received and still covers it, "
+                    "less credit granted for its canceled classes)."
+                )
                 % {"refundable": money(refundable), "reference": registration.reference},
                 field="amount",
             )
@@ -308,23 +336,24 @@ def settle_cancellation(
     *, registration: Registration, settle: str, recorded_by: AbstractBaseUser | None, reason: str = ""
 ) -> Settlement:
     """The money of a registration being canceled (the caller holds its lock): refunded (credit it used comes back
-    as credit), granted as credit, or kept. Nothing to settle when nothing covers it. Raises RegistrationError
-    (field="settle") when something covers it and `settle` is none of Settle's choices."""
+    as credit), granted as credit, or kept: what covers it less what its canceled classes were credited already
+    (Balance.returnable). Nothing to settle when that is nothing. Raises RegistrationError (field="settle") when
+    something is and `settle` is none of Settle's choices."""
     now_balance = balance(registration)
-    covered = now_balance.covered
-    if covered <= 0:
+    returnable = now_balance.returnable  # less what its canceled classes were credited already
+    if returnable <= 0:
         return Settlement()
     if settle not in (Settle.REFUND, Settle.CREDIT, Settle.KEEP):
         raise RegistrationError(
             _("%(reference)s has %(amount)s paid: choose to refund it, give it as credit or keep it.")
-            % {"reference": registration.reference, "amount": money(covered)},
+            % {"reference": registration.reference, "amount": money(returnable)},
             field="settle",
         )
     if settle == Settle.KEEP:
         return Settlement()
     refunded = ZERO
     if settle == Settle.REFUND:
-        refunded = now_balance.cash_covered
+        refunded = now_balance.refundable
         if refunded > 0:
             _write_refunds(
                 registration,
@@ -332,7 +361,7 @@ def settle_cancellation(
                 reason=reason or str(_("Registration canceled.")),
                 recorded_by=recorded_by,
             )
-    credited = covered - refunded
+    credited = returnable - refunded
     if credited > 0:
         grant_credit(
             student=registration.student,
@@ -345,10 +374,51 @@ def settle_cancellation(
     return Settlement(refunded=refunded, credited=credited)
 
 
+def credit_run_out_hold(*, registration: Registration) -> CreditEntry | None:
+    """What covers a pending registration whose hold ran out (part payments, credit it used) becomes the student's
+    account credit, so an expired registration keeps no money (the caller holds its slot's lock); None when nothing
+    covers it."""
+    return grant_credit(
+        student=registration.student,
+        amount=balance(registration).returnable,
+        reason=Reason.HOLD_EXPIRED,
+        registration=registration,
+        note=str(_("The payment hold of %(reference)s ran out.")) % {"reference": registration.reference},
+    )
+
+
 def forget_payer_details(*, student: Student) -> int:
-    """Empty the notes of the student's payments (a statement's note holds the payer's name and message) when they
-    are erased on request; amounts, methods, dates and transaction ids stay, so no total changes. Returns how many."""
-    return Payment.objects.filter(registration__student=student).exclude(note="").update(note="")
+    """Forget what the studio wrote down of a student's payers when the student is erased on request: the notes of
+    their payments and registrations (a statement's note holds the payer's name and message), those notes where their
+    history rows repeat them, and the payer's name and message of the statement lines about them (matched to or
+    offered for their registrations, or recorded as their payments). Amounts, methods, dates and transaction ids
+    stay, so no total changes. Returns how many payments had a note."""
+    registrations = Registration.objects.filter(student=student)
+    payments = Payment.objects.filter(registration__student=student)
+    notes = {*payments.exclude(note="").values_list("note", flat=True)}
+    notes |= {*registrations.exclude(transaction_note="").values_list("transaction_note", flat=True)}
+    for event in RegistrationEvent.objects.filter(registration__student=student).exclude(reason=""):
+        reason = event.reason
+        for note in sorted(notes, key=len, reverse=True):
+            reason = reason.replace(note, REDACTED)
+        if reason != event.reason:
+            event.reason = reason
+            event.save(update_fields=["reason"])
+    registration_ids = set(registrations.values_list("pk", flat=True))
+    transaction_ids = set(payments.exclude(transaction_id="").values_list("transaction_id", flat=True))
+    for statement_import in StatementImport.objects.only("pk", "lines").order_by("pk"):
+        lines, changed = statement_import.lines, False
+        for line in lines:
+            if (
+                line.get("registration_id") in registration_ids
+                or registration_ids.intersection(line.get("candidate_ids") or [])
+                or (line.get("transaction_id") and line.get("transaction_id") in transaction_ids)
+            ) and (line.get("name") != REDACTED or line.get("note")):
+                line["name"], line["note"], changed = REDACTED, "", True
+        if changed:
+            statement_import.save(update_fields=["lines"])
+    registrations.exclude(transaction_note="").update(transaction_note="")
+    return payments.exclude(note="").update(note="")
 
 
 # --- account credit -----------------------------------------------------------------------------------------------------
@@ -423,10 +493,9 @@ class Available:
 
 
 def lock_credit(*, student: Student, now: datetime.datetime) -> list[Available]:
-    """Lock the student's credit (their grant rows, in pk order) and return what is usable at `now`, the soonest to
-    expire first. Two registrations of one student at once wait here in turn: credit is never spent twice."""
-    grants = list(CreditEntry.objects.select_for_update().filter(student=student, kind=Kind.GRANTED).order_by("pk"))
-    live = [grant for grant in grants if grant.expires_at is None or grant.expires_at > now]
+    """Lock the student's credit (their grants usable at `now`, live_grants, in pk order) and return what is left
+    of them, the soonest to expire first. Two registrations of one student at once wait here in turn: credit is never spent twice."""
+    live = list(CreditEntry.objects.select_for_update().filter(live_grants(now), student=student).order_by("pk"))
     if not live:
         return []
     drawn = dict(
@@ -540,13 +609,6 @@ def revenue_by_month(*, months: int = 6, now: datetime.datetime | None = None) -
     ]
 
 
-def total_revenue() -> Decimal:
-    """Every payment less every refund (2 queries)."""
-    paid = Payment.objects.aggregate(s=Sum("amount"))["s"] or ZERO
-    refunded = Refund.objects.aggregate(s=Sum("amount"))["s"] or ZERO
-    return paid - refunded
-
-
 @dataclass(frozen=True)
 class LedgerRow:
     at: datetime.datetime
@@ -590,7 +652,8 @@ def ledger_rows() -> list[LedgerRow]:
 
 def class_share(registration: Registration, *, class_dates: list[datetime.date], is_dated: bool) -> Decimal:
     """What one class of `registration` cost: a drop-in (or a dated class) its price, a full package its price divided
-    by the classes it covers (a late joiner's from their first class; registrations/pricing.py), to the cent."""
+    by the classes it covers of `class_dates` (the classes it was sold for; a late joiner's from their first class:
+    registrations/pricing.py), to the cent."""
     if registration.class_date is not None or is_dated:
         return registration.payment_amount
     covered = [
@@ -624,9 +687,11 @@ def credit_canceled_class(
         .select_related("student")
         .order_by("pk")
     )
-    # The classes held, and this one: a closure cancels a class that is then no longer among the slot's dates, but
-    # the student paid for it with the others.
-    class_dates = sorted({*slot.class_dates(), class_date})
+    # Each registration was sold for the slot's classes as they stood when it was made: its scheduled dates but the
+    # closures known then. A closure since cancels a class it paid for, so every share divides by the same number
+    # and the shares add up to the price at most (dividing by the classes left would grow with each closure).
+    scheduled = slot.scheduled_dates()
+    closed_at = dict(Closure.objects.filter(date__in=scheduled).values_list("date", "created_at"))
     granted: dict[int, CreditEntry] = {}
     for registration in paid:
         if registration.pk in excused:
@@ -639,7 +704,8 @@ def credit_canceled_class(
             is_dated=is_dated,
         ):
             continue
-        share = class_share(registration, class_dates=class_dates, is_dated=is_dated)
+        sold_for = [day for day in scheduled if day not in closed_at or closed_at[day] > registration.created_at]
+        share = class_share(registration, class_dates=sorted({*sold_for, class_date}), is_dated=is_dated)
         entry = grant_credit(
             student=registration.student,
             amount=share,

@@ -471,13 +471,19 @@ class CreditReason(models.TextChoices):
     OVERPAYMENT = "overpayment", _("Paid more than the price")
     CLASS_CANCELED = "class_canceled", _("The studio canceled a class")
     REGISTRATION_CANCELED = "registration_canceled", _("Registration canceled")
+    HOLD_EXPIRED = "hold_expired", _("Payment hold ran out")
     # Used
     REGISTRATION = "registration", _("Used for a registration")
     # Expired
     EXPIRY = "expiry", _("Expired")
 
 
-GRANT_REASONS = [CreditReason.OVERPAYMENT, CreditReason.CLASS_CANCELED, CreditReason.REGISTRATION_CANCELED]
+GRANT_REASONS = [
+    CreditReason.OVERPAYMENT,
+    CreditReason.CLASS_CANCELED,
+    CreditReason.REGISTRATION_CANCELED,
+    CreditReason.HOLD_EXPIRED,
+]
 
 
 class CreditEntry(models.Model):

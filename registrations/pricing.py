@@ -19,6 +19,11 @@ from studio.config import StudioSettings, studio_settings
 CENT = Decimal("0.01")
 
 
+def cents(value: Decimal) -> Decimal:
+    """`value` rounded to the cent (half up), as money is kept."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def class_starts_at(slot: CourseSlot, day: datetime.date) -> datetime.datetime:
     """When the slot's class on `day` starts: local wall time in the studio's zone (DST-safe)."""
     return datetime.datetime.combine(day, slot.start_time, tzinfo=timezone.get_default_timezone())
@@ -62,7 +67,7 @@ def quote(
         return Quote(amount=price, first_class_date=None, classes=len(dates), of=len(dates))
     amount = price
     if (studio if studio is not None else studio_settings()).late_join_pricing == "prorated":
-        amount = (price * len(left) / len(dates)).quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = cents(price * len(left) / len(dates))
     return Quote(amount=amount, first_class_date=left[0], classes=len(left), of=len(dates))
 
 

@@ -19,11 +19,12 @@ Every other module reads seats through the public names here; nothing else write
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -265,12 +266,29 @@ def lock_slot(slot: CourseSlot) -> CourseSlot:
     """Lock and re-read the slot row (with its course): two requests racing for its last seat queue up here.
 
     Call it inside the transaction that counts and writes. Lock order: a course (the waitlist's lock) before its slot,
-    a slot before its registrations."""
+    a slot before its registrations, its student (lock_student) and the client's key (lock_client)."""
     # of=("self",): the slot row only, not its course, which the waitlist locks before a slot.
     locked = CourseSlot.objects.select_related("course").select_for_update(of=("self",)).get(pk=slot.pk)
     if hasattr(slot, "_closed_dates"):  # the studio's closures, when the caller has read them already
         locked.closed_dates = slot._closed_dates
     return locked
+
+
+def lock_student(student: Student) -> None:
+    """Lock the student's row until the commit, so that two registrations of one student for different slots (each
+    holding only its own slot's lock) count the student's seats in turn. FOR NO KEY UPDATE: rows referring to the
+    student are still written meanwhile. Lock order: a slot before its student."""
+    list(Student.objects.select_for_update(no_key=True).filter(pk=student.pk).values_list("pk", flat=True))
+
+
+def lock_client(client_key: str) -> None:
+    """Lock a client's key (studio.clients.client_key) until the commit, so that two registrations from one client for
+    different slots count its holds in turn. There is no row per client to lock: on PostgreSQL a transaction-level
+    advisory lock on the key; SQLite runs one write transaction at a time already (IMMEDIATE). After the slot lock."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"client-holds:{client_key}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def announce_freed_seats(slot: CourseSlot | int) -> None:
@@ -303,16 +321,24 @@ def check_may_register(*, student: Student | None, course: Course, studio: Studi
 
 def check_registration_limit(*, student: Student, now: datetime.datetime, studio: StudioSettings | None = None) -> None:
     """Raises RegistrationLimitReached when the student already holds max_registrations_per_student seats (0: no
-    limit). A registration whose hold ran out holds nothing and does not count."""
+    limit). A registration whose hold ran out holds nothing and does not count. The student's row is locked before
+    counting (the caller holds one slot's lock; the count spans every slot)."""
     limit = (studio or studio_settings()).max_registrations_per_student
-    if limit and Registration.objects.filter(holds_seat(now), student=student).count() >= limit:
+    if not limit:
+        return
+    lock_student(student)
+    if Registration.objects.filter(holds_seat(now), student=student).count() >= limit:
         raise RegistrationLimitReached()
 
 
 def check_client_holds(*, client_key: str, now: datetime.datetime, studio: StudioSettings | None = None) -> None:
     """Raises ClientHoldLimitReached when the client that is registering (studio.clients.client_key) already holds
     max_unpaid_holds_per_client unpaid seats (0: no limit). A hold that ran out, or a paid registration, does not count;
-    registrations without a client (the studio's own, accepted offers) are never capped. Counted under the slot lock."""
+    registrations without a client (the studio's own, accepted offers) are never capped. Counted under the slot lock and
+    the client's (lock_client: the count spans every slot)."""
     limit = (studio or studio_settings()).max_unpaid_holds_per_client
-    if limit and client_key and Registration.objects.filter(hold_running(now), client_key=client_key).count() >= limit:
+    if not (limit and client_key):
+        return
+    lock_client(client_key)
+    if Registration.objects.filter(hold_running(now), client_key=client_key).count() >= limit:
         raise ClientHoldLimitReached()

@@ -24,7 +24,7 @@ from courses.selectors import studio_today, upcoming_class_dates
 from courses.services import seats_changed
 from registrations import ledger, pricing, seats
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationError, SlotFull
-from registrations.models import Registration, RegistrationEvent
+from registrations.models import CreditEntry, Registration, RegistrationEvent
 from registrations.payments import payment_instructions
 from registrations.signals import registration_ended
 from students import services as student_services
@@ -81,15 +81,21 @@ def record_event(
     return event
 
 
-def expire_hold(registration: Registration) -> None:
-    """A pending registration whose hold ran out becomes expired, with its history row (the caller holds its slot's
-    lock; it held no seat already, so the seats do not change)."""
+def expire_hold(registration: Registration) -> CreditEntry | None:
+    """A pending registration whose hold ran out becomes expired, with its history row, and what it had received
+    becomes account credit (ledger.credit_run_out_hold; returned, None without any). The caller holds its slot's
+    lock; it held no seat already, so the seats do not change."""
     registration.payment_status = PaymentStatus.EXPIRED
     registration.save(update_fields=["payment_status", "updated_at"])
-    record_event(
-        registration, from_status=PaymentStatus.PENDING, actor_label="system", reason=_("The payment hold ran out.")
-    )
+    credited = ledger.credit_run_out_hold(registration=registration)
+    reason = _("The payment hold ran out.")
+    if credited is not None:
+        reason = _("The payment hold ran out; %(amount)s it had received is now account credit.") % {
+            "amount": money(credited.amount)
+        }
+    record_event(registration, from_status=PaymentStatus.PENDING, actor_label="system", reason=reason)
     registration_ended.send(sender=Registration, registration=registration)
+    return credited
 
 
 def conflicting_registration(
@@ -436,11 +442,12 @@ def _register_in_transaction(
     # Without a savepoint a student is either created here or the transaction fails (IntegrityError).
     new_student = verified_student is None and known is None
     with transaction.atomic():
+        # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
+        # Before the student's row is written: a slot before its student (seats.lock_slot), in every path.
+        slot = seats.lock_slot(slot)
         student = student_services.save_student(
             details=details, verified_student=verified_student, known=known, savepoint=False
         )
-        # Lock before counting: two requests race for the last seat; the loser waits here and then sees it taken.
-        slot = seats.lock_slot(slot)
         now = timezone.now()
         if not new_student:  # a student created a moment ago has no registrations to repeat or count
             try:

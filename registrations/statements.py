@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from courses.formatting import money, plain_date
 from courses.selectors import studio_today
+from courses.services import seats_changed
 from registrations import ledger, transitions
 from registrations.errors import RegistrationError
 from registrations.models import BankColumnMapping, Payment, Registration, StatementImport
@@ -47,6 +48,9 @@ _ZELLE_FROM = re.compile(
     r"zelle\b.*?\bfrom\s+(?P<name>.+?)(?:\s+(?:on|conf|confirmation|ref|memo|id|for)\b[\s#:].*)?$", re.IGNORECASE
 )
 _BANK_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d"]
+# The largest amount a payment can hold ($999,999.99): a larger one could not be recorded, so it cannot be read.
+_AMOUNT_FIELD = Payment._meta.get_field("amount")
+MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places) - Decimal("0.01")
 # Expired registrations may still be paid (the studio re-checks the seat): name matching looks this far back.
 _OPEN_DAYS = 60
 PaymentStatus = Registration.PaymentStatus
@@ -105,6 +109,7 @@ class Line:
     registration_id: int | None = None  # the match
     candidate_ids: list[int] = field(default_factory=list)
     to_credit: bool = False  # the registration is paid already: the amount becomes credit
+    by_hand: bool = False  # the same amount was recorded by hand for it: most likely this very payment
 
     @property
     def is_recordable(self) -> bool:
@@ -112,8 +117,9 @@ class Line:
 
     @property
     def ticked(self) -> bool:
-        """Ticked in the preview until the owner unticks it: a sure match of a registration waiting for payment."""
-        return self.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME) and not self.to_credit
+        """Ticked in the preview until the owner unticks it: a sure match of a registration waiting for payment,
+        unless the same amount was recorded for it by hand (most likely this payment: ticked, it would count twice)."""
+        return self.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME) and not (self.to_credit or self.by_hand)
 
     @property
     def label(self) -> str:
@@ -166,7 +172,8 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """ "+ $20.00" → 20.00, "- $1,200.00" → -1200.00, "(15.50)" → -15.50; None when it is not an amount."""
+    """ "+ $20.00" → 20.00, "- $1,200.00" → -1200.00, "(15.50)" → -15.50; None when it is not an amount, or one
+    above MAX_AMOUNT (the database could not record it)."""
     text = text.strip().replace("\u2212", "-")
     negative = text.startswith("(") and text.endswith(")")
     if negative:
@@ -177,6 +184,8 @@ def parse_amount(text: str) -> Decimal | None:
     try:
         amount = Decimal(f"{match['number'].replace(',', '')}.{(match['cents'] or '0').ljust(2, '0')}")
     except InvalidOperation:
+        return None
+    if amount > MAX_AMOUNT:
         return None
     if negative or match["sign"] == "-":
         amount = -amount
@@ -362,11 +371,19 @@ def name_words(text: str) -> list[str]:
     return re.sub(r"[^\w]+|_", " ", plain).split()
 
 
+def name_key(student: Student) -> tuple[str, str] | None:
+    """The words a payer's name must have to be `student`'s: their first first name and last last name."""
+    first, last = name_words(student.first_name), name_words(student.last_name)
+    return (first[0], last[-1]) if first and last else None
+
+
+def _has_name(payer_words: set[str], key: tuple[str, str] | None) -> bool:
+    return key is not None and key[0] in payer_words and key[1] in payer_words
+
+
 def names_match(payer: str, student: Student) -> bool:
     """The payer's name has the student's first and last names in it (a middle name or "Lima, Ana" still match)."""
-    words = set(name_words(payer))
-    first, last = name_words(student.first_name), name_words(student.last_name)
-    return bool(words and first and last) and first[0] in words and last[-1] in words
+    return _has_name(set(name_words(payer)), name_key(student))
 
 
 def _describe(registration: Registration, balance: ledger.Balance, amount: Decimal) -> str:
@@ -406,13 +423,6 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
             Registration.objects.filter(reference__in={ref for ref in references.values() if ref})
         ).select_related("student")
     }
-    # Payments recorded by hand (no transaction id) of the registrations named: a line may be one of them.
-    by_hand = {
-        (payment.registration_id, payment.amount): payment
-        for payment in Payment.objects.filter(registration__in=list(by_reference.values()), transaction_id="").order_by(
-            "received_at", "pk"
-        )
-    }
     open_registrations = list(
         ledger.with_balances(
             Registration.objects.filter(
@@ -423,6 +433,17 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
         .select_related("student")
         .order_by("pk")
     )
+    # Each name made comparable once, not once per line and registration.
+    name_keys = {registration.pk: name_key(registration.student) for registration in open_registrations}
+    # Payments recorded by hand (no transaction id) of the registrations a line may pay, whatever their status: the
+    # owner may have recorded a line's payment on seeing Venmo's notification (one query).
+    candidate_ids = {r.pk for r in by_reference.values()} | {r.pk for r in open_registrations}
+    by_hand = {
+        (payment.registration_id, payment.amount): payment
+        for payment in Payment.objects.filter(registration_id__in=candidate_ids, transaction_id="").order_by(
+            "received_at", "pk"
+        )
+    }
     for line in pending:
         if line.transaction_id in imported:
             line.status = LineStatus.IMPORTED
@@ -437,7 +458,8 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
                 _match_reference(line, registration, amount, by_hand=by_hand)
                 continue
             prefix = _("Unknown reference %(reference)s.") % {"reference": reference} + " "
-        named = [r for r in open_registrations if names_match(line.name, r.student)]
+        payer = set(name_words(line.name))
+        named = [r for r in open_registrations if _has_name(payer, name_keys[r.pk])]
         named = [r for r in named if ledger.balance_from(r).due > 0]
         exact = [r for r in named if ledger.balance_from(r).due == amount]
         if len(exact) == 1:
@@ -448,6 +470,7 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
                 "name": registration.student.full_name,
                 "due": money(amount),
             }
+            _warn_if_recorded_by_hand(line, registration, amount, by_hand=by_hand)
         elif exact or named:
             line.status = LineStatus.AMBIGUOUS
             line.candidate_ids = [r.pk for r in (exact or named)]
@@ -461,6 +484,20 @@ def match(lines: list[Line], *, method: str) -> list[Line]:
     return lines
 
 
+def _warn_if_recorded_by_hand(
+    line: Line, registration: Registration, amount: Decimal, *, by_hand: dict[tuple[int, Decimal], Payment]
+) -> None:
+    """A payment of the same amount recorded by hand for the registration is most likely this line's payment (the
+    owner recorded it on seeing Venmo's notification): the line is left unticked and says so."""
+    same = by_hand.get((registration.pk, amount))
+    if same is None:
+        return
+    line.by_hand = True
+    line.why += " " + _(
+        "%(amount)s was recorded by hand on %(day)s, most likely this payment: tick it only if it is another one."
+    ) % {"amount": money(amount), "day": plain_date(timezone.localtime(same.received_at).date())}
+
+
 def _match_reference(
     line: Line, registration: Registration, amount: Decimal, *, by_hand: dict[tuple[int, Decimal], Payment]
 ) -> None:
@@ -471,28 +508,18 @@ def _match_reference(
         line.why = _("%(reference)s is canceled: nothing is recorded. Refund the student, or re-open it first.") % {
             "reference": registration.reference
         }
-    elif registration.payment_status == PaymentStatus.COMPLETED:
-        line.status, line.to_credit = LineStatus.MATCHED, True
-        same = by_hand.get((registration.pk, amount))
-        if same is not None:
-            # The owner confirmed it by hand on seeing the payment: this line is most likely that payment.
-            line.why = _(
-                "%(reference)s is paid already: %(amount)s was recorded by hand on %(day)s, most likely this payment. "
-                "Tick it only if it is another one: it then becomes the student's account credit."
-            ) % {
-                "reference": registration.reference,
-                "amount": money(amount),
-                "day": plain_date(timezone.localtime(same.received_at).date()),
-            }
-        else:
-            line.why = _(
-                "%(reference)s is paid already: if ticked, the amount becomes the student's account credit."
-            ) % {"reference": registration.reference}
+        return
+    line.status = LineStatus.MATCHED
+    if registration.payment_status == PaymentStatus.COMPLETED:
+        line.to_credit = True
+        line.why = _("%(reference)s is paid already: if ticked, the amount becomes the student's account credit.") % {
+            "reference": registration.reference
+        }
     else:
-        line.status = LineStatus.MATCHED
         line.why = _describe(registration, balance, amount)
         if registration.payment_status == PaymentStatus.EXPIRED:
             line.why += " " + _("Its hold ran out: it is confirmed only if its seat is still free.")
+    _warn_if_recorded_by_hand(line, registration, amount, by_hand=by_hand)
 
 
 # --- importing ----------------------------------------------------------------------------------------------------------
@@ -621,6 +648,8 @@ class ImportResult:
     recorded: list[tuple[Line, Registration]]
     already: list[Line]  # recorded meanwhile (another admin, another upload): skipped
     paid: list[Registration]  # registrations this import paid in full
+    # Recorded lines for a registration paid in full already (before the import, or by an earlier line): credit.
+    credited: list[tuple[Line, Registration]] = field(default_factory=list)
 
 
 def confirm_import(
@@ -653,9 +682,12 @@ def confirm_import(
             else Payment.PaymentMethod.ZELLE
         )
         result = ImportResult(recorded=[], already=[], paid=[])
+        confirmed: list[Registration] = []
         errors: dict[int, str] = {}
         # Slot by slot, then registration by registration: a fixed lock order, so two imports at once never deadlock.
         order = sorted(chosen.items(), key=lambda item: (item[1].slot_id, item[1].pk, lines[item[0]].row))
+        # Paid in full before this import (as read in its transaction), or by an earlier line of it.
+        paid_already = {r.pk for r in chosen.values() if r.payment_status == PaymentStatus.COMPLETED}
         for index, registration in order:
             line = lines[index]
             try:
@@ -670,6 +702,7 @@ def confirm_import(
                     source=Payment.Source.STATEMENT,
                     statement_import=statement_import,
                     email_part_payment=False,
+                    confirmed=confirmed,
                 )
             except ledger.DuplicatePayment:
                 result.already.append(line)
@@ -681,19 +714,25 @@ def confirm_import(
                 }
             else:
                 result.recorded.append((line, registration))
+                if registration.pk in paid_already:
+                    result.credited.append((line, registration))
+                elif confirmed and confirmed[-1].pk == registration.pk:
+                    paid_already.add(registration.pk)
         if errors:
             # Raised inside the transaction: nothing is recorded. The owner unticks those lines and confirms again.
             raise LineErrors(errors)
+        result.paid = confirmed
         touched = {registration.pk for _line, registration in result.recorded}
         for registration in ledger.with_balances(Registration.objects.filter(pk__in=touched)).select_related(
             "student", "course", "slot__course"
         ):
-            if registration.payment_status == PaymentStatus.COMPLETED:
-                result.paid.append(registration)
-            elif registration.payment_status == PaymentStatus.PENDING:
+            if registration.payment_status == PaymentStatus.PENDING:
                 transitions.send_part_payment_email(registration, balance=ledger.balance_from(registration))
         statement_import.status = StatementImport.Status.CONFIRMED
         statement_import.confirmed_by = actor
         statement_import.confirmed_at = timezone.now()
         statement_import.save(update_fields=["status", "confirmed_by", "confirmed_at"])
+        # Last, once every slot is locked: a course's version row stays locked from its bump until the commit.
+        for course_id in sorted({registration.course_id for registration in confirmed}):
+            seats_changed(course_id)
     return result

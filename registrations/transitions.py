@@ -83,12 +83,16 @@ def confirm_payment(
     source: str = Payment.Source.HAND,
     statement_import: StatementImport | None = None,
     email_part_payment: bool = True,
+    confirmed: list[Registration] | None = None,
 ) -> bool:
     """Record a payment of a pending or expired registration (`amount`: the balance due unless given) and, once it
     is paid in full (payments − refunds + credit used ≥ its amount), confirm it (who, when, method, note) and email the
     student once. A partial payment keeps it as it is (a pending one keeps its hold) and emails what is still due;
     what goes past the amount becomes account credit (registrations/ledger.py). `email_part_payment` off: the caller
-    emails what is still due itself (a statement import, once per registration).
+    emails what is still due itself (a statement import, once per registration). `confirmed`: a list the caller
+    collects the registrations confirmed into, and then bumps their courses' catalog versions itself, once each and
+    after its last lock (seats_changed holds the course's version row until the commit: bumped between two slot
+    locks, it deadlocks with a request that holds the second slot and bumps the same course).
 
     Returns False and records nothing when it is already paid, unless a transaction id comes with the payment (a
     statement line: recorded once by its id, all of it as credit). Raises RegistrationCanceled for a canceled one,
@@ -115,7 +119,7 @@ def confirm_payment(
         before = ledger.balance(registration)
         if amount is None:
             amount = before.due
-        completes = status != PaymentStatus.COMPLETED and before.covered + amount >= registration.payment_amount
+        completes = status != PaymentStatus.COMPLETED and before.after_payment(amount).is_paid_in_full
         past_capacity = False
         if completes:
             if status == PaymentStatus.EXPIRED:
@@ -176,7 +180,10 @@ def confirm_payment(
             ),
             dedupe_key=f"payment_confirmed:{registration.pk}",
         )
-        seats_changed(slot.course_id)
+        if confirmed is None:
+            seats_changed(slot.course_id)
+        else:
+            confirmed.append(registration)
     return True
 
 
@@ -214,11 +221,13 @@ def cancel_registration(
     by_student: bool = False,
     settle: str = "",
 ) -> bool:
-    """Cancel a pending or paid registration (a student only a pending one), email the student and free the seat.
+    """Cancel a pending or paid registration (a student only a pending one), or an expired one with money on it (the
+    studio), email the student and free the seat.
 
     What covers it (payments, credit used) is settled as `settle` says (ledger.Settle: refund, credit or keep); a
     student's own cancellation keeps it as account credit. Returns False and changes nothing when it is already
-    canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired, or
+    canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired with no
+    money on it, or
     (field="settle") when something covers it and the studio did not say what to do with it.
     """
     reason = str(reason).strip()[: Registration._meta.get_field("cancel_reason").max_length]
@@ -229,7 +238,8 @@ def cancel_registration(
             return False
         if by_student and status != PaymentStatus.PENDING:
             raise RegistrationError(_("A paid registration can only be canceled by the studio. Please contact us."))
-        if status not in Registration.ACTIVE_STATUSES:
+        # An expired registration holds no seat, but money recorded on it since its hold ran out is still settled here.
+        if status not in Registration.ACTIVE_STATUSES and ledger.balance(registration).returnable <= 0:
             raise RegistrationError(_("This registration has expired; there is nothing to cancel."))
         settlement = ledger.settle_cancellation(
             registration=registration,
@@ -266,7 +276,8 @@ def cancel_registration(
 
 def reopen_registration(*, registration: Registration, actor: AbstractBaseUser | None, reason: str = "") -> bool:
     """Re-open a canceled or expired registration, if its seat is free, and email the student again: pending with a
-    new hold and the payment instructions, or, for a free class, confirmed at once with the "you're in" email.
+    new hold and the payment instructions, or, with nothing left to pay by its balance (a free class, or the money
+    still on it), confirmed at once with the "you're in" or "payment received" email.
 
     Returns False and changes nothing when it is already pending or paid. Raises SlotFull when no seat is free and
     AlreadyRegistered when the student holds another active registration for the seat.
@@ -281,7 +292,10 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser |
         _check_no_other_active(registration)
         if seats.seats_left(slot, class_date=registration.class_date, now=now) <= 0:
             raise SlotFull(_("The time slot is full; the registration cannot be re-opened."))
-        free = registration.payment_amount == 0
+        # Nothing left to pay (a free class, or money still on it: canceled and kept, paid since it expired): the
+        # balance says, not the price.
+        balance = ledger.balance(registration)
+        free = balance.is_paid_in_full
         registration.payment_status = PaymentStatus.COMPLETED if free else PaymentStatus.PENDING
         registration.payment_due_at = None if free else seats.hold_deadline(now=now)
         if free:
@@ -307,7 +321,15 @@ def reopen_registration(*, registration: Registration, actor: AbstractBaseUser |
             actor_label=actor_label_for(actor),
             reason=reason or _("Re-opened by the studio."),
         )
-        if free:
+        if free and balance.received > 0:
+            send_email(
+                kind="payment_confirmed",
+                to=registration.student.email,
+                about=registration,
+                context=registration_email_context(registration, balance=balance),
+                dedupe_key=f"payment_confirmed:{registration.pk}:reopened-{event.pk}",
+            )
+        elif free:
             send_registration_confirmed(registration, again=f"reopened-{event.pk}")
         else:
             send_registration_received(registration, again=f"reopened-{event.pk}")
@@ -391,9 +413,9 @@ class HoldSweep:
     expired: int
 
 
-def _hold_email_context(registration: Registration) -> dict:
+def _hold_email_context(registration: Registration, **extra) -> dict:
     return registration_email_context(
-        registration, instructions=payment_instructions(registration), hold_until=registration.payment_due_at
+        registration, instructions=payment_instructions(registration), hold_until=registration.payment_due_at, **extra
     )
 
 
@@ -446,12 +468,12 @@ def expire_run_out_holds(*, now: datetime.datetime | None = None) -> int:
             slot = seats.lock_slot(CourseSlot(pk=slot_id))
             locked = run_out.filter(slot=slot).select_for_update(of=("self",)).select_related("student", "course")
             for registration in locked:
-                expire_hold(registration)
+                credited = expire_hold(registration)
                 send_email(
                     kind="hold_expired",
                     to=registration.student.email,
                     about=registration,
-                    context=_hold_email_context(registration),
+                    context=_hold_email_context(registration, credited=credited.amount if credited else None),
                     dedupe_key=f"hold_expired:{registration.pk}:{registration.payment_due_at:%Y%m%d%H%M%S}",
                 )
                 expired += 1

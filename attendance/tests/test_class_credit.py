@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from attendance import services
 from attendance.tests.factories import ClassSessionFactory
-from courses.models import Course
+from courses.models import Closure, Course
+from courses.services import add_closure
 from courses.tests.factories import CourseFactory, CourseSlotFactory
 from registrations import ledger
 from registrations.models import CreditEntry, Registration
@@ -132,9 +133,6 @@ def test_a_class_in_the_past_canceled_after_the_fact_grants_no_credit(django_cap
 def test_a_class_canceled_by_a_studio_closure_is_credited_its_share_of_the_classes_paid_for(
     django_capture_on_commit_callbacks,
 ):
-    from courses.models import Closure
-    from courses.services import add_closure
-
     session = session_in_a_week()
     registration = paid(session, "100.00")  # 5 classes when it was bought
 
@@ -161,3 +159,22 @@ def test_a_student_who_had_excused_themselves_from_the_class_gets_no_credit_for_
 
     assert ledger.credit_balance(excused.student) == 0
     assert ledger.credit_balance(undone.student) == ledger.credit_balance(attending.student) == Decimal("20.00")
+
+
+def test_each_closure_credits_the_same_share_of_the_classes_bought_so_the_shares_add_up_to_the_price(
+    django_capture_on_commit_callbacks,
+):
+    first = timezone.localdate() + 7 * DAY
+    course = CourseFactory(start_date=first, end_date=first + 21 * DAY)  # 4 weekly classes
+    slot = CourseSlotFactory(course=course, day_of_week=first.weekday())
+    closed_before = Closure.objects.create(date=first, reason="Holiday")  # known when it was bought: 3 classes
+    registration = paid(ClassSessionFactory(slot=slot, session_date=first + 7 * DAY), "60.00")
+    sessions = [ClassSessionFactory(slot=slot, session_date=first + n * DAY) for n in (14, 21)]
+
+    for session in sessions:
+        with django_capture_on_commit_callbacks(execute=True):
+            add_closure(closure=Closure(date=session.session_date, reason="Studio trip"))
+
+    grants = CreditEntry.objects.filter(registration=registration).order_by("class_date")
+    assert [grant.amount for grant in grants] == [Decimal("20.00"), Decimal("20.00")]  # not $20, then $30
+    assert closed_before.date not in [grant.class_date for grant in grants]

@@ -11,8 +11,9 @@ from django.utils import timezone
 from attendance.tests.factories import ClassSessionFactory
 from courses.tests.factories import CourseFactory, CourseSlotFactory, priced_slot
 from dance_portal.dashboard import DASHBOARD_COURSES, studio_dashboard
-from registrations.models import Registration
-from registrations.tests.factories import PaymentFactory, RegistrationFactory
+from registrations import ledger
+from registrations.models import CreditEntry, Registration
+from registrations.tests.factories import CreditGrantFactory, PaymentFactory, RegistrationFactory
 from students.tests.factories import StudentFactory
 from waitlist.models import WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
@@ -267,6 +268,22 @@ def test_dashboard_pending_money_is_what_is_still_due():
     dashboard = studio_dashboard()
 
     assert (dashboard.pending_count, dashboard.pending_amount) == (2, Decimal("40.00"))
+
+
+def test_dashboard_pending_money_is_the_ledgers_balance_due_of_each_registration():
+    # Canceled with its $40 given as credit, then re-opened: it owes its whole price again.
+    reopened = RegistrationFactory(payment_amount=Decimal("120.00"))
+    PaymentFactory(registration=reopened, amount=Decimal("40.00"))
+    CreditGrantFactory(
+        student=reopened.student,
+        registration=reopened,
+        reason=CreditEntry.Reason.REGISTRATION_CANCELED,
+        amount=Decimal("40.00"),
+    )
+
+    dashboard = studio_dashboard()
+
+    assert dashboard.pending_amount == ledger.balance(reopened).due == Decimal("120.00")
 
 
 def test_admin_index_shows_revenue_per_month_and_the_ledger_export_to_the_owner(admin_client):

@@ -159,6 +159,52 @@ def test_erasing_forgets_what_the_payments_notes_say_about_the_payer_and_keeps_t
     assert (payment.note, payment.amount, payment.transaction_id) == ("", Decimal("120.00"), "3891")
 
 
+def test_erasing_forgets_the_payers_name_in_the_registration_its_history_and_the_statement_lines():
+    from registrations import transitions
+    from registrations.models import RegistrationEvent, StatementImport
+
+    registration = RegistrationFactory(payment_amount=Decimal("120.00"))
+    student, other = registration.student, RegistrationFactory()
+    payer = "Ana Lima: DRP-7K3QAB house class"
+    transitions.confirm_payment(registration=registration, actor=None, note=payer, transaction_id="3891")
+    line = {"row": 2, "status": "matched", "transaction_id": "3891", "amount": "120.00", "candidate_ids": []}
+    statement = StatementImport.objects.create(
+        kind="venmo",
+        lines=[
+            {**line, "name": "Ana Lima", "note": "DRP-7K3QAB house class", "registration_id": registration.pk},
+            {
+                **line,
+                "row": 3,
+                "transaction_id": "",
+                "name": "A Lima",
+                "note": "hi",
+                "candidate_ids": [registration.pk],
+            },
+            {
+                **line,
+                "row": 4,
+                "transaction_id": "77",
+                "name": "Bruno Costa",
+                "note": "salsa",
+                "registration_id": other.pk,
+            },
+        ],
+    )
+
+    erase_student(student=student)
+
+    registration.refresh_from_db()
+    statement.refresh_from_db()
+    assert registration.transaction_note == ""
+    reasons = list(RegistrationEvent.objects.filter(registration=registration).values_list("reason", flat=True))
+    assert reasons and not any("Ana Lima" in reason for reason in reasons)
+    assert [(line["name"], line["note"], line["amount"]) for line in statement.lines] == [
+        ("(erased)", "", "120.00"),
+        ("(erased)", "", "120.00"),
+        ("Bruno Costa", "salsa", "120.00"),  # another student's line stays
+    ]
+
+
 def test_the_data_holds_the_excused_absences_and_make_up_classes():
     from attendance.tests.factories import MakeUpFactory
 

@@ -138,6 +138,30 @@ def test_confirm_action_records_a_partial_amount_and_says_what_is_still_due(owne
     ]
 
 
+def test_confirm_action_says_a_part_payment_of_an_expired_registration_left_it_expired_and_owing(owner_client):
+    registration = RegistrationFactory(payment_status=PaymentStatus.EXPIRED, payment_amount=Decimal("120.00"))
+
+    response = act(owner_client, "confirm_payments", [registration], amount="50.00", transaction_id="", note="")
+
+    registration.refresh_from_db()
+    assert registration.payment_status == PaymentStatus.EXPIRED
+    assert messages_of(response) == [
+        f"{registration.reference}: payment recorded, $70.00 still due. Its hold ran out, so it stays expired and "
+        "holds no seat: confirm the rest, re-open it, or cancel it to refund or credit the money."
+    ]
+
+
+def test_confirm_action_says_a_payment_of_a_paid_registration_became_account_credit(owner_client):
+    registration = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=registration)
+
+    response = act(owner_client, "confirm_payments", [registration], amount="30.00", transaction_id="V-10", note="")
+
+    assert messages_of(response) == [
+        f"{registration.reference} was paid already: the payment of $30.00 is recorded as account credit."
+    ]
+
+
 def test_confirm_action_takes_an_amount_for_one_registration_at_a_time(owner_client):
     registrations = [RegistrationFactory(), RegistrationFactory()]
 
@@ -275,6 +299,21 @@ def test_confirming_the_preview_records_the_ticked_lines_and_then_shows_them(own
     assert Payment.objects.filter(source="statement").count() == 4
 
 
+def test_the_import_message_tells_a_payment_that_became_credit_from_a_registration_paid_in_full(owner_client):
+    september_studio()
+    upload(owner_client, VENMO_SEPTEMBER.read_bytes())
+    statement_import = StatementImport.objects.get()
+    ana, pia = (next(i for i, line in enumerate(statement_import.lines) if line["row"] == row) for row in (5, 23))
+    url = reverse("admin:registrations_statementimport_change", args=[statement_import.pk])
+
+    response = owner_client.post(url, {"line": [str(ana), str(pia)]}, follow=True)
+
+    assert messages_of(response) == [
+        "Recorded 2 payments; 1 registration is now paid in full (its student was emailed).",
+        "1 payment was for a registration paid already: it became the student's account credit.",
+    ]
+
+
 def test_a_bad_choice_marks_its_row_and_records_nothing(owner_client):
     september_studio()
     upload(owner_client, VENMO_SEPTEMBER.read_bytes())
@@ -404,3 +443,23 @@ def test_the_registration_page_offers_a_refund_button_once_money_came_in(owner_c
         },
     )
     assert done["Location"] == reverse("admin:registrations_registration_change", args=[paid.pk])
+
+
+def test_recording_a_refund_needs_the_refund_permission_the_button_needs_not_only_change(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    clerk = django_user_model.objects.create_user(username="clerk", is_staff=True)
+    clerk.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="registrations", codename__in=["view_registration", "change_registration"]
+        )
+    )
+    client.force_login(clerk)
+    paid = RegistrationFactory(payment_status=PaymentStatus.COMPLETED)
+    PaymentFactory(registration=paid)
+
+    actions = dict(client.get(CHANGELIST).context["action_form"].fields["action"].choices)
+    act(client, "record_refund", [paid], amount="20.00", method="venmo", reason="Missed one")
+
+    assert "record_refund" not in actions and "confirm_payments" in actions
+    assert not Refund.objects.exists()

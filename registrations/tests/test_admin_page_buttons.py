@@ -3,6 +3,7 @@ payment, Cancel and Re-open as buttons that go through the bulk actions' pages a
 spot."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from courses.tests.factories import priced_slot
 from registrations.models import Registration
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from registrations.tests.test_admin_actions import CHANGELIST, REGISTER, messages_of, staff_client, status_of
 from students.models import Student
 from students.tests.factories import StudentFactory
@@ -69,6 +70,19 @@ def test_each_status_offers_the_buttons_that_apply_to_it(owner_client):
         "confirm_payments",
         "confirm_payments_over_capacity",
         "reopen_registrations",
+    ]
+
+
+def test_an_expired_registration_with_money_recorded_since_offers_cancel_to_settle_it(owner_client):
+    registration = RegistrationFactory(payment_status=PaymentStatus.EXPIRED)
+    PaymentFactory(registration=registration, amount=Decimal("50.00"))
+
+    assert buttons_on(owner_client, registration) == [
+        "confirm_payments",
+        "confirm_payments_over_capacity",
+        "cancel_registrations",
+        "reopen_registrations",
+        "record_refund",
     ]
 
 

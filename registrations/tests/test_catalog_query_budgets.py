@@ -117,12 +117,13 @@ def test_signed_in_visitor_catalog_query_count_does_not_grow_with_the_studio(
 
 # A registration: the shared rate limit (the client's counter in the cache table: expired rows deleted, one upsert);
 # the course, its slots and prices, the studio's closures (no seats: the form does not show them), the settings, the
-# student; then in one transaction the new student, the slot lock (a new student has no registrations to check), the
-# count of the client's unpaid holds, seats, then offers and waiting entries in one query, seats held on single dates,
+# student; then in one transaction the slot lock, the new student (a new student has no registrations to check and
+# no row to lock yet), the client's key locked (on PostgreSQL an advisory lock: one more query), the count of the
+# client's unpaid holds in every slot, seats, then offers and waiting entries in one query, seats held on single dates,
 # the registration, its history row, the email's row (rendered after the commit, by its delivery; its dedupe key
 # names the new registration, so no savepoint guards it) and the course's seat version. No savepoints; in a test the
 # transaction is one (two more). After the commit, the delivery task's row.
-REGISTER_POST = 20
+REGISTER_POST = 21
 
 
 @pytest.mark.parametrize("size", [(3, 1), (30, 5)])

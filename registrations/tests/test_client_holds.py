@@ -4,6 +4,7 @@ holds what and releases holds through the transitions (reason, email, the waitli
 
 import datetime
 import threading
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -16,8 +17,8 @@ from courses.tests.factories import CourseFactory, priced_slot
 from registrations import services
 from registrations.admin_holds import clients_with_holds
 from registrations.errors import ClientHoldLimitReached
-from registrations.models import Registration, RegistrationEvent
-from registrations.tests.factories import RegistrationFactory
+from registrations.models import Refund, Registration, RegistrationEvent
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from students.services import StudentDetails
 from students.tests.factories import StudentFactory
 from studio.clients import client_key
@@ -295,6 +296,24 @@ def test_release_cancels_the_clients_running_holds_through_the_transitions(
     waiter.refresh_from_db()
     assert waiter.status == WaitlistEntry.Status.OFFERED  # the freed seat went to the waitlist first
     assert clients_with_holds()[0].client_key == OTHER
+
+
+def test_release_of_a_part_paid_hold_asks_what_to_do_with_the_money_as_cancel_does_and_refunds_it(
+    admin_client, squatted
+):
+    part_paid = squatted["holds"][0]
+    PaymentFactory(registration=part_paid, amount=Decimal("40.00"))
+
+    page = admin_client.post(HOLDS, {"client": [PHONE], "release": "1"})
+    missing = admin_client.post(HOLDS, {"client": [PHONE], "release": "1", "apply": "1", "reason": "Bots"})
+    done = admin_client.post(
+        HOLDS, {"client": [PHONE], "release": "1", "apply": "1", "reason": "Bots", "settle": "refund"}, follow=True
+    )
+
+    assert "Give it as account credit" in page.content.decode()
+    assert missing.status_code == 200 and "This field is required." in missing.content.decode()
+    assert "Released 3 holds" in done.content.decode()
+    assert Refund.objects.get(registration=part_paid).amount == Decimal("40.00")
 
 
 def test_release_without_a_client_chosen_changes_nothing(admin_client, squatted):

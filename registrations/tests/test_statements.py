@@ -167,6 +167,8 @@ def test_a_file_just_over_the_limit_is_refused_too(owner):
         ("", LineStatus.INVALID, "cannot be read"),
         ("+ $1e3", LineStatus.INVALID, "cannot be read"),
         ("+ $NaN", LineStatus.INVALID, "cannot be read"),
+        ('"+ $1,000,000.00"', LineStatus.INVALID, "cannot be read"),  # more than a payment can hold
+        ("+ $123456789", LineStatus.INVALID, "cannot be read"),
     ],
 )
 def test_negative_and_malformed_amounts_are_marked_and_never_recordable(owner, amount, status, why):
@@ -195,6 +197,9 @@ def test_amounts_in_dollars_and_cents_with_thousands_are_read():
     assert statements.parse_amount("$7") == Decimal("7.00")
     assert statements.parse_amount("1,20.00") is None
     assert statements.parse_amount("12.345") is None
+    assert statements.parse_amount("+ $999,999.99") == Decimal("999999.99")
+    assert statements.parse_amount("+ $1,000,000.00") is None
+    assert statements.parse_amount("- $1,000,000.00") is None
 
 
 def test_names_match_without_accents_case_punctuation_or_emoji():
@@ -205,6 +210,19 @@ def test_names_match_without_accents_case_punctuation_or_emoji():
     assert statements.names_match("Lee-Park, Zoe", student)
     assert not statements.names_match("Zoe Smith", student)
     assert not statements.names_match("", student)
+
+
+def test_each_name_is_made_comparable_once_per_statement_not_once_per_pair(owner, monkeypatch):
+    for n in range(5):
+        registration(f"Ana{n}", "Lima", "35.00")
+    calls = []
+    words = statements.name_words
+    monkeypatch.setattr(statements, "name_words", lambda text: calls.append(text) or words(text))
+
+    start(owner, venmo(*[venmo_row(str(n), "", f"Someone {n}", "+ $35.00") for n in range(4)]))
+
+    # Each payer once, each student's first and last name once: not again for every line.
+    assert len(calls) == 4 + 2 * 5
 
 
 # --- confirming -----------------------------------------------------------------------------------------------------------
@@ -398,6 +416,31 @@ def test_a_line_for_a_paid_registration_becomes_credit_when_ticked(owner):
     assert CreditEntry.objects.get().reason == CreditEntry.Reason.OVERPAYMENT
 
 
+def test_an_import_counts_lines_for_registrations_paid_already_apart_from_those_it_paid_in_full(owner):
+    studio = september_studio()
+    statement_import = start(owner, VENMO_SEPTEMBER.read_bytes())
+    ana, pia = index_of(statement_import, 5), index_of(statement_import, 23)
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={ana, pia}, actor=owner)
+
+    assert result.paid == [studio["ana"]]
+    assert [registration for _line, registration in result.credited] == [studio["pia"]]
+    assert EmailLog.objects.filter(kind="payment_confirmed").count() == 1  # Ana only: Pia was emailed before
+
+
+def test_a_second_line_for_a_registration_the_first_line_paid_counts_as_credit(owner):
+    ana = registration("Ana", "Lima", "35.00", reference="DRP-7K3QAB")
+    statement_import = start(
+        owner,
+        venmo(venmo_row("1", "DRP-7K3QAB", "Ana Lima", "+ $35.00"), venmo_row("2", "DRP-7K3QAB", "Ana L", "+ $35.00")),
+    )
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={0, 1}, actor=owner)
+
+    assert result.paid == [ana]
+    assert [line.transaction_id for line, _registration in result.credited] == ["2"]
+
+
 def test_names_and_notes_with_markup_are_kept_as_typed(owner):
     september_studio()
     statement_import = start(owner, VENMO_SEPTEMBER.read_bytes())
@@ -519,3 +562,47 @@ def test_a_line_for_a_payment_confirmed_by_hand_says_it_is_most_likely_that_one(
     (line,) = statements.lines_of(statement_import)
     assert line.status == LineStatus.MATCHED and line.to_credit and not line.ticked
     assert "$120.00 was recorded by hand on" in line.why and "most likely this payment" in line.why
+
+
+@pytest.mark.parametrize("note", ["DRP-7K3QAB", "dance class"], ids=["by reference", "by name and amount"])
+def test_a_line_for_a_part_payment_recorded_by_hand_is_not_ticked_so_it_is_not_recorded_twice(owner, note):
+    from registrations.transitions import confirm_payment
+
+    pending = registration("Ana", "Lima", "120.00", reference="DRP-7K3QAB")
+    confirm_payment(registration=pending, actor=owner, amount=Decimal("60.00"))  # recorded by hand, $60 still due
+
+    statement_import = start(owner, venmo(venmo_row("1", note, "Ana Lima", "+ $60.00")))
+
+    (line,) = statements.lines_of(statement_import)
+    assert line.registration_id == pending.pk and line.status in (LineStatus.MATCHED, LineStatus.MATCHED_BY_NAME)
+    assert not line.ticked
+    assert "$60.00 was recorded by hand on" in line.why and "most likely this payment" in line.why
+    # Ticked anyway (it was another payment), it is recorded and completes the registration.
+    statements.confirm_import(statement_import=statement_import, ticked={0}, actor=owner)
+    assert ledger.balance(pending).is_paid_in_full
+
+
+def test_confirming_bumps_each_courses_catalog_version_once_after_every_slot_is_locked(owner, monkeypatch):
+    """The course's version row is held from its bump until the commit: bumped between two slot locks, a request
+    holding the second slot and bumping the same course would deadlock with the import."""
+    from courses.tests.factories import CourseFactory, CourseSlotFactory
+    from registrations import seats, transitions
+
+    course = CourseFactory()
+    first, second = CourseSlotFactory(course=course), CourseSlotFactory(course=course)
+    registration("Ana", "Lima", "35.00", reference="DRP-7K3QAB", slot=first)
+    registration("Bruno", "Costa", "35.00", reference="DRP-8M4RCD", slot=second)
+    statement_import = start(
+        owner,
+        venmo(venmo_row("1", "DRP-7K3QAB", "Ana Lima", "+ $35.00"), venmo_row("2", "DRP-8M4RCD", "Bo C", "+ $35.00")),
+    )
+    calls = []
+    lock_slot = seats.lock_slot
+    monkeypatch.setattr(seats, "lock_slot", lambda slot: calls.append(("lock", slot.pk)) or lock_slot(slot))
+    for module in (transitions, statements):
+        monkeypatch.setattr(module, "seats_changed", lambda course_id: calls.append(("bump", course_id)))
+
+    result = statements.confirm_import(statement_import=statement_import, ticked={0, 1}, actor=owner)
+
+    assert len(result.paid) == 2
+    assert calls == [("lock", first.pk), ("lock", second.pk), ("bump", course.pk)]

@@ -14,7 +14,7 @@ from registrations import seats, transitions
 from registrations.errors import AlreadyRegistered, InvalidChoice, RegistrationCanceled, RegistrationError, SlotFull
 from registrations.models import Registration, RegistrationEvent
 from registrations.services import admin_register_student, create_registration
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from registrations.transitions import (
     cancel_registration,
     confirm_payment,
@@ -557,3 +557,17 @@ def test_reopening_a_free_registration_confirms_it_at_once():
     registration.refresh_from_db()
     assert registration.payment_status == Registration.PaymentStatus.COMPLETED
     assert EmailLog.objects.filter(kind="registration_confirmed", about_id=registration.pk).exists()
+
+
+def test_reopening_a_registration_whose_money_is_still_on_it_confirms_it_with_nothing_to_pay(owner):
+    registration = RegistrationFactory(payment_status=PaymentStatus.COMPLETED, payment_amount=Decimal("120.00"))
+    PaymentFactory(registration=registration, amount=Decimal("120.00"))
+    cancel_registration(registration=registration, actor=owner, reason="By mistake", settle="keep")
+
+    reopen_registration(registration=registration, actor=owner)
+
+    registration.refresh_from_db()
+    assert registration.payment_status == PaymentStatus.COMPLETED  # not pending, asking for $120 it has received
+    assert registration.payment_due_at is None
+    assert not EmailLog.objects.filter(kind="registration_received").exists()
+    assert "We received your payment" in EmailLog.objects.get(kind="payment_confirmed").body_text
