@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 
 from courses.formatting import money
 from registrations import ledger, seats, services, transitions
@@ -69,6 +69,34 @@ def registration_csv_row(registration) -> list:
     ]
 
 
+def _counted(done: list, message) -> str:
+    """`message` (ngettext_lazy with "count") for the number of registrations in `done`."""
+    return str(message % {"count": len(done)})
+
+
+REOPENED_PENDING = ngettext_lazy(
+    "Re-opened %(count)d registration: it waits for payment again.",
+    "Re-opened %(count)d registrations: they wait for payment again.",
+    "count",
+)
+REOPENED_CONFIRMED = ngettext_lazy(
+    "Re-opened %(count)d registration with nothing left to pay: confirmed at once.",
+    "Re-opened %(count)d registrations with nothing left to pay: confirmed at once.",
+    "count",
+)
+
+
+def _reopened(done: list[Registration]) -> str:
+    """What re-opening did: pending again with a new hold, or confirmed at once when nothing was left to pay."""
+    statuses = list(Registration.objects.filter(pk__in=[r.pk for r in done]).values_list("payment_status", flat=True))
+    confirmed = statuses.count(Registration.PaymentStatus.COMPLETED)
+    pending = len(statuses) - confirmed
+    parts = [REOPENED_PENDING % {"count": pending}] if pending else []
+    if confirmed:
+        parts.append(REOPENED_CONFIRMED % {"count": confirmed})
+    return " ".join(str(part) for part in parts)
+
+
 class RegistrationActions(ExportsContacts):
     """Mixed into RegistrationAdmin: its actions and the "Register a student" page."""
 
@@ -103,9 +131,9 @@ class RegistrationActions(ExportsContacts):
         return TemplateResponse(request, "admin/registrations/registration/action_form.html", context)
 
     def _report(self, request, outcome: transitions.BulkOutcome, *, done, unchanged: str):
-        """One message for the changed registrations (`done(count)`), one for the unchanged, one per refusal."""
+        """One message for the changed registrations (`done(registrations)`), one for the unchanged, one per refusal."""
         if outcome.done:
-            self.message_user(request, done(len(outcome.done)), messages.SUCCESS)
+            self.message_user(request, done(outcome.done), messages.SUCCESS)
         if outcome.unchanged:
             references = ", ".join(r.reference for r in outcome.unchanged)
             self.message_user(request, unchanged % {"references": references}, messages.WARNING)
@@ -144,13 +172,13 @@ class RegistrationActions(ExportsContacts):
             self._report(
                 request,
                 outcome,
-                done=lambda n: (
-                    ngettext(
+                done=lambda done: _counted(
+                    done,
+                    ngettext_lazy(
                         "Confirmed the payment of %(count)d registration; the student was emailed.",
                         "Confirmed the payment of %(count)d registrations; the students were emailed.",
-                        n,
-                    )
-                    % {"count": n}
+                        "count",
+                    ),
                 ),
                 unchanged=_("Already paid, nothing changed: %(references)s."),
             )
@@ -234,13 +262,13 @@ class RegistrationActions(ExportsContacts):
             self._report(
                 request,
                 outcome,
-                done=lambda n: (
-                    ngettext(
+                done=lambda done: _counted(
+                    done,
+                    ngettext_lazy(
                         "Canceled %(count)d registration; the student was emailed.",
                         "Canceled %(count)d registrations; the students were emailed.",
-                        n,
-                    )
-                    % {"count": n}
+                        "count",
+                    ),
                 ),
                 unchanged=_("Already canceled, nothing changed: %(references)s."),
             )
@@ -309,20 +337,13 @@ class RegistrationActions(ExportsContacts):
             action="reopen_registrations",
             form_class=ReopenForm,
             service=transitions.reopen_registrations,
-            done=lambda n: (
-                ngettext(
-                    "Re-opened %(count)d registration: it waits for payment again.",
-                    "Re-opened %(count)d registrations: they wait for payment again.",
-                    n,
-                )
-                % {"count": n}
-            ),
+            done=_reopened,
             unchanged=_("Already pending or paid, nothing changed: %(references)s."),
             page={
                 "title": _("Re-open registrations"),
                 "intro": _(
-                    "Re-open these canceled or expired registrations: each waits for payment again with a new seat "
-                    "hold, if its seat is free."
+                    "Re-open these canceled or expired registrations, if their seats are free: each waits for payment "
+                    "again with a new seat hold, or is confirmed at once when nothing is left to pay on it."
                 ),
                 "submit": _("Re-open"),
             },

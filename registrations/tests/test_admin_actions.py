@@ -181,6 +181,20 @@ def test_reopen_action_reopens_when_a_seat_is_free_and_refuses_when_full(owner_c
     assert messages_of(response)[1].startswith(f"{blocked.reference}: ")
 
 
+def test_reopen_action_says_which_registrations_were_confirmed_at_once(owner_client):
+    slot = priced_slot(capacity=5)
+    owed = RegistrationFactory(slot=slot, payment_status=PaymentStatus.CANCELED)
+    free = RegistrationFactory(slot=slot, payment_status=PaymentStatus.EXPIRED, payment_amount=0, payment_method="")
+
+    response = act(owner_client, "reopen_registrations", [owed, free], reason="Asked by the students")
+
+    assert (status_of(owed), status_of(free)) == (PaymentStatus.PENDING, PaymentStatus.COMPLETED)
+    assert messages_of(response)[0] == (
+        "Re-opened 1 registration: it waits for payment again. "
+        "Re-opened 1 registration with nothing left to pay: confirmed at once."
+    )
+
+
 def test_the_registration_page_shows_every_transition_with_who_and_why(owner_client):
     registration = RegistrationFactory()
     act(owner_client, "cancel_registrations", [registration], reason="Double booking")
