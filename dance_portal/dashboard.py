@@ -91,7 +91,7 @@ def studio_dashboard(*, now: datetime.datetime | None = None) -> Dashboard:
         pending_count=Count("pk", filter=pending),
         reported_count=Count("pk", filter=pending & Q(payment_reported_at__isnull=False)),
     )
-    # The ledger's balance of each pending registration: one row each, a few hundred at most (they hold seats).
+    # The ledger's balance due of the pending registrations, summed in the database.
     pending_amount = ledger.total_due(Registration.objects.filter(pending))
     revenue_months = ledger.revenue_by_month(months=REVENUE_MONTHS, now=now)
     today = studio_today()

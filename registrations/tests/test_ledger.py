@@ -75,6 +75,29 @@ def test_balances_of_many_registrations_come_in_one_query(django_assert_num_quer
     assert [b.due for b in balances] == [Decimal("70.00")] * 3
 
 
+def test_the_total_due_summed_in_the_database_is_the_sum_of_each_balance_due(django_assert_num_queries):
+    owing = RegistrationFactory(payment_amount=Decimal("120.00"), credit_applied=Decimal("20.00"))
+    PaymentFactory(registration=owing, amount=Decimal("70.00"))
+    Refund.objects.create(registration=owing, amount=Decimal("15.00"), method="venmo", reason="Too much")
+    overpaid = PaymentFactory(amount=Decimal("150.00")).registration  # $30 over: owes nothing, takes nothing off
+    credited_back = PaymentFactory(amount=Decimal("50.00")).registration
+    CreditGrantFactory(
+        student=credited_back.student,
+        registration=credited_back,
+        reason=CreditEntry.Reason.REGISTRATION_CANCELED,
+        amount=Decimal("50.00"),
+    )
+    RegistrationFactory(payment_amount=Decimal("0.00"))
+
+    with django_assert_num_queries(1):
+        total = ledger.total_due(Registration.objects.all())
+
+    each = [ledger.balance(registration).due for registration in Registration.objects.all()]
+    assert total == sum(each) == Decimal("45.00") + 0 + Decimal("120.00") + 0
+    assert ledger.balance(overpaid).due == 0
+    assert ledger.total_due(Registration.objects.none()) == 0
+
+
 # --- recording a payment (confirm_payment) --------------------------------------------------------------------------------
 
 
