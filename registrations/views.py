@@ -287,7 +287,10 @@ def _waitlist_form_after_full(form: RegistrationForm, *, course: Course) -> Wait
 
 
 def _registration(public_id):
-    registration = get_object_or_404(Registration.objects.select_related("slot__course"), public_id=public_id)
+    """The registration of a public id with its ledger balance read in the same query (ledger.balance_from)."""
+    registration = get_object_or_404(
+        ledger.with_balances(Registration.objects.select_related("slot__course")), public_id=public_id
+    )
     if registration.course_id == registration.slot.course_id:
         registration.course = registration.slot.course  # one join less: the slot's course is the registration's
     return registration
@@ -301,7 +304,7 @@ def registration_detail(request, public_id):
     """
     registration = _registration(public_id)
     is_pending = registration.payment_status == Registration.PaymentStatus.PENDING
-    balance = ledger.balance(registration)
+    balance = ledger.balance_from(registration)
     context = {
         "registration": registration,
         "course": registration.course,
@@ -328,7 +331,7 @@ def registration_qr(request, public_id):
     registration = _registration(public_id)
     if registration.payment_status != Registration.PaymentStatus.PENDING:
         raise Http404("Nothing to pay")
-    instructions = payment_instructions(registration)
+    instructions = payment_instructions(registration, due=ledger.balance_from(registration).due)
     version = instructions.venmo_qr_version
     if not version:
         raise Http404("Not paid by Venmo")

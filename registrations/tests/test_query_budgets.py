@@ -1,8 +1,11 @@
-"""Query budget of the admin registration changelist at two data sizes: a page of 50 costs the same as a few."""
+"""Query budgets that must not grow with the data: the admin registration changelist at two sizes (a page of 50
+costs the same as a few), and the payment page with and without payments."""
+
+from decimal import Decimal
 
 import pytest
 
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +47,21 @@ def test_registration_changelist_search_query_count_does_not_grow(
         response = admin_client.get(CHANGELIST, {"q": "example", "payment_status__exact": "pending"})
 
     assert response.status_code == 200
+
+
+# The payment page: the registration with its ledger balance (one query, whatever its payments), the settings, the
+# studio's closures (its dates) and the logo's upload time.
+PAYMENT_PAGE_QUERIES = 4
+
+
+@pytest.mark.parametrize("payments", [0, 5])
+def test_payment_page_query_count_does_not_grow_with_the_payments(client, payments, django_assert_max_num_queries):
+    registration = RegistrationFactory(payment_amount=Decimal("500.00"))
+    for _ in range(payments):
+        PaymentFactory(registration=registration, amount=Decimal("10.00"))
+
+    with django_assert_max_num_queries(PAYMENT_PAGE_QUERIES):
+        response = client.get(registration.get_absolute_url())
+
+    assert response.status_code == 200
+    assert ("still due" in response.content.decode()) is bool(payments)
