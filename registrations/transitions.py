@@ -227,8 +227,7 @@ def cancel_registration(
     What covers it (payments, credit used) is settled as `settle` says (ledger.Settle: refund, credit or keep); a
     student's own cancellation keeps it as account credit. Returns False and changes nothing when it is already
     canceled; raises RegistrationError when the student may not cancel it (paid), when it has expired with no
-    money on it, or
-    (field="settle") when something covers it and the studio did not say what to do with it.
+    money on it, or (field="settle") when something covers it and the studio did not say what to do with it.
     """
     reason = str(reason).strip()[: Registration._meta.get_field("cancel_reason").max_length]
     with transaction.atomic():
