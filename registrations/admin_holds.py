@@ -118,12 +118,16 @@ class HoldsByClientAdmin(admin.ModelAdmin):
     def _release(self, request):
         """The selected clients' running holds: the confirmation page with a reason, then the cancellations."""
         keys = [key for key in request.POST.getlist("client") if key]
-        holds = running_holds(client_keys=keys).select_related("student", "course").order_by("pk")
+        holds = list(
+            ledger.with_balances(running_holds(client_keys=keys).select_related("student", "course")).order_by("pk")
+        )
         if not keys or not holds:
             self.message_user(request, _("Choose at least one client holding unpaid seats."), messages.WARNING)
             return HttpResponseRedirect(request.path)
         # The cancel action's form and service: money paid on a hold is refunded, credited or kept, as the owner says.
-        money_paid = any(ledger.balance_from(r).returnable > 0 for r in ledger.with_balances(holds))
+        for hold in holds:
+            hold.balance = ledger.balance_from(hold)
+        money_paid = any(hold.balance.returnable > 0 for hold in holds)
         form = CancelForm(request.POST if "apply" in request.POST else None, money_paid=money_paid)
         if form.is_bound and form.is_valid():
             outcome = transitions.cancel_registrations(

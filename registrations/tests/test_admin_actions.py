@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -193,6 +194,26 @@ def test_reopen_action_says_which_registrations_were_confirmed_at_once(owner_cli
         "Re-opened 1 registration: it waits for payment again. "
         "Re-opened 1 registration with nothing left to pay: confirmed at once."
     )
+
+
+def text_outside_tags(html: str) -> str:
+    return re.sub(r"<[^>]*>", "", html)
+
+
+@pytest.mark.parametrize("action", ["cancel_registrations", "reopen_registrations", "confirm_payments"])
+def test_an_action_page_prints_no_stray_nonce_as_text(owner_client, action):
+    registration = RegistrationFactory()
+
+    html = act(owner_client, action, [registration]).content.decode()
+
+    assert 'name="apply"' in html  # the intermediate page
+    assert "nonce=" not in text_outside_tags(html)
+
+
+def test_the_register_a_student_page_prints_no_stray_nonce_as_text(owner_client):
+    html = owner_client.get(REGISTER).content.decode()
+
+    assert "nonce=" not in text_outside_tags(html)
 
 
 def test_the_registration_page_shows_every_transition_with_who_and_why(owner_client):

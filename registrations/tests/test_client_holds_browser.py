@@ -1,13 +1,16 @@
 """Seat squatting in a real browser (SECURITY.md "A shared Wi-Fi and the cap on unpaid holds"): a phone at the cap is
-told why on the course page; the owner sees the client in admin → Holds by client and releases its holds, and the
-waitlist gets the seats."""
+told why on the course page; the owner sees the client in admin → Holds by client and releases its holds (what one of
+them had received becomes the student's account credit, as the owner chooses), and the waitlist gets the seats."""
+
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 
 from courses.tests.factories import CourseFactory, priced_slot
+from registrations import ledger
 from registrations.models import Registration
-from registrations.tests.factories import RegistrationFactory
+from registrations.tests.factories import PaymentFactory, RegistrationFactory
 from studio.models import SystemSetting
 from waitlist.models import WaitlistEntry
 from waitlist.services import join_waitlist
@@ -68,6 +71,9 @@ def test_a_phone_at_the_cap_is_told_why_and_the_owner_releases_its_holds(
     RegistrationFactory(slot=slot)  # the third seat: the class is full now
     join_waitlist(course=course, details=student_details("w"))
 
+    part_paid = Registration.objects.order_by("pk").first()
+    PaymentFactory(registration=part_paid, amount=Decimal("40.00"))  # $40 of $120 sent before the holds are released
+
     User.objects.create_superuser(username="owner", email="owner@example.org", password=PASSWORD)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
@@ -87,6 +93,7 @@ def test_a_phone_at_the_cap_is_told_why_and_the_owner_releases_its_holds(
         page.locator("input[name=client]").first.check()
         page.get_by_role("button", name="Release these holds").click()
         page.get_by_label("Reason").fill("Too many unpaid seats from one phone")
+        page.get_by_label("Give it as account credit").check()  # asked: one of the holds has money on it
         screenshot(page, "holds-03-admin-confirm")
         page.get_by_role("button", name="Release the holds").click()
         assert page.get_by_text("Released 2 holds").is_visible()
@@ -96,4 +103,5 @@ def test_a_phone_at_the_cap_is_told_why_and_the_owner_releases_its_holds(
 
     assert Registration.objects.filter(payment_status=Registration.PaymentStatus.CANCELED).count() == 2
     assert WaitlistEntry.objects.get().status == WaitlistEntry.Status.OFFERED
+    assert ledger.credit_balance(part_paid.student) == Decimal("40.00")
     assert errors == [] and admin_errors == [], errors + admin_errors
