@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses.admin_columns import moment_field, money_field
 from courses.formatting import money
 from registrations import ledger
 from registrations.models import CreditEntry, Payment, Refund
@@ -37,7 +38,7 @@ class ReadOnlyAdmin(ViewOnly, admin.ModelAdmin):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     change_list_template = "admin/registrations/payment/change_list.html"
-    list_display = ["received_at", "registration", "student_name", "amount", "method", "transaction_id", "source"]
+    list_display = ["received", "registration", "student_name", "paid", "method", "transaction_id", "source"]
     list_filter = ["method", "source"]
     search_fields = [
         "transaction_id",
@@ -51,17 +52,20 @@ class PaymentAdmin(ReadOnlyAdmin):
     date_hierarchy = "received_at"
     readonly_fields = [
         "registration",
-        "amount",
+        "paid",
         "method",
-        "received_at",
+        "received",
         "transaction_id",
         "note",
         "source",
         "statement_import",
         "recorded_by",
-        "created_at",
+        "recorded",
     ]
     fields = readonly_fields
+    received = moment_field("received_at", _("received at"))
+    paid = money_field("amount", _("amount"))
+    recorded = moment_field("created_at", _("recorded at"))
 
     @admin.display(description=_("student"), ordering="registration__student__last_name")
     def student_name(self, obj):
@@ -102,7 +106,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "registration", "amount", "method", "reason", "recorded_by"]
+    list_display = ["refunded", "registration", "refund_amount", "method", "reason", "recorded_by"]
     list_filter = ["method"]
     search_fields = [
         "registration__reference",
@@ -113,13 +117,15 @@ class RefundAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["registration__student", "registration__course", "recorded_by"]
     date_hierarchy = "created_at"
-    readonly_fields = ["registration", "amount", "method", "reason", "transaction_id", "recorded_by", "created_at"]
+    readonly_fields = ["registration", "refund_amount", "method", "reason", "transaction_id", "recorded_by", "refunded"]
     fields = readonly_fields
+    refunded = moment_field("created_at", _("refunded at"))
+    refund_amount = money_field("amount", _("amount"))
 
 
 @admin.register(CreditEntry)
 class CreditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "student", "kind", "signed_amount", "reason", "registration", "expires_at"]
+    list_display = ["when", "student", "kind", "signed_amount", "reason", "registration", "expires"]
     list_filter = ["kind", "reason"]
     search_fields = ["student__first_name", "student__last_name", "student__email", "registration__reference", "note"]
     list_select_related = ["student", "registration__student", "registration__course"]
@@ -128,20 +134,22 @@ class CreditEntryAdmin(ReadOnlyAdmin):
         "student",
         "kind",
         "reason",
-        "amount",
+        "signed_amount",
         "registration",
         "class_date",
         "grant",
-        "expires_at",
+        "expires",
         "note",
         "recorded_by",
-        "created_at",
+        "when",
     ]
     fields = readonly_fields
+    when = moment_field("created_at", _("when"))
+    expires = moment_field("expires_at", _("expires at"))
 
     @admin.display(description=_("amount"), ordering="amount")
     def signed_amount(self, obj):
-        return f"{'+' if obj.kind == CreditEntry.Kind.GRANTED else '−'}{obj.amount}"
+        return f"{'+' if obj.kind == CreditEntry.Kind.GRANTED else '−'}{money(obj.amount)}"
 
 
 # --- on a registration's page --------------------------------------------------------------------------------------------
@@ -152,24 +160,29 @@ class LedgerInline(ViewOnly, admin.TabularInline):
 
     extra = 0
     can_delete = False
+    # Moments and money in the portal's words (courses/formatting.py), as in the lists.
+    when = moment_field("created_at", _("when"))
+    money_amount = money_field("amount", _("amount"))
+    expires = moment_field("expires_at", _("expires at"))
 
 
 class PaymentInline(LedgerInline):
     model = Payment
-    fields = ["received_at", "amount", "method", "transaction_id", "source", "note", "recorded_by"]
+    fields = ["received", "money_amount", "method", "transaction_id", "source", "note", "recorded_by"]
+    received = moment_field("received_at", _("received at"))
     readonly_fields = fields
 
 
 class RefundInline(LedgerInline):
     model = Refund
-    fields = ["created_at", "amount", "method", "reason", "transaction_id", "recorded_by"]
+    fields = ["when", "money_amount", "method", "reason", "transaction_id", "recorded_by"]
     readonly_fields = fields
 
 
 class CreditEntryInline(LedgerInline):
     model = CreditEntry
     fk_name = "registration"
-    fields = ["created_at", "kind", "reason", "amount", "class_date", "expires_at", "note"]
+    fields = ["when", "kind", "reason", "money_amount", "class_date", "expires", "note"]
     readonly_fields = fields
     verbose_name_plural = _("account credit from or for this registration")
 
@@ -179,7 +192,7 @@ class StudentCreditInline(LedgerInline):
 
     model = CreditEntry
     fk_name = "student"
-    fields = ["created_at", "kind", "reason", "amount", "registration", "expires_at", "note"]
+    fields = ["when", "kind", "reason", "money_amount", "registration", "expires", "note"]
     readonly_fields = fields
     ordering = ["-created_at", "-pk"]
 

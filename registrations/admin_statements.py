@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from courses.admin_columns import moment_field
 from registrations import statements
 from registrations.models import BankColumnMapping, StatementImport
 from registrations.statements import LineErrors, LineStatus, StatementError
@@ -77,11 +78,13 @@ class ColumnsForm(forms.Form):
 
 @admin.register(StatementImport)
 class StatementImportAdmin(admin.ModelAdmin):
-    list_display = ["uploaded_at", "kind", "filename", "status", "summary", "uploaded_by", "confirmed_at"]
+    list_display = ["uploaded", "kind", "filename", "status", "summary", "uploaded_by", "confirmed"]
     list_filter = ["kind", "status"]
     search_fields = ["filename"]
     list_select_related = ["uploaded_by"]
     date_hierarchy = "uploaded_at"
+    uploaded = moment_field("uploaded_at", _("uploaded at"))
+    confirmed = moment_field("confirmed_at", _("confirmed at"))
 
     def has_delete_permission(self, request, obj=None):
         return False  # what it recorded stays traceable to it

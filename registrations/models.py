@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from courses.formatting import money
 from courses.models import Course, CoursePricing, CourseSlot
 from students.models import Student
 
@@ -419,7 +420,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.registration.reference} · ${self.amount} · {self.get_method_display()}"
+        return f"{self.registration.reference} · {money(self.amount)} · {self.get_method_display()}"
 
 
 class Refund(models.Model):
@@ -457,7 +458,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.registration.reference} · −${self.amount} · {self.get_method_display()}"
+        return f"{self.registration.reference} · −{money(self.amount)} · {self.get_method_display()}"
 
 
 class CreditKind(models.TextChoices):
@@ -572,4 +573,4 @@ class CreditEntry(models.Model):
 
     def __str__(self):
         sign = "+" if self.kind == CreditKind.GRANTED else "−"
-        return f"{self.get_kind_display()} {sign}${self.amount} · {self.get_reason_display()}"
+        return f"{self.get_kind_display()} {sign}{money(self.amount)} · {self.get_reason_display()}"

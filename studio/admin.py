@@ -189,22 +189,7 @@ class EmailLogAdmin(admin.ModelAdmin):
         (_("Body"), {"fields": ["bodies"]}),
         (_("HTML source"), {"fields": ["body_html"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [
-        "kind_name",
-        "to_email",
-        "subject",
-        "status",
-        "delivery_note",
-        "error",
-        "dedupe_key",
-        "about_link",
-        "created",
-        "sent",
-        "attempts",
-        "message_id",
-        "bodies",
-        "body_html",
-    ]
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]  # every one
 
     moment_text = staticmethod(django_moment)  # the project's admin sets the portal's words
 

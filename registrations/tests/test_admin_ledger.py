@@ -10,7 +10,9 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
+from courses import formatting
 from registrations import ledger
 from registrations.models import CreditEntry, Payment, Refund, Registration, StatementImport
 from registrations.tests.factories import CreditGrantFactory, PaymentFactory, RegistrationFactory
@@ -107,6 +109,28 @@ def test_the_owner_sees_a_registrations_payments_refunds_and_credit(owner_client
     html = owner_client.get(reverse("admin:registrations_registration_change", args=[registration.pk])).content.decode()
 
     assert "TX-1" in html and "Missed one" in html
+
+
+def test_the_ledger_lists_write_money_and_moments_the_portals_one_way(owner_client):
+    payment = PaymentFactory(amount=Decimal("1234.00"))
+    Refund.objects.create(registration=payment.registration, amount=Decimal("34.00"), method="venmo", reason="Late")
+    CreditGrantFactory(student=payment.registration.student, amount=Decimal("20.00"))
+    page = {
+        name: owner_client.get(reverse(f"admin:registrations_{name}_changelist")).content.decode()
+        for name in ("payment", "refund", "creditentry")
+    }
+
+    assert "$1,234.00" in page["payment"] and "1234.00" not in page["payment"]
+    assert "$34.00" in page["refund"]
+    assert "+$20.00" in page["creditentry"]
+    today = formatting.moment(timezone.now()).split(",")[0]  # "Sun", the weekday the portal writes first
+    assert all(f">{today}, " in html for html in page.values())
+    assert not any(" a.m." in html or " p.m." in html for html in page.values())  # Django's own way
+    registration_page = owner_client.get(
+        reverse("admin:registrations_registration_change", args=[payment.registration.pk])
+    ).content.decode()
+    assert f"{payment.registration.reference} · $1,234.00 · Venmo" in registration_page  # a payment row's title
+    assert f"{payment.registration.reference} · −$34.00 · Venmo" in registration_page
 
 
 def test_ledger_rows_cannot_be_added_changed_or_deleted_in_the_admin(owner_client):
